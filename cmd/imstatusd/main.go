@@ -1,0 +1,146 @@
+// Command imstatusd is the imstatus presence server.
+//
+//	imstatusd [--addr HOST:PORT] [--apps FILE] [--log-level LEVEL]
+//	imstatusd usersig --sdkappid N --key K --user U [--expire SECONDS]
+//
+// With no --apps it starts one development app with every switch on and
+// prints its SDKAppID, secret key and an admin UserSig.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/imstatus/imstatus/server"
+	"github.com/imstatus/imstatus/usersig"
+)
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "imstatusd:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "usersig" {
+		return runUserSig(args[1:], stdout, stderr)
+	}
+	fs := flag.NewFlagSet("imstatusd", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", "127.0.0.1:8080", "listen address `HOST:PORT` for WebSocket (/ws), REST (/v4/…) and /healthz")
+	appsPath := fs.String("apps", "", "apps `FILE` (JSON, see README); empty starts one development app")
+	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	shutdown := fs.Duration("shutdown-timeout", 10*time.Second, "how long a graceful shutdown may take")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(*level)); err != nil {
+		return fmt.Errorf("--log-level: %w", err)
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lv}))
+
+	var apps []server.AppConfig
+	if *appsPath != "" {
+		var err error
+		if apps, err = server.LoadApps(*appsPath); err != nil {
+			return err
+		}
+	} else {
+		dev, sig, err := devApp()
+		if err != nil {
+			return err
+		}
+		apps = []server.AppConfig{dev}
+		fmt.Fprintf(stdout, "development app: sdkappid=%d secret_key=%s admin=%s\nadmin usersig: %s\n",
+			dev.SDKAppID, dev.SecretKey, dev.Admin, sig)
+	}
+	srv, err := server.New(server.Options{Apps: apps, Logger: log})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "listening on %s\n", ln.Addr())
+	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	go srv.Run(ctx)
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- hs.Serve(ln) }()
+	log.Info("imstatusd started", "addr", ln.Addr().String(), "apps", len(apps))
+
+	select {
+	case err := <-serveErr:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), *shutdown)
+	defer cancel()
+	err = hs.Shutdown(sctx)
+	if serr := srv.Shutdown(sctx); err == nil {
+		err = serr
+	}
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	log.Info("stopped")
+	return err
+}
+
+// devApp makes the development app: a random key, every switch on.
+func devApp() (server.AppConfig, string, error) {
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return server.AppConfig{}, "", err
+	}
+	on := true
+	c := server.AppConfig{
+		SDKAppID:               1400000000,
+		SecretKey:              hex.EncodeToString(b[:]),
+		Edition:                "ultimate",
+		UserStatusEnabled:      &on,
+		FriendStatusAutoNotify: &on,
+	}.WithDefaults()
+	sig, err := usersig.Generate(c.SecretKey, c.SDKAppID, c.Admin, 180*24*time.Hour, time.Now())
+	return c, sig, err
+}
+
+func runUserSig(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("imstatusd usersig", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	appID := fs.Uint64("sdkappid", 0, "the app's `SDKAppID`")
+	key := fs.String("key", "", "the app's secret `KEY`")
+	user := fs.String("user", "", "the `USER` id the UserSig is for")
+	expire := fs.Int64("expire", 180*24*3600, "validity in `SECONDS`")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *appID == 0 || *key == "" || *user == "" {
+		fs.Usage()
+		return errors.New("usersig: --sdkappid, --key and --user are required")
+	}
+	sig, err := usersig.Generate(*key, *appID, *user, time.Duration(*expire)*time.Second, time.Now())
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, sig)
+	return nil
+}

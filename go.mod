@@ -1,0 +1,14 @@
+module github.com/imstatus/imstatus
+
+go 1.26
+
+require (
+	github.com/gorilla/websocket v1.5.3
+	github.com/tidwall/gjson v1.20.2
+	github.com/tidwall/sjson v1.2.9
+)
+
+require (
+	github.com/tidwall/match v1.1.1 // indirect
+	github.com/tidwall/pretty v1.3.0 // indirect
+)

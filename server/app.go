@@ -1,0 +1,325 @@
+package server
+
+import (
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/imstatus/imstatus/server/presence"
+	"github.com/imstatus/imstatus/server/webhook"
+	"github.com/imstatus/imstatus/usersig"
+	"github.com/imstatus/imstatus/wire"
+)
+
+// app is the presence engine of one SDKAppID. Its mutex serialises every
+// change with the queueing of the frames that tell of it, so notifications
+// of one user reach every recipient in the order the changes happened.
+type app struct {
+	srv    *Server
+	cfg    AppConfig
+	policy presence.Policy
+	state  *presence.Memory
+	limits *limiter
+
+	heartbeatTimeout time.Duration
+	clearDelay       time.Duration
+	heartbeatEvery   time.Duration
+
+	mu    sync.Mutex
+	conns map[string][]*conn // user → live devices on this node
+}
+
+func newApp(s *Server, cfg AppConfig) *app {
+	policy, _ := parsePolicy(cfg.MultiDevicePolicy) // Validate has checked it
+	a := &app{
+		srv:              s,
+		cfg:              cfg,
+		policy:           policy,
+		state:            presence.NewMemory(),
+		limits:           newLimiter(cfg.RateLimitCalls, ms(cfg.RateLimitWindowMS)),
+		heartbeatTimeout: ms(cfg.HeartbeatTimeoutMS),
+		clearDelay:       ms(cfg.SubscriptionClearDelayMS),
+		conns:            make(map[string][]*conn),
+	}
+	a.heartbeatEvery = s.opts.HeartbeatInterval
+	if a.heartbeatEvery <= 0 {
+		a.heartbeatEvery = min(a.heartbeatTimeout/4, 30*time.Second)
+	}
+	a.state.ImportAccounts(cfg.Admin)
+	return a
+}
+
+func (a *app) now() time.Time { return a.srv.clock.Now() }
+
+// login verifies the UserSig and makes c a live device of the user,
+// kicking the devices the multi-device policy replaces.
+func (a *app) login(c *conn, seq uint64, l wire.LoginBody) {
+	if !usersig.ValidUserID(l.UserID) {
+		c.reply(seq, wire.CodeServerParams, "invalid user id: 1 to 32 characters of A-Z a-z 0-9 _ -", nil)
+		return
+	}
+	if !wire.ValidPlatform(l.Platform) {
+		c.reply(seq, wire.CodeServerParams, "invalid platform: one of iPhone, Android, iPad, Windows, Mac, Linux, Web", nil)
+		return
+	}
+	now := a.now()
+	t, err := usersig.Verify(l.UserSig, a.cfg.SecretKey, a.cfg.SDKAppID, l.UserID, now)
+	if err != nil {
+		c.reply(seq, usersig.CodeOf(err), err.Error(), nil)
+		return
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	ch, kicked := a.state.Login(l.UserID, presence.Device{Conn: c.id, Platform: l.Platform, DeviceID: l.DeviceID}, a.policy, now)
+	var kickedPlatforms []string
+	for _, k := range kicked {
+		kc := a.takeConn(l.UserID, k.Conn)
+		if kc == nil {
+			continue
+		}
+		kickedPlatforms = append(kickedPlatforms, k.Platform)
+		kc.detach()
+		kc.closeWith(wire.AppendPush(nil, wire.OpKicked, wire.CodeKickedOffline, "kicked offline: the account logged in on another "+k.Platform+" device"),
+			1000, "kicked offline")
+	}
+	c.attach(session{app: a, user: l.UserID, platform: l.Platform, sigExpire: t.ExpiresAt()})
+	a.conns[l.UserID] = append(a.conns[l.UserID], c)
+	body := make([]byte, 0, 96)
+	body = append(body, `{"user_id":`...)
+	body = wire.AppendString(body, l.UserID)
+	body = append(body, `,"heartbeat_interval_ms":`...)
+	body = appendInt(body, a.heartbeatEvery.Milliseconds())
+	body = append(body, `,"server_time_ms":`...)
+	body = appendInt(body, now.UnixMilli())
+	body = append(body, '}')
+	c.replyOK(seq, body)
+	a.notify(ch)
+	a.srv.hooks.Send(a.cfg.WebhookURL, webhook.Event{
+		SDKAppID: a.cfg.SDKAppID, Action: webhook.ActionLogin, Account: l.UserID,
+		Reason: webhook.ReasonRegister, Platform: l.Platform, ClientIP: c.ip,
+		Kicked: kickedPlatforms, Time: now,
+	})
+}
+
+// takeConn removes the connection id from the user's live devices.
+// a.mu is held.
+func (a *app) takeConn(user string, id uint64) *conn {
+	cs := a.conns[user]
+	for i, c := range cs {
+		if c.id == id {
+			cs = slices.Delete(cs, i, i+1)
+			if len(cs) == 0 {
+				delete(a.conns, user)
+			} else {
+				a.conns[user] = cs
+			}
+			return c
+		}
+	}
+	return nil
+}
+
+// logout ends c's session at the client's request; the link stays open.
+func (a *app) logout(c *conn, seq uint64) {
+	_, ss, ok := c.detach()
+	if !ok {
+		c.reply(seq, wire.CodeNotLoggedIn, "not logged in", nil)
+		return
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	c.replyOK(seq, nil)
+	a.leaveLocked(c, ss, presence.LoggedOut, webhook.ReasonUnregister)
+}
+
+// leave records that c's device went away; c's session is already detached.
+func (a *app) leave(c *conn, ss session, how presence.Leave, reason string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.leaveLocked(c, ss, how, reason)
+}
+
+func (a *app) leaveLocked(c *conn, ss session, how presence.Leave, reason string) {
+	now := a.now()
+	a.takeConn(ss.user, c.id)
+	ch, found := a.state.Leave(ss.user, c.id, how, now)
+	if !found {
+		return
+	}
+	a.notify(ch)
+	action := webhook.ActionDisconnect
+	if how == presence.LoggedOut {
+		action = webhook.ActionLogout
+	}
+	a.srv.hooks.Send(a.cfg.WebhookURL, webhook.Event{
+		SDKAppID: a.cfg.SDKAppID, Action: action, Account: ss.user,
+		Reason: reason, Platform: ss.platform, ClientIP: c.ip, Time: now,
+	})
+}
+
+// kick logs out every device of user at the admin's request.
+func (a *app) kick(user string) int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	cs := slices.Clone(a.conns[user])
+	for _, c := range cs {
+		_, ss, ok := c.detach()
+		if !ok {
+			continue
+		}
+		a.leaveLocked(c, ss, presence.LoggedOut, webhook.ReasonUnregister)
+		c.closeWith(wire.AppendPush(nil, wire.OpKicked, wire.CodeKickedOffline, "kicked offline by the app's administrator"),
+			1000, "kicked offline")
+	}
+	return len(cs)
+}
+
+// notify tells everyone concerned of a change: the user's own devices, its
+// online subscribers and, with auto-notify on, its online friends. The frame
+// is encoded once. a.mu is held.
+func (a *app) notify(ch presence.Change) {
+	if !ch.Changed() {
+		return
+	}
+	frame := wire.AppendStatusPush(nil, ch.After)
+	id := ch.After.UserID
+	for _, c := range a.conns[id] {
+		c.send(frame)
+	}
+	for _, w := range a.state.Watchers(id, *a.cfg.FriendStatusAutoNotify) {
+		for _, c := range a.conns[w] {
+			c.send(frame)
+		}
+	}
+}
+
+func (a *app) setStatus(c *conn, ss session, req wire.Request) {
+	custom, err := wire.ParseCustomStatus(req.Body)
+	if err != nil {
+		c.reply(req.Seq, wire.CodeServerParams, err.Error(), nil)
+		return
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if !c.attachedTo(a) {
+		c.reply(req.Seq, wire.CodeNotLoggedIn, "not logged in", nil)
+		return
+	}
+	ch := a.state.SetCustom(ss.user, custom, a.now())
+	c.replyOK(req.Seq, nil)
+	a.notify(ch)
+}
+
+// API names for rate limiting.
+const (
+	apiGet         = "get"
+	apiSubscribe   = "subscribe"
+	apiUnsubscribe = "unsubscribe"
+)
+
+// gate applies the edition and switch checks of SPEC §3, the batch size and
+// the id rules, then the rate limit. It returns nil when the call may go on.
+func (a *app) gate(ss session, api string, ids []string, max int) *wire.Error {
+	switch {
+	case a.cfg.Edition != "ultimate":
+		return wire.Errorf(wire.CodeEditionRequired, "the app's edition (%s) does not include this API; the ultimate edition does", a.cfg.Edition)
+	case !*a.cfg.UserStatusEnabled:
+		return wire.Errorf(wire.CodeStatusDisabled, "the app's user status switch is off")
+	case len(ids) > max:
+		return wire.Errorf(wire.CodeBatchTooLarge, "%d ids in one call; at most %d", len(ids), max)
+	}
+	for _, id := range ids {
+		if !usersig.ValidUserID(id) {
+			return wire.Errorf(wire.CodeServerParams, "invalid user id %q", truncate(id, 40))
+		}
+	}
+	if !a.limits.allow(ss.user, api, a.now()) {
+		return wire.Errorf(wire.CodeRateLimited, "more than %d calls in %v; try again later", a.cfg.RateLimitCalls, ms(a.cfg.RateLimitWindowMS))
+	}
+	return nil
+}
+
+func (a *app) getStatus(c *conn, ss session, req wire.Request) {
+	ids, err := wire.ParseIDs(req.Body)
+	if err != nil {
+		c.reply(req.Seq, wire.CodeServerParams, err.Error(), nil)
+		return
+	}
+	if len(ids) == 0 {
+		c.reply(req.Seq, wire.CodeServerParams, "no user ids given", nil)
+		return
+	}
+	// Querying only yourself needs no edition, switch or rate limit.
+	if !(len(ids) == 1 && ids[0] == ss.user) {
+		if e := a.gate(ss, apiGet, ids, a.cfg.MaxGetIDs); e != nil {
+			c.replyErr(req.Seq, e)
+			return
+		}
+	}
+	sts := a.state.Statuses(ids...)
+	c.replyOK(req.Seq, wire.AppendStatuses(make([]byte, 0, 64*len(sts)), sts))
+}
+
+func (a *app) subscribe(c *conn, ss session, req wire.Request) {
+	ids, err := wire.ParseIDs(req.Body)
+	if err != nil {
+		c.reply(req.Seq, wire.CodeServerParams, err.Error(), nil)
+		return
+	}
+	if len(ids) == 0 {
+		c.reply(req.Seq, wire.CodeServerParams, "no user ids given", nil)
+		return
+	}
+	if e := a.gate(ss, apiSubscribe, ids, a.cfg.MaxSubscribeIDs); e != nil {
+		c.replyErr(req.Seq, e)
+		return
+	}
+	ids = dedupe(ids)
+	if slices.Contains(ids, ss.user) {
+		c.reply(req.Seq, wire.CodeServerParams, "cannot subscribe to yourself; your own changes always reach your devices", nil)
+		return
+	}
+	var missing []string
+	for i, ok := range a.state.Exists(ids...) {
+		if !ok {
+			missing = append(missing, ids[i])
+		}
+	}
+	if len(missing) > 0 {
+		c.reply(req.Seq, wire.CodeAccountNotFound, "no such account: "+truncate(joinIDs(missing), 200), nil)
+		return
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if !c.attachedTo(a) {
+		c.reply(req.Seq, wire.CodeNotLoggedIn, "not logged in", nil)
+		return
+	}
+	a.state.Subscribe(ss.user, ids, a.cfg.MaxSubscriptions)
+	c.replyOK(req.Seq, nil)
+	// The current state, so a client that (re)subscribes converges.
+	c.send(wire.AppendStatusPush(nil, a.state.Statuses(ids...)...))
+}
+
+func (a *app) unsubscribe(c *conn, ss session, req wire.Request) {
+	ids, err := wire.ParseIDs(req.Body)
+	if err != nil {
+		c.reply(req.Seq, wire.CodeServerParams, err.Error(), nil)
+		return
+	}
+	if e := a.gate(ss, apiUnsubscribe, ids, a.cfg.MaxSubscribeIDs); e != nil {
+		c.replyErr(req.Seq, e)
+		return
+	}
+	a.state.Unsubscribe(ss.user, ids)
+	c.replyOK(req.Seq, nil)
+}
+
+// sweep clears the subscription lists of owners who went away long enough
+// ago, and forgets spent rate-limit windows.
+func (a *app) sweep(now time.Time) {
+	for _, owner := range a.state.ClearAwaySubscriptions(now, a.clearDelay) {
+		a.srv.log.Debug("cleared subscriptions", "sdkappid", a.cfg.SDKAppID, "user", owner)
+	}
+	a.limits.prune(now)
+}

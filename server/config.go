@@ -1,0 +1,185 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/imstatus/imstatus/server/presence"
+	"github.com/imstatus/imstatus/usersig"
+)
+
+// AppConfig is one app's settings, the "console switches" of SPEC §3, as
+// read from the apps file. Omitted fields take upstream's defaults; see
+// Defaults and README.md.
+type AppConfig struct {
+	SDKAppID  uint64 `json:"sdkappid"`
+	SecretKey string `json:"secret_key"`
+	// Admin is the identifier allowed to call the REST API.
+	Admin string `json:"admin"`
+	// Edition is "developer", "standard", "pro" or "ultimate"; only
+	// ultimate includes querying others and subscribing (else 7013).
+	Edition string `json:"edition"`
+	// UserStatusEnabled is the "user status query and change notification"
+	// switch (else 72001).
+	UserStatusEnabled *bool `json:"user_status_enabled"`
+	// FriendStatusAutoNotify tells a user's friends of its changes without
+	// a subscription.
+	FriendStatusAutoNotify *bool `json:"friend_status_auto_notify"`
+	// HeartbeatTimeoutMS is how long a device may stay silent before it is
+	// declared gone (OFFLINE).
+	HeartbeatTimeoutMS int64 `json:"heartbeat_timeout_ms"`
+	// SubscriptionClearDelayMS is how long after its owner went OFFLINE or
+	// UNLOGINED (and did not come back) a subscription list is cleared.
+	SubscriptionClearDelayMS int64 `json:"subscription_clear_delay_ms"`
+	// WebhookURL receives State.StateChange callbacks; "" disables them.
+	WebhookURL string `json:"webhook_url"`
+	// RateLimitCalls calls per RateLimitWindowMS, per user and per API, are
+	// allowed for GetUserStatus (others), Subscribe and Unsubscribe (else 7008).
+	RateLimitCalls    int   `json:"rate_limit_calls"`
+	RateLimitWindowMS int64 `json:"rate_limit_window_ms"`
+	// MaxGetIDs, MaxSubscribeIDs: ids per call (else 70206).
+	MaxGetIDs       int `json:"max_get_ids"`
+	MaxSubscribeIDs int `json:"max_subscribe_ids"`
+	// MaxSubscriptions per user; past it the oldest is evicted.
+	MaxSubscriptions int `json:"max_subscriptions"`
+	// MultiDevicePolicy is "per_platform" (a new login kicks the older
+	// device of the same platform), "single" (one device in all) or
+	// "unlimited".
+	MultiDevicePolicy string `json:"multi_device_policy"`
+}
+
+// Upstream's defaults for omitted fields.
+const (
+	DefaultEdition                = "standard"
+	DefaultHeartbeatTimeout       = 400 * time.Second
+	DefaultSubscriptionClearDelay = 10 * time.Minute
+	DefaultRateLimitCalls         = 20
+	DefaultRateLimitWindow        = 5 * time.Second
+	DefaultMaxGetIDs              = 500
+	DefaultMaxSubscribeIDs        = 100
+	DefaultMaxSubscriptions       = 200
+	DefaultMultiDevicePolicy      = "per_platform"
+	DefaultAdmin                  = "administrator"
+)
+
+// WithDefaults returns c with every omitted field set to its default.
+func (c AppConfig) WithDefaults() AppConfig {
+	f := false
+	setStr := func(p *string, v string) {
+		if *p == "" {
+			*p = v
+		}
+	}
+	setInt := func(p *int, v int) {
+		if *p == 0 {
+			*p = v
+		}
+	}
+	setMS := func(p *int64, v time.Duration) {
+		if *p == 0 {
+			*p = v.Milliseconds()
+		}
+	}
+	setStr(&c.Admin, DefaultAdmin)
+	setStr(&c.Edition, DefaultEdition)
+	setStr(&c.MultiDevicePolicy, DefaultMultiDevicePolicy)
+	if c.UserStatusEnabled == nil {
+		c.UserStatusEnabled = &f
+	}
+	if c.FriendStatusAutoNotify == nil {
+		c.FriendStatusAutoNotify = &f
+	}
+	setMS(&c.HeartbeatTimeoutMS, DefaultHeartbeatTimeout)
+	setMS(&c.SubscriptionClearDelayMS, DefaultSubscriptionClearDelay)
+	setMS(&c.RateLimitWindowMS, DefaultRateLimitWindow)
+	setInt(&c.RateLimitCalls, DefaultRateLimitCalls)
+	setInt(&c.MaxGetIDs, DefaultMaxGetIDs)
+	setInt(&c.MaxSubscribeIDs, DefaultMaxSubscribeIDs)
+	setInt(&c.MaxSubscriptions, DefaultMaxSubscriptions)
+	return c
+}
+
+// Validate reports the first problem of a config that WithDefaults filled.
+func (c AppConfig) Validate() error {
+	switch {
+	case c.SDKAppID == 0:
+		return errors.New("sdkappid is missing")
+	case c.SecretKey == "":
+		return fmt.Errorf("app %d: secret_key is missing", c.SDKAppID)
+	case !usersig.ValidUserID(c.Admin):
+		return fmt.Errorf("app %d: admin %q is not a valid user id", c.SDKAppID, c.Admin)
+	case c.HeartbeatTimeoutMS < 0 || c.SubscriptionClearDelayMS < 0 || c.RateLimitWindowMS < 0:
+		return fmt.Errorf("app %d: durations must not be negative", c.SDKAppID)
+	case c.RateLimitCalls < 0 || c.MaxGetIDs < 0 || c.MaxSubscribeIDs < 0 || c.MaxSubscriptions < 0:
+		return fmt.Errorf("app %d: limits must not be negative", c.SDKAppID)
+	}
+	switch c.Edition {
+	case "developer", "standard", "pro", "ultimate":
+	default:
+		return fmt.Errorf("app %d: edition %q is not one of developer, standard, pro, ultimate", c.SDKAppID, c.Edition)
+	}
+	if _, err := parsePolicy(c.MultiDevicePolicy); err != nil {
+		return fmt.Errorf("app %d: %w", c.SDKAppID, err)
+	}
+	return nil
+}
+
+func parsePolicy(s string) (presence.Policy, error) {
+	switch s {
+	case "per_platform":
+		return presence.PerPlatform, nil
+	case "single":
+		return presence.Single, nil
+	case "unlimited":
+		return presence.Unlimited, nil
+	}
+	return 0, fmt.Errorf("multi_device_policy %q is not one of per_platform, single, unlimited", s)
+}
+
+func ms(n int64) time.Duration { return time.Duration(n) * time.Millisecond }
+
+// appsFile is the format of the --apps file.
+type appsFile struct {
+	Apps []AppConfig `json:"apps"`
+}
+
+// LoadApps reads an apps file: {"apps":[AppConfig…]}. Unknown fields are
+// errors, so a misspelt switch is not silently ignored.
+func LoadApps(path string) ([]AppConfig, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return ParseApps(b)
+}
+
+// ParseApps parses the content of an apps file.
+func ParseApps(b []byte) ([]AppConfig, error) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	var f appsFile
+	if err := dec.Decode(&f); err != nil {
+		return nil, fmt.Errorf("apps file: %w", err)
+	}
+	if len(f.Apps) == 0 {
+		return nil, errors.New("apps file: no apps")
+	}
+	seen := make(map[uint64]bool)
+	out := make([]AppConfig, len(f.Apps))
+	for i, a := range f.Apps {
+		a = a.WithDefaults()
+		if err := a.Validate(); err != nil {
+			return nil, fmt.Errorf("apps file: %w", err)
+		}
+		if seen[a.SDKAppID] {
+			return nil, fmt.Errorf("apps file: sdkappid %d appears twice", a.SDKAppID)
+		}
+		seen[a.SDKAppID] = true
+		out[i] = a
+	}
+	return out, nil
+}

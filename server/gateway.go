@@ -1,0 +1,297 @@
+package server
+
+import (
+	"errors"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/imstatus/imstatus/server/presence"
+	"github.com/imstatus/imstatus/server/webhook"
+	"github.com/imstatus/imstatus/wire"
+)
+
+// conn is one client WebSocket. One goroutine reads it and handles its
+// requests in order; writes go through a bounded queue drained by a
+// goroutine that exists only while the queue is not empty, so an idle
+// connection costs one goroutine.
+type conn struct {
+	srv      *Server
+	ws       *websocket.Conn
+	id       uint64
+	ip       string
+	opened   time.Time
+	lastSeen atomic.Int64 // clock's UnixNano of the last frame read
+
+	mu   sync.Mutex // guards the session
+	sess session
+
+	qmu      sync.Mutex // guards the send queue
+	queue    [][]byte
+	writing  bool
+	closed   bool // no more frames are accepted
+	closeMsg []byte
+}
+
+// session is what a logged-in connection is: a device of a user of an app.
+type session struct {
+	app       *app
+	user      string
+	platform  string
+	sigExpire time.Time
+}
+
+func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
+	ws, err := s.upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		return // the upgrader has answered the client
+	}
+	ip, _, _ := net.SplitHostPort(r.RemoteAddr)
+	now := s.clock.Now()
+	c := &conn{srv: s, ws: ws, id: s.nextConn.Add(1), ip: ip, opened: now}
+	c.lastSeen.Store(now.UnixNano())
+	if !s.addConn(c) {
+		ws.WriteControl(websocket.CloseMessage,
+			websocket.FormatCloseMessage(websocket.CloseGoingAway, "server shutting down"),
+			time.Now().Add(time.Second))
+		ws.Close()
+		return
+	}
+	s.wg.Add(1)
+	go c.readLoop()
+}
+
+func (c *conn) readLoop() {
+	defer c.srv.wg.Done()
+	defer c.srv.removeConn(c)
+	c.ws.SetReadLimit(wire.MaxFrame)
+	for {
+		_, msg, err := c.ws.ReadMessage()
+		if err != nil {
+			if errors.Is(err, websocket.ErrReadLimit) {
+				c.srv.log.Info("frame too large; closing", "conn", c.id)
+			}
+			break
+		}
+		c.lastSeen.Store(c.srv.clock.Now().UnixNano())
+		c.handle(msg)
+	}
+	c.ws.Close()
+	c.markClosed()
+	if a, ss, ok := c.detach(); ok {
+		a.leave(c, ss, presence.Lost, webhook.ReasonLinkClose)
+	}
+}
+
+// handle answers one request.
+func (c *conn) handle(msg []byte) {
+	req, err := wire.DecodeRequest(msg)
+	if err != nil {
+		// Without a usable seq there is nothing to answer; a client that
+		// sends garbage is closed so it cannot spin here.
+		c.closeWith(wire.AppendPush(nil, wire.OpShutdown, wire.CodeServerParams, err.Error()),
+			websocket.CloseUnsupportedData, "bad frame")
+		return
+	}
+	switch req.Op {
+	case wire.OpHeartbeat:
+		c.replyOK(req.Seq, nil)
+		return
+	case wire.OpLogin:
+		c.login(req)
+		return
+	}
+	a, ss, ok := c.session()
+	if !ok {
+		c.reply(req.Seq, wire.CodeNotLoggedIn, "not logged in", nil)
+		return
+	}
+	switch req.Op {
+	case wire.OpLogout:
+		a.logout(c, req.Seq)
+	case wire.OpSetStatus:
+		a.setStatus(c, ss, req)
+	case wire.OpGetStatus:
+		a.getStatus(c, ss, req)
+	case wire.OpSubscribe:
+		a.subscribe(c, ss, req)
+	case wire.OpUnsubscribe:
+		a.unsubscribe(c, ss, req)
+	default:
+		c.reply(req.Seq, wire.CodeServerParams, "unknown op "+string(req.Op), nil)
+	}
+}
+
+func (c *conn) login(req wire.Request) {
+	if _, _, ok := c.session(); ok {
+		c.reply(req.Seq, wire.CodeServerParams, "already logged in on this connection; log out first", nil)
+		return
+	}
+	l, err := wire.ParseLogin(req.Body)
+	if err != nil {
+		c.reply(req.Seq, wire.CodeServerParams, err.Error(), nil)
+		return
+	}
+	if l.Version != wire.Version {
+		c.reply(req.Seq, wire.CodeServerParams, "unsupported protocol version", nil)
+		return
+	}
+	a := c.srv.apps[l.SDKAppID]
+	if a == nil {
+		c.reply(req.Seq, wire.CodeSigSDKAppID, "unknown SDKAppID", nil)
+		return
+	}
+	a.login(c, req.Seq, l)
+}
+
+func (c *conn) session() (*app, session, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.sess.app, c.sess, c.sess.app != nil
+}
+
+func (c *conn) attach(s session) {
+	c.mu.Lock()
+	c.sess = s
+	c.mu.Unlock()
+}
+
+// detach ends the connection's session, once: only the caller that gets
+// ok == true records the device's departure.
+func (c *conn) detach() (*app, session, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := c.sess
+	c.sess = session{}
+	return s.app, s, s.app != nil
+}
+
+func (c *conn) attachedTo(a *app) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.sess.app == a
+}
+
+// sweep closes the connection when its login or heartbeat is overdue, and
+// logs it out when its UserSig expired.
+func (c *conn) sweep(now time.Time) {
+	a, ss, ok := c.session()
+	if !ok {
+		if now.Sub(c.opened) > c.srv.opts.LoginTimeout && now.Sub(time.Unix(0, c.lastSeen.Load())) > c.srv.opts.LoginTimeout {
+			c.closeWith(nil, websocket.ClosePolicyViolation, "login timeout")
+		}
+		return
+	}
+	switch {
+	case now.Sub(time.Unix(0, c.lastSeen.Load())) > a.heartbeatTimeout:
+		if a, ss, ok := c.detach(); ok {
+			a.leave(c, ss, presence.Lost, webhook.ReasonTimeOut)
+		}
+		c.closeWith(nil, websocket.ClosePolicyViolation, "heartbeat timeout")
+	case !ss.sigExpire.IsZero() && now.After(ss.sigExpire):
+		if a, ss, ok := c.detach(); ok {
+			a.leave(c, ss, presence.Lost, webhook.ReasonLinkClose)
+		}
+		c.closeWith(wire.AppendPush(nil, wire.OpSigExpired, wire.CodeSigExpired, "UserSig expired; log in with a new one"),
+			websocket.ClosePolicyViolation, "UserSig expired")
+	}
+}
+
+func (c *conn) replyOK(seq uint64, body []byte) { c.reply(seq, wire.CodeOK, "", body) }
+
+func (c *conn) reply(seq uint64, code int, desc string, body []byte) {
+	c.send(wire.AppendReply(nil, seq, code, desc, body))
+}
+
+// replyErr answers with a coded error.
+func (c *conn) replyErr(seq uint64, e *wire.Error) { c.reply(seq, e.Code, e.Desc, nil) }
+
+// send queues a frame. A client too slow to take its frames is disconnected
+// rather than allowed to hold memory or stall the sender.
+func (c *conn) send(frame []byte) {
+	c.qmu.Lock()
+	if c.closed {
+		c.qmu.Unlock()
+		return
+	}
+	if len(c.queue) >= c.srv.opts.SendQueue {
+		c.closed = true
+		c.queue = nil
+		c.qmu.Unlock()
+		c.srv.log.Info("slow reader: send queue full; closing", "conn", c.id)
+		c.ws.NetConn().Close()
+		return
+	}
+	c.queue = append(c.queue, frame)
+	start := !c.writing
+	c.writing = true
+	c.qmu.Unlock()
+	if start {
+		go c.writeLoop()
+	}
+}
+
+// closeWith queues frame (if any), then a close frame, then closes the link.
+func (c *conn) closeWith(frame []byte, code int, reason string) {
+	c.qmu.Lock()
+	if c.closed {
+		c.qmu.Unlock()
+		return
+	}
+	if frame != nil {
+		c.queue = append(c.queue, frame)
+	}
+	c.closed = true
+	c.closeMsg = websocket.FormatCloseMessage(code, reason)
+	start := !c.writing
+	c.writing = true
+	c.qmu.Unlock()
+	if start {
+		go c.writeLoop()
+	}
+}
+
+// markClosed stops accepting frames once the read side has ended.
+func (c *conn) markClosed() {
+	c.qmu.Lock()
+	c.closed = true
+	c.queue = nil
+	c.qmu.Unlock()
+}
+
+func (c *conn) writeLoop() {
+	var batch [][]byte
+	for {
+		c.qmu.Lock()
+		batch, c.queue = c.queue, batch[:0]
+		if len(batch) == 0 {
+			c.writing = false
+			closeMsg := c.closeMsg
+			c.closeMsg = nil
+			c.qmu.Unlock()
+			if closeMsg != nil {
+				c.ws.WriteControl(websocket.CloseMessage, closeMsg, time.Now().Add(time.Second))
+				// The read loop sees the close and cleans up.
+				c.ws.NetConn().Close()
+			}
+			return
+		}
+		c.qmu.Unlock()
+		for i, f := range batch {
+			c.ws.SetWriteDeadline(time.Now().Add(c.srv.opts.WriteTimeout))
+			if err := c.ws.WriteMessage(websocket.TextMessage, f); err != nil {
+				c.markClosed()
+				c.ws.NetConn().Close()
+				c.qmu.Lock()
+				c.writing = false
+				c.qmu.Unlock()
+				return
+			}
+			batch[i] = nil
+		}
+	}
+}

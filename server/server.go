@@ -1,0 +1,235 @@
+// Package server is the imstatus presence server: the WebSocket gateway that
+// SDK clients log in to, the presence engine that derives and notifies user
+// status (SPEC §1–§3, §10), the upstream-compatible REST admin API (§8) and
+// the state-change webhook (§9). cmd/imstatusd wraps it in a binary.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/imstatus/imstatus/server/webhook"
+	"github.com/imstatus/imstatus/wire"
+)
+
+// Clock tells the time. Tests inject a fake one so that a 400 s heartbeat
+// timeout is tested in microseconds.
+type Clock interface {
+	Now() time.Time
+}
+
+type systemClock struct{}
+
+func (systemClock) Now() time.Time { return time.Now() }
+
+// Options configures a Server. Zero values take the defaults given.
+type Options struct {
+	Apps   []AppConfig
+	Clock  Clock        // default: the system clock
+	Logger *slog.Logger // default: slog.Default()
+
+	// SendQueue is how many frames may wait for a slow reader before its
+	// connection is closed. Default 1024.
+	SendQueue int
+	// WriteTimeout bounds one frame's write. Default 10 s.
+	WriteTimeout time.Duration
+	// LoginTimeout is how long a new connection may wait before logging in.
+	// Default 15 s.
+	LoginTimeout time.Duration
+	// SweepInterval is how often Run sweeps for lost devices, expired
+	// UserSigs and subscription lists to clear. Default 1 s.
+	SweepInterval time.Duration
+	// HeartbeatInterval is what the server asks clients to use; default a
+	// quarter of the app's heartbeat timeout, at most 30 s.
+	HeartbeatInterval time.Duration
+	// Webhook overrides the webhook sender's options.
+	Webhook webhook.Options
+}
+
+// Server is a single-node imstatus server. Create it with New, serve its
+// Handler, drive its sweeps with Run, and stop it with Shutdown.
+type Server struct {
+	opts     Options
+	clock    Clock
+	log      *slog.Logger
+	apps     map[uint64]*app
+	hooks    *webhook.Sender
+	upgrader websocket.Upgrader
+	mux      *http.ServeMux
+
+	nextConn atomic.Uint64
+	mu       sync.Mutex
+	conns    map[uint64]*conn // every open connection, logged in or not
+	closing  bool
+	wg       sync.WaitGroup // connection goroutines
+}
+
+// New returns a server for the given apps.
+func New(opts Options) (*Server, error) {
+	if len(opts.Apps) == 0 {
+		return nil, errors.New("server: no apps configured")
+	}
+	if opts.Clock == nil {
+		opts.Clock = systemClock{}
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.SendQueue <= 0 {
+		opts.SendQueue = 1024
+	}
+	if opts.WriteTimeout <= 0 {
+		opts.WriteTimeout = 10 * time.Second
+	}
+	if opts.LoginTimeout <= 0 {
+		opts.LoginTimeout = 15 * time.Second
+	}
+	if opts.SweepInterval <= 0 {
+		opts.SweepInterval = time.Second
+	}
+	if opts.Webhook.Logger == nil {
+		opts.Webhook.Logger = opts.Logger
+	}
+	s := &Server{
+		opts:  opts,
+		clock: opts.Clock,
+		log:   opts.Logger,
+		apps:  make(map[uint64]*app),
+		conns: make(map[uint64]*conn),
+	}
+	for _, c := range opts.Apps {
+		c = c.WithDefaults()
+		if err := c.Validate(); err != nil {
+			return nil, fmt.Errorf("server: %w", err)
+		}
+		if _, dup := s.apps[c.SDKAppID]; dup {
+			return nil, fmt.Errorf("server: sdkappid %d configured twice", c.SDKAppID)
+		}
+		s.apps[c.SDKAppID] = newApp(s, c)
+		if c.Edition != "ultimate" || !*c.UserStatusEnabled {
+			s.log.Warn("querying others and subscribing are off for this app",
+				"sdkappid", c.SDKAppID, "edition", c.Edition, "user_status_enabled", *c.UserStatusEnabled)
+		}
+	}
+	s.hooks = webhook.New(opts.Webhook)
+	s.upgrader = websocket.Upgrader{
+		ReadBufferSize:    1024,
+		WriteBufferSize:   1024,
+		WriteBufferPool:   &sync.Pool{},
+		Subprotocols:      []string{wire.Subprotocol},
+		EnableCompression: false,
+		// Native clients send no Origin; browsers are not this protocol's clients.
+		CheckOrigin: func(*http.Request) bool { return true },
+	}
+	s.mux = http.NewServeMux()
+	s.mux.HandleFunc("GET /ws", s.serveWS)
+	s.mux.HandleFunc("/v4/{service}/{command}", s.serveREST)
+	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"status":"ok","connections":%d}`+"\n", s.connCount())
+	})
+	return s, nil
+}
+
+// Handler serves the WebSocket gateway at /ws, the REST API under /v4/ and
+// /healthz.
+func (s *Server) Handler() http.Handler { return s.mux }
+
+func (s *Server) connCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.conns)
+}
+
+// Run sweeps every SweepInterval until ctx is done.
+func (s *Server) Run(ctx context.Context) {
+	t := time.NewTicker(s.opts.SweepInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			s.Sweep()
+		}
+	}
+}
+
+// Sweep does one pass of the time-driven work at the clock's current time:
+// it closes connections that did not log in in time, declares devices whose
+// heartbeats stopped gone (OFFLINE), logs out devices whose UserSig expired,
+// clears subscription lists whose owners went away long enough ago, and
+// forgets spent rate-limit windows. Run calls it; tests call it after
+// moving a fake clock.
+func (s *Server) Sweep() {
+	now := s.clock.Now()
+	s.mu.Lock()
+	conns := make([]*conn, 0, len(s.conns))
+	for _, c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+	for _, c := range conns {
+		c.sweep(now)
+	}
+	for _, a := range s.apps {
+		a.sweep(now)
+	}
+}
+
+func (s *Server) addConn(c *conn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return false
+	}
+	s.conns[c.id] = c
+	return true
+}
+
+func (s *Server) removeConn(c *conn) {
+	s.mu.Lock()
+	delete(s.conns, c.id)
+	s.mu.Unlock()
+}
+
+// Shutdown tells every connected client that the server is going away,
+// closes the connections once their queued frames are written (or ctx is
+// done), and stops the webhook sender after it has drained. The caller
+// stops accepting new connections first (http.Server.Shutdown).
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.closing = true
+	conns := make([]*conn, 0, len(s.conns))
+	for _, c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+	frame := wire.AppendPush(nil, wire.OpShutdown, wire.CodeServerOverloaded, "server is shutting down; reconnect")
+	for _, c := range conns {
+		c.closeWith(frame, websocket.CloseGoingAway, "server shutting down")
+	}
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	var err error
+	select {
+	case <-done:
+	case <-ctx.Done():
+		err = ctx.Err()
+		for _, c := range conns {
+			c.ws.NetConn().Close()
+		}
+	}
+	if herr := s.hooks.Close(ctx); err == nil {
+		err = herr
+	}
+	return err
+}

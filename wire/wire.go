@@ -1,0 +1,461 @@
+// Package wire is the imstatus client–server protocol: JSON text frames over
+// a WebSocket, described in docs/PROTOCOL.md. It holds the types both ends
+// share (user status, error codes) and hand-written encoders for the frames
+// on the notification hot path, so a status change is encoded once and the
+// same bytes are sent to every recipient.
+package wire
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"unicode/utf8"
+
+	"github.com/tidwall/gjson"
+)
+
+// Version is the protocol version a client states at login.
+const Version = 1
+
+// Subprotocol is the WebSocket subprotocol name of this protocol version.
+const Subprotocol = "imstatus.v1"
+
+// MaxFrame is the largest frame either end accepts, in bytes. A GetUserStatus
+// of 500 ids of 32 bytes each fits with room to spare.
+const MaxFrame = 64 << 10
+
+// MaxCustomStatus is the largest custom status, in bytes of UTF-8.
+const MaxCustomStatus = 100
+
+// Op names a frame's operation.
+type Op string
+
+// Client → server operations; each is answered by one OpReply with the same seq.
+const (
+	OpLogin       Op = "login"
+	OpLogout      Op = "logout"
+	OpHeartbeat   Op = "heartbeat"
+	OpSetStatus   Op = "set_status"
+	OpGetStatus   Op = "get_status"
+	OpSubscribe   Op = "subscribe"
+	OpUnsubscribe Op = "unsubscribe"
+)
+
+// Server → client frames.
+const (
+	OpReply      Op = "reply"       // the answer to a request
+	OpStatus     Op = "status"      // push: user statuses changed
+	OpKicked     Op = "kicked"      // push: this device was kicked; the server closes the link
+	OpSigExpired Op = "sig_expired" // push: the UserSig expired; the server closes the link
+	OpShutdown   Op = "shutdown"    // push: the server is going away; reconnect elsewhere
+)
+
+// StatusType is a user's status (SPEC §1).
+type StatusType int
+
+// The status types, with upstream's values.
+const (
+	StatusUnknown   StatusType = 0 // no such account
+	StatusOnline    StatusType = 1
+	StatusOffline   StatusType = 2
+	StatusUnlogined StatusType = 3
+)
+
+func (t StatusType) String() string {
+	switch t {
+	case StatusOnline:
+		return "ONLINE"
+	case StatusOffline:
+		return "OFFLINE"
+	case StatusUnlogined:
+		return "UNLOGINED"
+	}
+	return "UNKNOWN"
+}
+
+// Status is one user's status as the SDK JSON object carries it.
+type Status struct {
+	UserID  string
+	Type    StatusType
+	Custom  string
+	Devices []string // platforms of the live devices, in login order
+}
+
+// Equal reports whether two statuses are the same.
+func (s Status) Equal(o Status) bool {
+	if s.UserID != o.UserID || s.Type != o.Type || s.Custom != o.Custom || len(s.Devices) != len(o.Devices) {
+		return false
+	}
+	for i := range s.Devices {
+		if s.Devices[i] != o.Devices[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// Platforms are the device platforms a client may state at login (SPEC §10).
+var Platforms = []string{"iPhone", "Android", "iPad", "Windows", "Mac", "Linux", "Web"}
+
+// ValidPlatform reports whether p is one of Platforms.
+func ValidPlatform(p string) bool {
+	for _, q := range Platforms {
+		if p == q {
+			return true
+		}
+	}
+	return false
+}
+
+// Request is a decoded client → server frame.
+type Request struct {
+	Seq  uint64
+	Op   Op
+	Body gjson.Result // the "body" member; Exists() is false when absent
+}
+
+// ErrFrame is wrapped by every frame decoding error.
+var ErrFrame = errors.New("bad frame")
+
+// DecodeRequest parses a client frame: {"seq":N,"op":"…","body":…}.
+func DecodeRequest(b []byte) (Request, error) {
+	if !gjson.ValidBytes(b) {
+		return Request{}, fmt.Errorf("%w: not valid JSON", ErrFrame)
+	}
+	root := gjson.ParseBytes(b)
+	if !root.IsObject() {
+		return Request{}, fmt.Errorf("%w: not a JSON object", ErrFrame)
+	}
+	seq := root.Get("seq")
+	op := root.Get("op")
+	if op.Type != gjson.String || op.Str == "" {
+		return Request{}, fmt.Errorf("%w: missing op", ErrFrame)
+	}
+	r := Request{Op: Op(op.Str), Body: root.Get("body")}
+	if seq.Exists() {
+		n, err := strconv.ParseUint(seq.Raw, 10, 64)
+		if seq.Type != gjson.Number || err != nil {
+			return Request{}, fmt.Errorf("%w: seq must be an unsigned integer", ErrFrame)
+		}
+		r.Seq = n
+	}
+	return r, nil
+}
+
+// LoginBody is the body of an OpLogin request.
+type LoginBody struct {
+	Version  int
+	SDKAppID uint64
+	UserID   string
+	UserSig  string
+	Platform string
+	DeviceID string
+}
+
+// ParseLogin reads a login body.
+func ParseLogin(body gjson.Result) (LoginBody, error) {
+	if !body.IsObject() {
+		return LoginBody{}, errors.New("login body must be an object")
+	}
+	var l LoginBody
+	v := body.Get("v")
+	if v.Exists() {
+		if v.Type != gjson.Number {
+			return l, errors.New("v must be a number")
+		}
+		l.Version = int(v.Int())
+	} else {
+		l.Version = Version
+	}
+	app := body.Get("sdkappid")
+	n, err := strconv.ParseUint(app.Raw, 10, 64)
+	if app.Type != gjson.Number || err != nil {
+		return l, errors.New("sdkappid must be an unsigned integer")
+	}
+	l.SDKAppID = n
+	var ok bool
+	if l.UserID, ok = str(body, "user_id"); !ok {
+		return l, errors.New("user_id must be a string")
+	}
+	if l.UserSig, ok = str(body, "user_sig"); !ok {
+		return l, errors.New("user_sig must be a string")
+	}
+	if l.Platform, ok = str(body, "platform"); !ok {
+		return l, errors.New("platform must be a string")
+	}
+	if l.DeviceID, ok = str(body, "device_id"); !ok {
+		return l, errors.New("device_id must be a string")
+	}
+	return l, nil
+}
+
+// str returns the string member key; absent or null give "", true.
+func str(obj gjson.Result, key string) (string, bool) {
+	v := obj.Get(key)
+	switch v.Type {
+	case gjson.String:
+		return v.Str, true
+	case gjson.Null:
+		return "", true
+	}
+	return "", false
+}
+
+// ParseIDs reads the "ids" member of a body: a JSON array of strings.
+// An absent body, an absent member or null gives an empty list.
+func ParseIDs(body gjson.Result) ([]string, error) {
+	if !body.Exists() || body.Type == gjson.Null {
+		return nil, nil
+	}
+	if !body.IsObject() {
+		return nil, errors.New("body must be an object")
+	}
+	return ParseIDArray(body.Get("ids"))
+}
+
+// ParseIDArray reads a JSON array of strings; null or absent give nil.
+func ParseIDArray(v gjson.Result) ([]string, error) {
+	if !v.Exists() || v.Type == gjson.Null {
+		return nil, nil
+	}
+	if !v.IsArray() {
+		return nil, errors.New("ids must be an array of strings")
+	}
+	var ids []string
+	var bad error
+	v.ForEach(func(_, e gjson.Result) bool {
+		if e.Type != gjson.String {
+			bad = errors.New("ids must be an array of strings")
+			return false
+		}
+		ids = append(ids, e.Str)
+		return true
+	})
+	return ids, bad
+}
+
+// ParseCustomStatus reads the custom status of a set_status body (an SDK user
+// status object; other members are ignored). Absent or null clear it.
+func ParseCustomStatus(body gjson.Result) (string, error) {
+	if !body.Exists() || body.Type == gjson.Null {
+		return "", nil
+	}
+	if !body.IsObject() {
+		return "", errors.New("body must be a user status object")
+	}
+	s, ok := str(body, "user_status_custom_status")
+	if !ok {
+		return "", errors.New("user_status_custom_status must be a string")
+	}
+	return s, CheckCustomStatus(s)
+}
+
+// CheckCustomStatus enforces the custom status rules: UTF-8, ≤ 100 bytes.
+func CheckCustomStatus(s string) error {
+	if len(s) > MaxCustomStatus {
+		return fmt.Errorf("custom status is %d bytes, more than the limit of %d", len(s), MaxCustomStatus)
+	}
+	if !utf8.ValidString(s) {
+		return errors.New("custom status is not valid UTF-8")
+	}
+	return nil
+}
+
+// AppendReply appends a reply frame. body is raw JSON, or nil for none.
+func AppendReply(dst []byte, seq uint64, code int, desc string, body []byte) []byte {
+	dst = append(dst, `{"seq":`...)
+	dst = strconv.AppendUint(dst, seq, 10)
+	dst = append(dst, `,"op":"reply","code":`...)
+	dst = strconv.AppendInt(dst, int64(code), 10)
+	if desc != "" {
+		dst = append(dst, `,"desc":`...)
+		dst = AppendString(dst, desc)
+	}
+	if body != nil {
+		dst = append(dst, `,"body":`...)
+		dst = append(dst, body...)
+	}
+	return append(dst, '}')
+}
+
+// AppendPush appends a server push frame without a body.
+func AppendPush(dst []byte, op Op, code int, desc string) []byte {
+	dst = append(dst, `{"op":`...)
+	dst = AppendString(dst, string(op))
+	if code != 0 {
+		dst = append(dst, `,"code":`...)
+		dst = strconv.AppendInt(dst, int64(code), 10)
+	}
+	if desc != "" {
+		dst = append(dst, `,"desc":`...)
+		dst = AppendString(dst, desc)
+	}
+	return append(dst, '}')
+}
+
+// AppendStatusPush appends an OpStatus push carrying the given statuses.
+func AppendStatusPush(dst []byte, sts ...Status) []byte {
+	dst = append(dst, `{"op":"status","body":`...)
+	dst = AppendStatuses(dst, sts)
+	return append(dst, '}')
+}
+
+// AppendStatuses appends a JSON array of SDK user status objects.
+func AppendStatuses(dst []byte, sts []Status) []byte {
+	dst = append(dst, '[')
+	for i, s := range sts {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = AppendStatus(dst, s)
+	}
+	return append(dst, ']')
+}
+
+// AppendStatus appends one SDK user status object (SPEC §5 keys).
+func AppendStatus(dst []byte, s Status) []byte {
+	dst = append(dst, `{"user_status_identifier":`...)
+	dst = AppendString(dst, s.UserID)
+	dst = append(dst, `,"user_status_status_type":`...)
+	dst = strconv.AppendInt(dst, int64(s.Type), 10)
+	dst = append(dst, `,"user_status_custom_status":`...)
+	dst = AppendString(dst, s.Custom)
+	dst = append(dst, `,"user_status_online_devices":[`...)
+	for i, d := range s.Devices {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = AppendString(dst, d)
+	}
+	return append(dst, "]}"...)
+}
+
+// ParseStatuses reads a JSON array of SDK user status objects.
+func ParseStatuses(v gjson.Result) ([]Status, error) {
+	if !v.IsArray() {
+		return nil, errors.New("statuses must be an array")
+	}
+	var out []Status
+	var bad error
+	v.ForEach(func(_, e gjson.Result) bool {
+		s, err := ParseStatus(e)
+		if err != nil {
+			bad = err
+			return false
+		}
+		out = append(out, s)
+		return true
+	})
+	return out, bad
+}
+
+// ParseStatus reads one SDK user status object.
+func ParseStatus(e gjson.Result) (Status, error) {
+	if !e.IsObject() {
+		return Status{}, errors.New("a user status must be an object")
+	}
+	var s Status
+	var ok bool
+	if s.UserID, ok = str(e, "user_status_identifier"); !ok {
+		return s, errors.New("user_status_identifier must be a string")
+	}
+	if s.Custom, ok = str(e, "user_status_custom_status"); !ok {
+		return s, errors.New("user_status_custom_status must be a string")
+	}
+	t := e.Get("user_status_status_type")
+	if t.Exists() && t.Type != gjson.Number {
+		return s, errors.New("user_status_status_type must be a number")
+	}
+	s.Type = StatusType(t.Int())
+	devs, err := ParseIDArray(e.Get("user_status_online_devices"))
+	if err != nil {
+		return s, errors.New("user_status_online_devices must be an array of strings")
+	}
+	s.Devices = devs
+	return s, nil
+}
+
+// ServerFrame is a decoded server → client frame.
+type ServerFrame struct {
+	Seq  uint64
+	Op   Op
+	Code int
+	Desc string
+	Body gjson.Result
+}
+
+// DecodeServerFrame parses a server frame.
+func DecodeServerFrame(b []byte) (ServerFrame, error) {
+	if !gjson.ValidBytes(b) {
+		return ServerFrame{}, fmt.Errorf("%w: not valid JSON", ErrFrame)
+	}
+	root := gjson.ParseBytes(b)
+	if !root.IsObject() {
+		return ServerFrame{}, fmt.Errorf("%w: not a JSON object", ErrFrame)
+	}
+	op := root.Get("op")
+	if op.Type != gjson.String {
+		return ServerFrame{}, fmt.Errorf("%w: missing op", ErrFrame)
+	}
+	return ServerFrame{
+		Seq:  root.Get("seq").Uint(),
+		Op:   Op(op.Str),
+		Code: int(root.Get("code").Int()),
+		Desc: root.Get("desc").String(),
+		Body: root.Get("body"),
+	}, nil
+}
+
+const hexDigits = "0123456789abcdef"
+
+// AppendString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD so
+// the output is always valid JSON; the characters HTML treats specially are
+// left alone because these frames are never embedded in HTML.
+func AppendString(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				dst = append(dst, '\\', c)
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+			i++
+			start = i
+			continue
+		}
+		// U+2028 and U+2029 are valid JSON but break JavaScript parsers.
+		if r == '\u2028' || r == '\u2029' {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}
