@@ -107,8 +107,8 @@ func (e *env) wsURL() string { return "ws" + strings.TrimPrefix(e.hs.URL, "http"
 
 // client is a test client speaking the wire protocol over a real WebSocket.
 type client struct {
-	t      *testing.T
-	ws     *websocket.Conn
+	t    *testing.T
+	ws   *websocket.Conn
 	user string
 
 	mu      sync.Mutex
@@ -288,6 +288,8 @@ func (c *client) expect(who string, typ wire.StatusType, custom string, devices 
 				}
 				return
 			}
+		case <-c.closed:
+			c.t.Fatalf("%s: link closed while waiting for %s's status", c.user, who)
 		case <-deadline:
 			c.t.Fatalf("%s: no status of %s in %v", c.user, who, wait)
 		}

@@ -104,10 +104,10 @@ func ValidUserID(id string) bool {
 
 // Ticket is the decoded content of a UserSig.
 type Ticket struct {
-	Identifier string
-	SDKAppID   uint64
-	Time       int64 // issue time, Unix seconds
-	Expire     int64 // lifetime in seconds
+	Identifier string // user the ticket was issued to
+	SDKAppID   uint64 // application the ticket was issued for
+	Time       int64  // issue time, Unix seconds
+	Expire     int64  // lifetime in seconds
 	// UserBuf is nil when the ticket has no "TLS.userbuf" field and
 	// non-nil (possibly empty) when it has one; the two sign differently.
 	UserBuf []byte

@@ -1,0 +1,257 @@
+package server_test
+
+import (
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/imstatus/imstatus/server"
+	"github.com/imstatus/imstatus/usersig"
+	"github.com/imstatus/imstatus/wire"
+)
+
+func TestLoginFailures(t *testing.T) {
+	e := newEnv(t)
+	now := e.clock.Now()
+	gen := func(app uint64, user string, expire time.Duration, at time.Time) string {
+		s, err := usersig.Generate(testKey, app, user, expire, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	otherKey, _ := usersig.Generate("another-key", testApp, "u", time.Hour, now)
+	cases := []struct {
+		name string
+		body map[string]any
+		code int
+	}{
+		{"expired", e.loginBody("u", loginOpts{sig: gen(testApp, "u", time.Hour, now.Add(-time.Hour-time.Second))}), wire.CodeSigExpired},
+		{"empty", e.loginBody("u", loginOpts{sig: " "}), wire.CodeSigInvalid},
+		{"garbage", e.loginBody("u", loginOpts{sig: "eJyrVkrNK8nMT1WyUkpKTM7MS1eqBQA8ZgZb"}), wire.CodeSigInvalid},
+		{"wrong key", e.loginBody("u", loginOpts{sig: otherKey}), wire.CodeSigInvalid},
+		{"another user's", e.loginBody("u", loginOpts{sig: e.sig("v")}), wire.CodeSigIdentifier},
+		{"another app's", e.loginBody("u", loginOpts{sig: gen(testApp+1, "u", time.Hour, now)}), wire.CodeSigSDKAppID},
+		{"bad user id", e.loginBody("bad id", loginOpts{sig: "x"}), wire.CodeServerParams},
+		{"bad platform", e.loginBody("u", loginOpts{platform: "Amiga"}), wire.CodeServerParams},
+	}
+	emptySig := e.loginBody("u", loginOpts{})
+	emptySig["user_sig"] = ""
+	cases = append(cases, struct {
+		name string
+		body map[string]any
+		code int
+	}{"empty string", emptySig, wire.CodeSigEmpty})
+	unknownApp := e.loginBody("u", loginOpts{})
+	unknownApp["sdkappid"] = 42
+	cases = append(cases, struct {
+		name string
+		body map[string]any
+		code int
+	}{"unknown app", unknownApp, wire.CodeSigSDKAppID})
+	badVersion := e.loginBody("u", loginOpts{})
+	badVersion["v"] = 2
+	cases = append(cases, struct {
+		name string
+		body map[string]any
+		code int
+	}{"protocol v2", badVersion, wire.CodeServerParams})
+
+	c := e.dial()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c.t = t
+			c.mustCall(tc.code, wire.OpLogin, tc.body)
+		})
+	}
+	c.t = t
+	// None of them logged in, nor created the account.
+	c.mustCall(wire.CodeNotLoggedIn, wire.OpGetStatus, ids("u"))
+	w := e.login("w")
+	if st := w.statuses("u")[0]; st.Type != wire.StatusUnknown {
+		t.Fatalf("u after failed logins: %+v", st)
+	}
+	// The same connection can still log in properly, once.
+	c.user = "u"
+	c.mustCall(0, wire.OpLogin, e.loginBody("u", loginOpts{}))
+	c.mustCall(wire.CodeServerParams, wire.OpLogin, e.loginBody("u", loginOpts{}))
+}
+
+func TestCallsBeforeLogin(t *testing.T) {
+	e := newEnv(t)
+	c := e.dial()
+	c.mustCall(0, wire.OpHeartbeat, nil)
+	for _, op := range []wire.Op{wire.OpLogout, wire.OpSetStatus, wire.OpGetStatus, wire.OpSubscribe, wire.OpUnsubscribe} {
+		c.mustCall(wire.CodeNotLoggedIn, op, ids("x"))
+	}
+	c.user = "x"
+	c.mustCall(0, wire.OpLogin, e.loginBody("x", loginOpts{}))
+	c.mustCall(wire.CodeServerParams, "no_such_op", nil)
+	c.mustCall(0, wire.OpLogout, nil)
+	c.mustCall(wire.CodeNotLoggedIn, wire.OpSetStatus, map[string]any{"user_status_custom_status": "x"})
+}
+
+func TestUserSigExpiresWhileConnected(t *testing.T) {
+	e := newEnv(t)
+	e.importAccounts("x")
+	w := e.login("w")
+	w.mustCall(0, wire.OpSubscribe, ids("x"))
+	w.drain()
+	sig, _ := usersig.Generate(testKey, testApp, "x", time.Hour, e.clock.Now())
+	x := e.login("x", loginOpts{sig: sig})
+	w.expect("x", wire.StatusOnline, "", "Windows")
+	x.drain()
+	e.clock.Advance(30 * time.Minute)
+	x.mustCall(0, wire.OpHeartbeat, nil)
+	w.mustCall(0, wire.OpHeartbeat, nil)
+	e.srv.Sweep()
+	e.clock.Advance(30*time.Minute + time.Second)
+	x.mustCall(0, wire.OpHeartbeat, nil)
+	w.mustCall(0, wire.OpHeartbeat, nil)
+	e.srv.Sweep()
+	f := x.next()
+	if f.Op != wire.OpSigExpired || f.Code != wire.CodeSigExpired {
+		t.Fatalf("got %+v, want sig_expired 70001", f)
+	}
+	x.waitClosed()
+	w.expect("x", wire.StatusOffline, "")
+}
+
+func TestLoginTimeout(t *testing.T) {
+	e := newEnv(t)
+	c := e.dial()
+	e.clock.Advance(14 * time.Second)
+	e.srv.Sweep()
+	c.mustCall(0, wire.OpHeartbeat, nil) // still open
+	e.clock.Advance(16 * time.Second)
+	e.srv.Sweep()
+	if ce := c.waitClosed(); ce == nil || ce.Code != websocket.ClosePolicyViolation {
+		t.Fatalf("close = %v, want policy violation", ce)
+	}
+}
+
+func TestBadFrames(t *testing.T) {
+	e := newEnv(t)
+	t.Run("too large", func(t *testing.T) {
+		c := e.dial()
+		c.t = t
+		big := `{"seq":1,"op":"heartbeat","body":"` + strings.Repeat("x", wire.MaxFrame) + `"}`
+		c.ws.WriteMessage(websocket.TextMessage, []byte(big))
+		if ce := c.waitClosed(); ce == nil || ce.Code != websocket.CloseMessageTooBig {
+			t.Fatalf("close = %v, want 1009", ce)
+		}
+	})
+	for _, bad := range []string{"not json", `[]`, `{"seq":1}`, `{"seq":"1","op":"heartbeat"}`, `{"seq":-1,"op":"x"}`} {
+		t.Run(bad, func(t *testing.T) {
+			c := e.dial()
+			c.t = t
+			c.ws.WriteMessage(websocket.TextMessage, []byte(bad))
+			f := c.next()
+			if f.Op != wire.OpShutdown || f.Code != wire.CodeServerParams || f.Desc == "" {
+				t.Fatalf("got %+v, want a shutdown push with 70402 and a desc", f)
+			}
+			if ce := c.waitClosed(); ce == nil || ce.Code != websocket.CloseUnsupportedData {
+				t.Fatalf("close = %v, want 1003", ce)
+			}
+		})
+	}
+	// The server is unharmed.
+	e.login("ok").mustCall(0, wire.OpHeartbeat, nil)
+}
+
+// A client that stops reading is disconnected once its send queue is full;
+// the others get every change, in order, without waiting for it.
+func TestSlowReaderIsDisconnected(t *testing.T) {
+	e := newEnvWith(t, server.Options{
+		Apps: []server.AppConfig{{SDKAppID: testApp, SecretKey: testKey, Edition: "ultimate",
+			UserStatusEnabled: on(), RateLimitCalls: 100000}},
+		SendQueue: 256,
+	})
+	targets := names("target_with_a_long_name_", 100)
+	e.importAccounts(targets...)
+	e.importAccounts("x", "slow")
+	fast := e.login("fast")
+	fast.mustCall(0, wire.OpSubscribe, ids("x"))
+	fast.drain()
+	w := e.login("w")
+	w.mustCall(0, wire.OpSubscribe, ids("slow"))
+	w.drain()
+
+	// The slow client's socket has a small receive buffer and is never read,
+	// while it asks for ~10 KB frames (the state of 100 users) many times.
+	d := websocket.Dialer{
+		Subprotocols: []string{wire.Subprotocol},
+		NetDial: func(network, addr string) (net.Conn, error) {
+			c, err := net.Dial(network, addr)
+			if err == nil {
+				c.(*net.TCPConn).SetReadBuffer(4096)
+			}
+			return c, err
+		},
+	}
+	slow, _, err := d.Dial(e.wsURL(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slow.Close()
+	login := `{"seq":1,"op":"login","body":{"v":1,"sdkappid":1400000000,"user_id":"slow","user_sig":"` + e.sig("slow") + `","platform":"Linux"}}`
+	slow.WriteMessage(websocket.TextMessage, []byte(login))
+	w.expect("slow", wire.StatusOnline, "", "Linux")
+	sub := []byte(`{"seq":2,"op":"subscribe","body":{"ids":["` + strings.Join(targets, `","`) + `"]}}`)
+	go func() {
+		for range 2000 {
+			if slow.WriteMessage(websocket.TextMessage, sub) != nil {
+				return
+			}
+		}
+	}()
+
+	// Meanwhile x keeps changing and fast hears every change in order.
+	x := e.login("x")
+	fast.expect("x", wire.StatusOnline, "", "Windows")
+	deadline := time.Now().Add(wait)
+	for i := 0; ; i++ {
+		x.setStatus(itoa(i))
+		fast.expect("x", wire.StatusOnline, itoa(i), "Windows")
+		x.drain()
+		if st := w.statuses("slow")[0]; st.Type == wire.StatusOffline {
+			break // the server dropped the slow client
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the slow reader was not disconnected after %d changes", i)
+		}
+	}
+	w.expect("slow", wire.StatusOffline, "")
+}
+
+func itoa(i int) string {
+	const digits = "0123456789"
+	if i < 10 {
+		return digits[i : i+1]
+	}
+	return itoa(i/10) + digits[i%10:i%10+1]
+}
+
+func TestGracefulShutdown(t *testing.T) {
+	e := newEnv(t)
+	a := e.login("a")
+	a.drain()
+	if err := e.srv.Shutdown(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	f := a.next()
+	if f.Op != wire.OpShutdown || f.Desc == "" {
+		t.Fatalf("got %+v, want a shutdown push", f)
+	}
+	if ce := a.waitClosed(); ce == nil || ce.Code != websocket.CloseGoingAway {
+		t.Fatalf("close = %v, want 1001", ce)
+	}
+	// New connections are refused with the same close code.
+	c := e.dial()
+	if ce := c.waitClosed(); ce == nil || ce.Code != websocket.CloseGoingAway {
+		t.Fatalf("new conn close = %v, want 1001", ce)
+	}
+}
