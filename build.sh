@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# imstatus: the one entry point.
+#   ./build.sh [build]   build everything into build/ (server: build/bin/imstatusd)
+#   ./build.sh test      run every test (what CI runs)
+#   ./build.sh demo      start a server on loopback and run the demo clients against it
+#   ./build.sh fuzz [S]  run each fuzz target for S seconds (default 30)
+set -euo pipefail
+cd "$(dirname "$0")"
+ROOT=$(pwd)
+BUILD="$ROOT/build"
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+die() { printf 'build.sh: %s\n' "$*" >&2; exit 1; }
+
+# need CMD PACKAGE: make sure CMD exists, installing PACKAGE with apt-get
+# when we are root; otherwise fail loudly, naming what is missing.
+need() {
+	command -v "$1" >/dev/null 2>&1 && return 0
+	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+		say "installing $2 (for $1)"
+		if [ -z "${APT_UPDATED:-}" ]; then
+			DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null || die "apt-get update failed"
+			APT_UPDATED=1
+		fi
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null || die "could not install $2"
+	fi
+	command -v "$1" >/dev/null 2>&1 || die "$1 is required (Debian package $2); install it and run again"
+}
+
+build() {
+	need go golang-go
+	mkdir -p "$BUILD/bin"
+	say "building imstatusd"
+	go build -trimpath -o "$BUILD/bin/imstatusd" ./cmd/imstatusd
+	go build -trimpath -o "$BUILD/bin/imdemo" ./cmd/imdemo
+}
+
+run_tests() {
+	need go golang-go
+	need gcc gcc # the race detector needs cgo
+	say "gofmt"
+	local unformatted
+	unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+	[ -z "$unformatted" ] || die "gofmt would change: $unformatted"
+	say "go vet"
+	go vet ./...
+	build
+	say "go test -race"
+	go test -race -count=1 -timeout 15m ./...
+}
+
+# fuzz SECONDS: each fuzz target in turn.
+fuzz() {
+	local secs=${1:-30}
+	local pkg target
+	for pkg in $(go list ./...); do
+		for target in $(go test -list '^Fuzz' "$pkg" | grep '^Fuzz' || true); do
+			say "fuzz $pkg $target (${secs}s)"
+			go test -run='^$' -fuzz="^${target}\$" -fuzztime="${secs}s" "$pkg"
+		done
+	done
+}
+
+demo() {
+	build
+	local log pid
+	log=$(mktemp)
+	say "starting imstatusd on 127.0.0.1 (development app)"
+	"$BUILD/bin/imstatusd" --addr 127.0.0.1:0 >"$log" 2>&1 &
+	pid=$!
+	DEMO_CLEANUP="kill $pid 2>/dev/null || true; rm -f '$log'"
+	trap 'eval "$DEMO_CLEANUP"' EXIT
+	for _ in $(seq 100); do
+		grep -q '^listening on' "$log" && break
+		kill -0 $pid 2>/dev/null || { cat "$log"; die "imstatusd exited"; }
+		sleep 0.1
+	done
+	local addr key
+	addr=$(sed -n 's/^listening on //p' "$log")
+	key=$(sed -n 's/.*secret_key=\([0-9a-f]*\).*/\1/p' "$log")
+	[ -n "$addr" ] || { cat "$log"; die "imstatusd did not start"; }
+	grep -E '^(development app|listening)' "$log"
+	say "demo clients against $addr"
+	"$BUILD/bin/imdemo" --addr "$addr" --sdkappid 1400000000 --key "$key"
+	say "stopping imstatusd (SIGTERM)"
+	kill -TERM $pid
+	wait $pid
+	say "demo done"
+}
+
+case "${1:-build}" in
+build) build ;;
+test) run_tests ;;
+demo) demo ;;
+fuzz) fuzz "${2:-30}" ;;
+*) die "unknown command '$1' (build, test, demo, fuzz)" ;;
+esac

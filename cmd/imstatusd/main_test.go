@@ -1,0 +1,217 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/imstatus/imstatus/usersig"
+	"github.com/imstatus/imstatus/wire"
+)
+
+var binary string
+
+// TestMain builds the real binary once; the tests run it as a user would.
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "imstatusd-test")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "imstatusd")
+	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "building imstatusd: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// daemon is a running imstatusd.
+type daemon struct {
+	cmd  *exec.Cmd
+	addr string
+	out  []string // stdout lines before "listening on"
+	done chan error
+}
+
+func start(t *testing.T, args ...string) *daemon {
+	t.Helper()
+	cmd := exec.Command(binary, append([]string{"--addr", "127.0.0.1:0"}, args...)...)
+	stdout, _ := cmd.StdoutPipe()
+	cmd.Stderr = io.Discard
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	d := &daemon{cmd: cmd, done: make(chan error, 1)}
+	lines := make(chan string)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+		d.done <- cmd.Wait()
+	}()
+	t.Cleanup(func() { cmd.Process.Kill() })
+	timeout := time.After(10 * time.Second)
+	for d.addr == "" {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				t.Fatalf("imstatusd exited before listening: %v", d.out)
+			}
+			if a, found := strings.CutPrefix(l, "listening on "); found {
+				d.addr = a
+			} else {
+				d.out = append(d.out, l)
+			}
+		case <-timeout:
+			t.Fatal("imstatusd did not start")
+		}
+	}
+	go func() {
+		for range lines {
+		}
+	}()
+	return d
+}
+
+func TestUserSigCommand(t *testing.T) {
+	key := "5bd2850fff3ecb11d7c805251c51ee463a25727bddc2385f3fa8bfee1bb93b5e"
+	out, err := exec.Command(binary, "usersig", "--sdkappid", "1400000000", "--key", key, "--user", "xiaojun", "--expire", "60").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig := strings.TrimSpace(string(out))
+	tk, err := usersig.Verify(sig, key, 1400000000, "xiaojun", time.Now())
+	if err != nil {
+		t.Fatalf("printed UserSig does not verify: %v", err)
+	}
+	if tk.Expire != 60 {
+		t.Fatalf("expire = %d, want 60", tk.Expire)
+	}
+	for _, args := range [][]string{
+		{"usersig", "--key", key, "--user", "u"},
+		{"usersig", "--sdkappid", "1", "--key", key, "--user", "bad id"},
+		{"--apps", "/nonexistent/apps.json"},
+		{"--no-such-flag"},
+	} {
+		out, err := exec.Command(binary, args...).CombinedOutput()
+		if err == nil || len(out) == 0 {
+			t.Errorf("%v: err %v, output %q; want a failure with a message", args, err, out)
+		}
+	}
+}
+
+func TestBadAppsFile(t *testing.T) {
+	for name, content := range map[string]string{
+		"unknown field": `{"apps":[{"sdkappid":1,"secret_key":"k","user_status_enabld":true}]}`,
+		"no key":        `{"apps":[{"sdkappid":1}]}`,
+		"bad edition":   `{"apps":[{"sdkappid":1,"secret_key":"k","edition":"gold"}]}`,
+		"not json":      `apps: 1`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "apps.json")
+			os.WriteFile(path, []byte(content), 0o600)
+			out, err := exec.Command(binary, "--addr", "127.0.0.1:0", "--apps", path).CombinedOutput()
+			if err == nil || !strings.Contains(string(out), "apps file") {
+				t.Fatalf("err %v, output %q; want a failure naming the apps file", err, out)
+			}
+		})
+	}
+}
+
+// The development app: the printed admin UserSig works on the REST API.
+func TestDevApp(t *testing.T) {
+	d := start(t)
+	text := strings.Join(d.out, "\n")
+	m := regexp.MustCompile(`sdkappid=(\d+) secret_key=([0-9a-f]{64}) admin=(\S+)\nadmin usersig: (\S+)`).FindStringSubmatch(text)
+	if m == nil {
+		t.Fatalf("no development app in %q", text)
+	}
+	q := url.Values{"sdkappid": {m[1]}, "identifier": {m[3]}, "usersig": {m[4]}, "random": {"1"}, "contenttype": {"json"}}
+	resp, err := http.Post("http://"+d.addr+"/v4/openim/query_online_status?"+q.Encode(), "application/json",
+		strings.NewReader(`{"To_Account":["administrator"]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var r struct{ ActionStatus string }
+	json.NewDecoder(resp.Body).Decode(&r)
+	if r.ActionStatus != "OK" {
+		t.Fatalf("REST with the printed admin UserSig: %+v", r)
+	}
+}
+
+// SIGTERM: connected clients are told and closed cleanly, and the process exits 0.
+func TestGracefulSIGTERM(t *testing.T) {
+	key := "0123456789abcdef"
+	apps := filepath.Join(t.TempDir(), "apps.json")
+	os.WriteFile(apps, []byte(`{"apps":[{"sdkappid":1400000001,"secret_key":"`+key+`"}]}`), 0o600)
+	d := start(t, "--apps", apps)
+
+	resp, err := http.Get("http://" + d.addr + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), `"status":"ok"`) {
+		t.Fatalf("healthz: %d %s", resp.StatusCode, body)
+	}
+
+	ws, _, err := websocket.DefaultDialer.Dial("ws://"+d.addr+"/ws", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	sig, _ := usersig.Generate(key, 1400000001, "u1", time.Hour, time.Now())
+	ws.WriteJSON(map[string]any{"seq": 1, "op": "login", "body": map[string]any{
+		"sdkappid": 1400000001, "user_id": "u1", "user_sig": sig, "platform": "Linux"}})
+	ws.SetReadDeadline(time.Now().Add(10 * time.Second))
+	_, msg, err := ws.ReadMessage()
+	if f, _ := wire.DecodeServerFrame(msg); err != nil || f.Op != wire.OpReply || f.Code != 0 {
+		t.Fatalf("login: %s %v", msg, err)
+	}
+
+	d.cmd.Process.Signal(syscall.SIGTERM)
+	var sawShutdown bool
+	var closeCode int
+	for {
+		_, msg, err := ws.ReadMessage()
+		if err != nil {
+			if ce, ok := err.(*websocket.CloseError); ok {
+				closeCode = ce.Code
+			}
+			break
+		}
+		if f, _ := wire.DecodeServerFrame(msg); f.Op == wire.OpShutdown {
+			sawShutdown = true
+		}
+	}
+	if !sawShutdown || closeCode != websocket.CloseGoingAway {
+		t.Fatalf("shutdown push %v, close code %d; want both (1001)", sawShutdown, closeCode)
+	}
+	select {
+	case err := <-d.done:
+		if err != nil {
+			t.Fatalf("exit: %v", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("imstatusd did not exit after SIGTERM")
+	}
+}
