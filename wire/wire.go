@@ -160,10 +160,13 @@ func ParseLogin(body gjson.Result) (LoginBody, error) {
 	var l LoginBody
 	v := body.Get("v")
 	if v.Exists() {
-		if v.Type != gjson.Number {
-			return l, errors.New("v must be a number")
+		// An integer literal only: v.Int() would read 1.5 or 1e0 as 1, and
+		// int() of an int64 wraps on 32-bit platforms.
+		n, err := strconv.ParseInt(v.Raw, 10, 0)
+		if v.Type != gjson.Number || err != nil {
+			return l, errors.New("v must be an integer")
 		}
-		l.Version = int(v.Int())
+		l.Version = int(n)
 	} else {
 		l.Version = Version
 	}
@@ -261,7 +264,8 @@ func CheckCustomStatus(s string) error {
 	return nil
 }
 
-// AppendReply appends a reply frame. body is raw JSON, or nil for none.
+// AppendReply appends a reply frame. body is raw JSON, or nil (or empty) for
+// none.
 func AppendReply(dst []byte, seq uint64, code int, desc string, body []byte) []byte {
 	dst = append(dst, `{"seq":`...)
 	dst = strconv.AppendUint(dst, seq, 10)
@@ -271,7 +275,7 @@ func AppendReply(dst []byte, seq uint64, code int, desc string, body []byte) []b
 		dst = append(dst, `,"desc":`...)
 		dst = AppendString(dst, desc)
 	}
-	if body != nil {
+	if len(body) > 0 {
 		dst = append(dst, `,"body":`...)
 		dst = append(dst, body...)
 	}
