@@ -1,0 +1,222 @@
+package presence
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/imstatus/imstatus/wire"
+)
+
+var t0 = time.Unix(1800000000, 0)
+
+func dev(conn uint64, platform string) Device { return Device{Conn: conn, Platform: platform} }
+
+// step is one operation on a user's devices and the status it must leave.
+type step struct {
+	do      func(m *Memory) Change
+	typ     wire.StatusType
+	devices []string
+	changed bool
+}
+
+func login(conn uint64, platform string) func(*Memory) Change {
+	return func(m *Memory) Change { c, _ := m.Login("u", dev(conn, platform), PerPlatform, t0); return c }
+}
+
+func leave(conn uint64, how Leave) func(*Memory) Change {
+	return func(m *Memory) Change { c, _ := m.Leave("u", conn, how, t0); return c }
+}
+
+func TestDerivedStatus(t *testing.T) {
+	cases := []struct {
+		name  string
+		steps []step
+	}{
+		{"login then logout", []step{
+			{login(1, "Android"), wire.StatusOnline, []string{"Android"}, true},
+			{leave(1, LoggedOut), wire.StatusUnlogined, nil, true},
+		}},
+		{"login then link lost", []step{
+			{login(1, "Android"), wire.StatusOnline, []string{"Android"}, true},
+			{leave(1, Lost), wire.StatusOffline, nil, true},
+		}},
+		{"lost device keeps OFFLINE over a later logout", []step{
+			{login(1, "Android"), wire.StatusOnline, []string{"Android"}, true},
+			{login(2, "Mac"), wire.StatusOnline, []string{"Android", "Mac"}, true},
+			{leave(1, Lost), wire.StatusOnline, []string{"Mac"}, true},
+			{leave(2, LoggedOut), wire.StatusOffline, nil, true},
+		}},
+		{"the lost device logs in again and out: UNLOGINED", []step{
+			{login(1, "Android"), wire.StatusOnline, []string{"Android"}, true},
+			{leave(1, Lost), wire.StatusOffline, nil, true},
+			{login(3, "Android"), wire.StatusOnline, []string{"Android"}, true},
+			{leave(3, LoggedOut), wire.StatusUnlogined, nil, true},
+		}},
+		{"same platform replaces: no change seen", []step{
+			{login(1, "Android"), wire.StatusOnline, []string{"Android"}, true},
+			{login(2, "Android"), wire.StatusOnline, []string{"Android"}, false},
+			{leave(1, Lost), wire.StatusOnline, []string{"Android"}, false}, // already replaced
+		}},
+		{"unknown connection leaves nothing", []step{
+			{leave(9, Lost), wire.StatusUnlogined, nil, false},
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			m := NewMemory()
+			m.ImportAccounts("u")
+			for i, s := range tc.steps {
+				c := s.do(m)
+				got := m.Statuses("u")[0]
+				if got.Type != s.typ || !slices.Equal(got.Devices, s.devices) {
+					t.Fatalf("step %d: %+v, want %v %v", i, got, s.typ, s.devices)
+				}
+				if c.Changed() != s.changed {
+					t.Fatalf("step %d: changed = %v, want %v (%+v)", i, c.Changed(), s.changed, c)
+				}
+			}
+		})
+	}
+}
+
+func TestKickedByPolicy(t *testing.T) {
+	cases := []struct {
+		policy Policy
+		second Device
+		kicked []uint64
+	}{
+		{PerPlatform, Device{Conn: 2, Platform: "Android"}, []uint64{1}},
+		{PerPlatform, Device{Conn: 2, Platform: "iPhone"}, nil},
+		{Single, Device{Conn: 2, Platform: "iPhone"}, []uint64{1}},
+		{Unlimited, Device{Conn: 2, Platform: "Android", DeviceID: "b"}, nil},
+		{Unlimited, Device{Conn: 2, Platform: "Android", DeviceID: "a"}, []uint64{1}},
+	}
+	for _, tc := range cases {
+		m := NewMemory()
+		m.Login("u", Device{Conn: 1, Platform: "Android", DeviceID: "a"}, tc.policy, t0)
+		_, kicked := m.Login("u", tc.second, tc.policy, t0)
+		var got []uint64
+		for _, k := range kicked {
+			got = append(got, k.Conn)
+		}
+		if !slices.Equal(got, tc.kicked) {
+			t.Errorf("policy %d, second %+v: kicked %v, want %v", tc.policy, tc.second, got, tc.kicked)
+		}
+	}
+}
+
+func TestCustomStatusClearedWhenAway(t *testing.T) {
+	m := NewMemory()
+	m.Login("u", dev(1, "Web"), PerPlatform, t0)
+	if c := m.SetCustom("u", "hello", t0); !c.Changed() || c.After.Custom != "hello" {
+		t.Fatalf("set: %+v", c)
+	}
+	if c := m.SetCustom("u", "hello", t0); c.Changed() {
+		t.Fatalf("same value again is a change: %+v", c)
+	}
+	c, _ := m.Leave("u", 1, Lost, t0)
+	if c.After.Custom != "" || c.Before.Custom != "hello" {
+		t.Fatalf("leave: %+v", c)
+	}
+	m.Login("u", dev(2, "Web"), PerPlatform, t0)
+	if got := m.Statuses("u")[0].Custom; got != "" {
+		t.Fatalf("custom came back: %q", got)
+	}
+}
+
+func TestSubscribeEvictsOldest(t *testing.T) {
+	m := NewMemory()
+	if ev := m.Subscribe("o", []string{"a", "b", "c"}, 3); ev != nil {
+		t.Fatalf("evicted %v", ev)
+	}
+	if ev := m.Subscribe("o", []string{"a"}, 3); ev != nil { // a becomes newest
+		t.Fatalf("evicted %v", ev)
+	}
+	if ev := m.Subscribe("o", []string{"d", "e"}, 3); !slices.Equal(ev, []string{"b", "c"}) {
+		t.Fatalf("evicted %v, want [b c]", ev)
+	}
+	if got := m.Subscriptions("o"); !slices.Equal(got, []string{"a", "d", "e"}) {
+		t.Fatalf("subscriptions %v", got)
+	}
+	if w := m.Watchers("b", false); len(w) != 0 {
+		t.Fatalf("b still watched by %v", w)
+	}
+	if w := m.Watchers("d", false); !slices.Equal(w, []string{"o"}) {
+		t.Fatalf("d watched by %v", w)
+	}
+	m.Unsubscribe("o", nil)
+	if got := m.Subscriptions("o"); len(got) != 0 || len(m.Watchers("a", false)) != 0 {
+		t.Fatalf("after unsubscribe all: %v", got)
+	}
+}
+
+func TestWatchersWithFriends(t *testing.T) {
+	m := NewMemory()
+	m.ImportAccounts("a", "b", "c", "d")
+	m.AddFriends("a", []string{"b"}, true)
+	m.AddFriends("c", []string{"b"}, false) // c follows b, not the other way
+	m.Subscribe("d", []string{"b"}, 200)
+	m.Subscribe("a", []string{"b"}, 200) // friend and subscriber: counted once
+	w := m.Watchers("b", true)
+	slices.Sort(w)
+	if !slices.Equal(w, []string{"a", "c", "d"}) {
+		t.Fatalf("watchers of b with friends: %v", w)
+	}
+	if w := m.Watchers("b", false); len(w) != 2 {
+		t.Fatalf("watchers of b without friends: %v", w)
+	}
+	if w := m.Watchers("c", true); len(w) != 0 {
+		t.Fatalf("single-direction friend: c is watched by %v", w)
+	}
+	m.DeleteFriends("a", []string{"b"}, true)
+	if got := m.Friends("b"); len(got) != 0 {
+		t.Fatalf("b's friends after delete both: %v", got)
+	}
+	r := m.AddFriends("a", []string{"a", "ghost"}, true)
+	if r[0].Code != wire.CodeServerParams || r[1].Code != wire.CodeAccountNotFound {
+		t.Fatalf("results %+v", r)
+	}
+}
+
+func TestClearAwaySubscriptions(t *testing.T) {
+	m := NewMemory()
+	m.Login("o", dev(1, "Web"), PerPlatform, t0)
+	m.Subscribe("o", []string{"x"}, 200)
+	m.Leave("o", 1, Lost, t0)
+	if got := m.ClearAwaySubscriptions(t0.Add(time.Minute-1), time.Minute); got != nil {
+		t.Fatalf("cleared too early: %v", got)
+	}
+	if got := m.ClearAwaySubscriptions(t0.Add(time.Minute), time.Minute); !slices.Equal(got, []string{"o"}) {
+		t.Fatalf("cleared %v", got)
+	}
+	if len(m.Subscriptions("o")) != 0 || len(m.Watchers("x", false)) != 0 {
+		t.Fatal("subscriptions left")
+	}
+	// Coming back within the delay keeps them.
+	m.Login("p", dev(2, "Web"), PerPlatform, t0)
+	m.Subscribe("p", []string{"x"}, 200)
+	m.Leave("p", 2, LoggedOut, t0)
+	m.Login("p", dev(3, "Web"), PerPlatform, t0.Add(time.Second))
+	if got := m.ClearAwaySubscriptions(t0.Add(time.Hour), time.Minute); got != nil {
+		t.Fatalf("cleared %v for an owner who came back", got)
+	}
+}
+
+func TestDeviceRecordsBounded(t *testing.T) {
+	m := NewMemory()
+	for i := range 100 {
+		m.Login("u", Device{Conn: uint64(i + 1), Platform: "Web", DeviceID: string(rune('A' + i))}, Unlimited, t0)
+		m.Leave("u", uint64(i+1), Lost, t0)
+	}
+	if n := len(m.users["u"].devices); n > maxDeviceRecords {
+		t.Fatalf("%d device records kept", n)
+	}
+	// Live devices are never dropped.
+	for i := range 20 {
+		m.Login("v", Device{Conn: uint64(1000 + i), Platform: "Web", DeviceID: string(rune('A' + i))}, Unlimited, t0)
+	}
+	if st := m.Statuses("v")[0]; len(st.Devices) != 20 {
+		t.Fatalf("%d live devices, want 20", len(st.Devices))
+	}
+}
