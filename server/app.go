@@ -126,6 +126,7 @@ func (a *app) logout(c *conn, seq uint64) {
 		c.reply(seq, wire.CodeNotLoggedIn, "not logged in", nil)
 		return
 	}
+	c.anonSince.Store(a.now().UnixNano())
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	c.replyOK(seq, nil)

@@ -24,8 +24,11 @@ type conn struct {
 	ws       *websocket.Conn
 	id       uint64
 	ip       string
-	opened   time.Time
 	lastSeen atomic.Int64 // clock's UnixNano of the last frame read
+	// anonSince is when the connection last had no session (opened or
+	// logged out), in the clock's UnixNano: it must log in within
+	// LoginTimeout of that, heartbeats or not.
+	anonSince atomic.Int64
 
 	mu   sync.Mutex // guards the session
 	sess session
@@ -52,8 +55,9 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	}
 	ip, _, _ := net.SplitHostPort(r.RemoteAddr)
 	now := s.clock.Now()
-	c := &conn{srv: s, ws: ws, id: s.nextConn.Add(1), ip: ip, opened: now}
+	c := &conn{srv: s, ws: ws, id: s.nextConn.Add(1), ip: ip}
 	c.lastSeen.Store(now.UnixNano())
+	c.anonSince.Store(now.UnixNano())
 	if !s.addConn(c) {
 		ws.WriteControl(websocket.CloseMessage,
 			websocket.FormatCloseMessage(websocket.CloseGoingAway, "server shutting down"),
@@ -181,7 +185,7 @@ func (c *conn) attachedTo(a *app) bool {
 func (c *conn) sweep(now time.Time) {
 	a, ss, ok := c.session()
 	if !ok {
-		if now.Sub(c.opened) > c.srv.opts.LoginTimeout && now.Sub(time.Unix(0, c.lastSeen.Load())) > c.srv.opts.LoginTimeout {
+		if now.Sub(time.Unix(0, c.anonSince.Load())) > c.srv.opts.LoginTimeout {
 			c.closeWith(nil, websocket.ClosePolicyViolation, "login timeout")
 		}
 		return

@@ -125,12 +125,24 @@ func TestLoginTimeout(t *testing.T) {
 	c := e.dial()
 	e.clock.Advance(14 * time.Second)
 	e.srv.Sweep()
-	c.mustCall(0, wire.OpHeartbeat, nil) // still open
-	e.clock.Advance(16 * time.Second)
+	c.mustCall(0, wire.OpHeartbeat, nil) // still open; heartbeats do not extend the wait
+	e.clock.Advance(2 * time.Second)
 	e.srv.Sweep()
 	if ce := c.waitClosed(); ce == nil || ce.Code != websocket.ClosePolicyViolation {
 		t.Fatalf("close = %v, want policy violation", ce)
 	}
+	// After a logout the connection has the same time to log in again.
+	d := e.login("d")
+	e.clock.Advance(time.Minute)
+	d.mustCall(0, wire.OpHeartbeat, nil)
+	e.srv.Sweep()
+	d.mustCall(0, wire.OpLogout, nil)
+	e.clock.Advance(14 * time.Second)
+	e.srv.Sweep()
+	d.mustCall(0, wire.OpHeartbeat, nil)
+	e.clock.Advance(2 * time.Second)
+	e.srv.Sweep()
+	d.waitClosed()
 }
 
 func TestBadFrames(t *testing.T) {

@@ -117,6 +117,7 @@ type client struct {
 	pushes  chan wire.ServerFrame
 	closed  chan struct{} // closed when the server closes the link
 	closeCE *websocket.CloseError
+	readErr []string // protocol errors seen by the reader, reported at cleanup
 }
 
 func (e *env) dial() *client {
@@ -129,7 +130,15 @@ func (e *env) dial() *client {
 	c := &client{t: e.t, ws: ws, waiting: make(map[uint64]chan wire.ServerFrame),
 		pushes: make(chan wire.ServerFrame, 4096), closed: make(chan struct{})}
 	go c.read()
-	e.t.Cleanup(func() { ws.Close() })
+	e.t.Cleanup(func() {
+		ws.Close()
+		<-c.closed
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		for _, msg := range c.readErr {
+			e.t.Error(msg)
+		}
+	})
 	return c
 }
 
@@ -147,7 +156,7 @@ func (c *client) read() {
 		}
 		f, err := wire.DecodeServerFrame(msg)
 		if err != nil {
-			c.t.Errorf("server sent a bad frame %q: %v", msg, err)
+			c.fail(fmt.Sprintf("server sent a bad frame %q: %v", msg, err))
 			return
 		}
 		if f.Op == wire.OpReply {
@@ -156,7 +165,7 @@ func (c *client) read() {
 			delete(c.waiting, f.Seq)
 			c.mu.Unlock()
 			if ch == nil {
-				c.t.Errorf("reply to unknown seq %d: %s", f.Seq, msg)
+				c.fail(fmt.Sprintf("reply to unknown seq %d: %s", f.Seq, msg))
 				continue
 			}
 			ch <- f
@@ -164,6 +173,14 @@ func (c *client) read() {
 		}
 		c.pushes <- f
 	}
+}
+
+// fail records a protocol error seen by the reader goroutine, which must
+// not call t.Error itself: it may outlive the test.
+func (c *client) fail(msg string) {
+	c.mu.Lock()
+	c.readErr = append(c.readErr, msg)
+	c.mu.Unlock()
 }
 
 // call sends a request and waits for its reply.
@@ -187,6 +204,12 @@ func (c *client) call(op wire.Op, body any) wire.ServerFrame {
 	case f := <-ch:
 		return f
 	case <-c.closed:
+		// The reader hands over a reply before it marks the link closed.
+		select {
+		case f := <-ch:
+			return f
+		default:
+		}
 		c.t.Fatalf("%s: connection closed before the reply", op)
 	case <-time.After(wait):
 		c.t.Fatalf("%s: no reply in %v", op, wait)
@@ -268,6 +291,7 @@ func (c *client) next() wire.ServerFrame {
 func (c *client) expect(who string, typ wire.StatusType, custom string, devices ...string) {
 	c.t.Helper()
 	deadline := time.After(wait)
+	closed := c.closed
 	for {
 		select {
 		case f := <-c.pushes:
@@ -288,7 +312,12 @@ func (c *client) expect(who string, typ wire.StatusType, custom string, devices 
 				}
 				return
 			}
-		case <-c.closed:
+		case <-closed:
+			// Pushes that arrived before the close are still to be read.
+			if len(c.pushes) > 0 {
+				closed = nil
+				continue
+			}
 			c.t.Fatalf("%s: link closed while waiting for %s's status", c.user, who)
 		case <-deadline:
 			c.t.Fatalf("%s: no status of %s in %v", c.user, who, wait)

@@ -71,6 +71,9 @@ func (s *Server) rest(r *http.Request) *restReply {
 		return restFail(restBadAuth, "sdkappid missing or unknown")
 	}
 	who := q.Get("identifier")
+	if who == "" {
+		return restFail(restBadAuth, "identifier missing")
+	}
 	if who != a.cfg.Admin {
 		code := restNotAdmin
 		if service == "im_open_login_svc" {
@@ -109,9 +112,10 @@ func (s *Server) rest(r *http.Request) *restReply {
 	case "openim/query_online_status":
 		return a.restQueryOnline(req)
 	case "sns/friend_add":
-		return a.restFriendAdd(req, 1000)
+		return a.restFriendAdd(req, 1000, true)
 	case "sns/friend_import":
-		return a.restFriendAdd(req, 1000)
+		// Upstream imports one-way friends; an explicit AddType is honoured.
+		return a.restFriendAdd(req, 1000, false)
 	case "sns/friend_delete":
 		return a.restFriendDelete(req)
 	}
@@ -228,7 +232,9 @@ func (a *app) restQueryOnline(req gjson.Result) *restReply {
 	return r
 }
 
-func (a *app) restFriendAdd(req gjson.Result, max int) *restReply {
+// restFriendAdd serves friend_add and friend_import; bothByDefault is the
+// direction used when the request gives no AddType.
+func (a *app) restFriendAdd(req gjson.Result, max int, bothByDefault bool) *restReply {
 	from, fail := account(req, "From_Account")
 	if fail != nil {
 		return fail
@@ -248,9 +254,11 @@ func (a *app) restFriendAdd(req gjson.Result, max int) *restReply {
 		}
 		to = append(to, t.Str)
 	}
-	both := true
+	both := bothByDefault
 	switch req.Get("AddType").String() {
-	case "", "Add_Type_Both":
+	case "":
+	case "Add_Type_Both":
+		both = true
 	case "Add_Type_Single":
 		both = false
 	default:
