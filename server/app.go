@@ -18,7 +18,7 @@ type app struct {
 	srv    *Server
 	cfg    AppConfig
 	policy presence.Policy
-	state  *presence.Memory
+	state  Store
 	limits *limiter
 
 	heartbeatTimeout time.Duration
@@ -29,13 +29,13 @@ type app struct {
 	conns map[string][]*conn // user → live devices on this node
 }
 
-func newApp(s *Server, cfg AppConfig) *app {
+func newApp(s *Server, cfg AppConfig, state Store) *app {
 	policy, _ := parsePolicy(cfg.MultiDevicePolicy) // Validate has checked it
 	a := &app{
 		srv:              s,
 		cfg:              cfg,
 		policy:           policy,
-		state:            presence.NewMemory(),
+		state:            state,
 		limits:           newLimiter(cfg.RateLimitCalls, ms(cfg.RateLimitWindowMS)),
 		heartbeatTimeout: ms(cfg.HeartbeatTimeoutMS),
 		clearDelay:       ms(cfg.SubscriptionClearDelayMS),
@@ -45,7 +45,6 @@ func newApp(s *Server, cfg AppConfig) *app {
 	if a.heartbeatEvery <= 0 {
 		a.heartbeatEvery = min(a.heartbeatTimeout/4, 30*time.Second)
 	}
-	a.state.ImportAccounts(cfg.Admin)
 	return a
 }
 
@@ -70,7 +69,11 @@ func (a *app) login(c *conn, seq uint64, l wire.LoginBody) {
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	ch, kicked := a.state.Login(l.UserID, presence.Device{Conn: c.id, Platform: l.Platform, DeviceID: l.DeviceID}, a.policy, now)
+	ch, kicked, err := a.state.Login(a.srv.ctx, l.UserID, presence.Device{Conn: c.id, Platform: l.Platform, DeviceID: l.DeviceID}, a.policy, now)
+	if err != nil {
+		c.replyErr(seq, a.storeErr(err))
+		return
+	}
 	var kickedPlatforms []string
 	for _, k := range kicked {
 		kc := a.takeConn(l.UserID, k.Conn)
@@ -143,7 +146,11 @@ func (a *app) leave(c *conn, ss session, how presence.Leave, reason string) {
 func (a *app) leaveLocked(c *conn, ss session, how presence.Leave, reason string) {
 	now := a.now()
 	a.takeConn(ss.user, c.id)
-	ch, found := a.state.Leave(ss.user, c.id, how, now)
+	ch, found, err := a.state.Leave(a.srv.ctx, ss.user, c.id, how, now)
+	if err != nil {
+		a.storeErr(err)
+		return
+	}
 	if !found {
 		return
 	}
@@ -187,7 +194,11 @@ func (a *app) notify(ch presence.Change) {
 	for _, c := range a.conns[id] {
 		c.send(frame)
 	}
-	for _, w := range a.state.Watchers(id, *a.cfg.FriendStatusAutoNotify) {
+	watchers, err := a.state.Watchers(a.srv.ctx, id, *a.cfg.FriendStatusAutoNotify)
+	if err != nil {
+		a.storeErr(err)
+	}
+	for _, w := range watchers {
 		for _, c := range a.conns[w] {
 			c.send(frame)
 		}
@@ -206,7 +217,11 @@ func (a *app) setStatus(c *conn, ss session, req wire.Request) {
 		c.reply(req.Seq, wire.CodeNotLoggedIn, "not logged in", nil)
 		return
 	}
-	ch := a.state.SetCustom(ss.user, custom, a.now())
+	ch, err := a.state.SetCustom(a.srv.ctx, ss.user, custom, a.now())
+	if err != nil {
+		c.replyErr(req.Seq, a.storeErr(err))
+		return
+	}
 	c.replyOK(req.Seq, nil)
 	a.notify(ch)
 }
@@ -257,7 +272,11 @@ func (a *app) getStatus(c *conn, ss session, req wire.Request) {
 			return
 		}
 	}
-	sts := a.state.Statuses(ids...)
+	sts, err := a.state.Statuses(a.srv.ctx, ids...)
+	if err != nil {
+		c.replyErr(req.Seq, a.storeErr(err))
+		return
+	}
 	c.replyOK(req.Seq, wire.AppendStatuses(make([]byte, 0, 64*len(sts)), sts))
 }
 
@@ -280,8 +299,13 @@ func (a *app) subscribe(c *conn, ss session, req wire.Request) {
 		c.reply(req.Seq, wire.CodeServerParams, "cannot subscribe to yourself; your own changes always reach your devices", nil)
 		return
 	}
+	exist, err := a.state.Exists(a.srv.ctx, ids...)
+	if err != nil {
+		c.replyErr(req.Seq, a.storeErr(err))
+		return
+	}
 	var missing []string
-	for i, ok := range a.state.Exists(ids...) {
+	for i, ok := range exist {
 		if !ok {
 			missing = append(missing, ids[i])
 		}
@@ -296,10 +320,18 @@ func (a *app) subscribe(c *conn, ss session, req wire.Request) {
 		c.reply(req.Seq, wire.CodeNotLoggedIn, "not logged in", nil)
 		return
 	}
-	a.state.Subscribe(ss.user, ids, a.cfg.MaxSubscriptions)
+	if _, err := a.state.Subscribe(a.srv.ctx, ss.user, ids, a.cfg.MaxSubscriptions); err != nil {
+		c.replyErr(req.Seq, a.storeErr(err))
+		return
+	}
+	sts, err := a.state.Statuses(a.srv.ctx, ids...)
+	if err != nil {
+		c.replyErr(req.Seq, a.storeErr(err))
+		return
+	}
 	c.replyOK(req.Seq, nil)
 	// The current state, so a client that (re)subscribes converges.
-	c.send(wire.AppendStatusPush(nil, a.state.Statuses(ids...)...))
+	c.send(wire.AppendStatusPush(nil, sts...))
 }
 
 func (a *app) unsubscribe(c *conn, ss session, req wire.Request) {
@@ -312,14 +344,27 @@ func (a *app) unsubscribe(c *conn, ss session, req wire.Request) {
 		c.replyErr(req.Seq, e)
 		return
 	}
-	a.state.Unsubscribe(ss.user, ids)
+	if err := a.state.Unsubscribe(a.srv.ctx, ss.user, ids); err != nil {
+		c.replyErr(req.Seq, a.storeErr(err))
+		return
+	}
 	c.replyOK(req.Seq, nil)
+}
+
+// storeErr logs a failure of the state store and returns what the client is told.
+func (a *app) storeErr(err error) *wire.Error {
+	a.srv.log.Error("presence store", "sdkappid", a.cfg.SDKAppID, "err", err)
+	return wire.Errorf(wire.CodeServerInternal, "server error: the presence store failed; try again")
 }
 
 // sweep clears the subscription lists of owners who went away long enough
 // ago, and forgets spent rate-limit windows.
 func (a *app) sweep(now time.Time) {
-	for _, owner := range a.state.ClearAwaySubscriptions(now, a.clearDelay) {
+	owners, err := a.state.ClearAwaySubscriptions(a.srv.ctx, now, a.clearDelay)
+	if err != nil {
+		a.storeErr(err)
+	}
+	for _, owner := range owners {
 		a.srv.log.Debug("cleared subscriptions", "sdkappid", a.cfg.SDKAppID, "user", owner)
 	}
 	a.limits.prune(now)

@@ -140,7 +140,9 @@ func (a *app) restAccountImport(req gjson.Result) *restReply {
 	if fail != nil {
 		return fail
 	}
-	a.state.ImportAccounts(id)
+	if err := a.state.ImportAccounts(a.srv.ctx, id); err != nil {
+		return a.restStoreErr(err)
+	}
 	return newReply()
 }
 
@@ -164,7 +166,9 @@ func (a *app) restMultiAccountImport(req gjson.Result) *restReply {
 		}
 		fails = wire.AppendString(fails, id)
 	}
-	a.state.ImportAccounts(ok...)
+	if err := a.state.ImportAccounts(a.srv.ctx, ok...); err != nil {
+		return a.restStoreErr(err)
+	}
 	return newReply().field("FailAccounts", append(fails, ']'))
 }
 
@@ -173,7 +177,11 @@ func (a *app) restKick(req gjson.Result) *restReply {
 	if fail != nil {
 		return fail
 	}
-	if !a.state.Exists(id)[0] {
+	exist, err := a.state.Exists(a.srv.ctx, id)
+	if err != nil {
+		return a.restStoreErr(err)
+	}
+	if !exist[0] {
 		return restFail(wire.CodeAccountNotFound, "account "+id+" does not exist")
 	}
 	a.kick(id)
@@ -188,10 +196,14 @@ func (a *app) restQueryOnline(req gjson.Result) *restReply {
 	if len(ids) > 500 {
 		return restFail(wire.CodeServerParams, "at most 500 To_Account per call")
 	}
+	sts, err := a.state.Statuses(a.srv.ctx, ids...)
+	if err != nil {
+		return a.restStoreErr(err)
+	}
 	detail := req.Get("IsNeedDetail").Int() == 1
 	results := []byte{'['}
 	errs := []byte{'['}
-	for _, st := range a.state.Statuses(ids...) {
+	for _, st := range sts {
 		if st.Type == wire.StatusUnknown {
 			if len(errs) > 1 {
 				errs = append(errs, ',')
@@ -264,7 +276,11 @@ func (a *app) restFriendAdd(req gjson.Result, max int, bothByDefault bool) *rest
 	default:
 		return restFail(wire.CodeServerParams, "AddType must be Add_Type_Both or Add_Type_Single")
 	}
-	return friendResults(a.state.AddFriends(from, to, both))
+	rs, err := a.state.AddFriends(a.srv.ctx, from, to, both)
+	if err != nil {
+		return a.restStoreErr(err)
+	}
+	return friendResults(rs)
 }
 
 func (a *app) restFriendDelete(req gjson.Result) *restReply {
@@ -292,7 +308,16 @@ func (a *app) restFriendDelete(req gjson.Result) *restReply {
 	default:
 		return restFail(wire.CodeServerParams, "DeleteType must be Delete_Type_Both or Delete_Type_Single")
 	}
-	return friendResults(a.state.DeleteFriends(from, to, both))
+	rs, err := a.state.DeleteFriends(a.srv.ctx, from, to, both)
+	if err != nil {
+		return a.restStoreErr(err)
+	}
+	return friendResults(rs)
+}
+
+func (a *app) restStoreErr(err error) *restReply {
+	e := a.storeErr(err)
+	return restFail(e.Code, e.Desc)
 }
 
 func friendResults(rs []presence.FriendResult) *restReply {

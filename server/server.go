@@ -16,6 +16,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/imstatus/imstatus/server/presence"
 	"github.com/imstatus/imstatus/server/webhook"
 	"github.com/imstatus/imstatus/wire"
 )
@@ -52,11 +53,16 @@ type Options struct {
 	HeartbeatInterval time.Duration
 	// Webhook overrides the webhook sender's options.
 	Webhook webhook.Options
+	// NewStore makes each app's state store; default: in memory
+	// (presence.NewMemory), which holds everything on this node.
+	NewStore func(AppConfig) (Store, error)
 }
 
 // Server is a single-node imstatus server. Create it with New, serve its
 // Handler, drive its sweeps with Run, and stop it with Shutdown.
 type Server struct {
+	// ctx is the context of store calls; the single-node store ignores it.
+	ctx      context.Context
 	opts     Options
 	clock    Clock
 	log      *slog.Logger
@@ -99,6 +105,7 @@ func New(opts Options) (*Server, error) {
 		opts.Webhook.Logger = opts.Logger
 	}
 	s := &Server{
+		ctx:   context.Background(),
 		opts:  opts,
 		clock: opts.Clock,
 		log:   opts.Logger,
@@ -113,7 +120,17 @@ func New(opts Options) (*Server, error) {
 		if _, dup := s.apps[c.SDKAppID]; dup {
 			return nil, fmt.Errorf("server: sdkappid %d configured twice", c.SDKAppID)
 		}
-		s.apps[c.SDKAppID] = newApp(s, c)
+		var state Store = presence.NewMemory()
+		if opts.NewStore != nil {
+			var err error
+			if state, err = opts.NewStore(c); err != nil {
+				return nil, fmt.Errorf("server: app %d: %w", c.SDKAppID, err)
+			}
+		}
+		if err := state.ImportAccounts(s.ctx, c.Admin); err != nil {
+			return nil, fmt.Errorf("server: %w", err)
+		}
+		s.apps[c.SDKAppID] = newApp(s, c, state)
 		if c.Edition != "ultimate" || !*c.UserStatusEnabled {
 			s.log.Warn("querying others and subscribing are off for this app",
 				"sdkappid", c.SDKAppID, "edition", c.Edition, "user_status_enabled", *c.UserStatusEnabled)

@@ -3,10 +3,13 @@
 // status from all of that user's devices (SPEC §1) and reports every change as
 // a before/after pair, so the caller notifies only real transitions.
 //
-// A Memory is safe for concurrent use. It does no I/O and never blocks.
+// A Memory is safe for concurrent use. It does no I/O, never blocks and
+// never fails: its methods take a context and return an error only to match
+// the server's Store interface, which an engine over the network implements too.
 package presence
 
 import (
+	"context"
 	"slices"
 	"sync"
 	"time"
@@ -93,23 +96,24 @@ func NewMemory() *Memory {
 }
 
 // ImportAccounts creates accounts; existing ones are left alone. A new account is UNLOGINED.
-func (m *Memory) ImportAccounts(ids ...string) {
+func (m *Memory) ImportAccounts(_ context.Context, ids ...string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, id := range ids {
 		m.account(id)
 	}
+	return nil
 }
 
 // Exists reports which of ids have an account.
-func (m *Memory) Exists(ids ...string) []bool {
+func (m *Memory) Exists(_ context.Context, ids ...string) ([]bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	out := make([]bool, len(ids))
 	for i, id := range ids {
 		_, out[i] = m.users[id]
 	}
-	return out
+	return out, nil
 }
 
 func (m *Memory) account(id string) *user {
@@ -131,7 +135,7 @@ func slotOf(p Policy, d Device) string {
 // Login records a new live device, creating the account if needed (a valid
 // UserSig registers the user, as upstream does). It returns the devices the
 // policy kicks; their records are replaced, not left OFFLINE.
-func (m *Memory) Login(id string, d Device, p Policy, now time.Time) (Change, []Device) {
+func (m *Memory) Login(_ context.Context, id string, d Device, p Policy, now time.Time) (Change, []Device, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	u := m.account(id)
@@ -154,7 +158,7 @@ func (m *Memory) Login(id string, d Device, p Policy, now time.Time) (Change, []
 	}
 	u.devices = kept
 	u.insertLive(device{slot: slot, conn: d.Conn, plat: d.Platform, state: wire.StatusOnline})
-	return m.finish(id, u, before, now), kicked
+	return m.finish(id, u, before, now), kicked, nil
 }
 
 // insertLive puts a live device after the other live ones.
@@ -172,12 +176,12 @@ func (u *user) insertLive(d device) {
 
 // Leave records that the device on conn went away. found is false when the
 // connection holds no live device of id (it was already replaced).
-func (m *Memory) Leave(id string, conn uint64, how Leave, now time.Time) (c Change, found bool) {
+func (m *Memory) Leave(_ context.Context, id string, conn uint64, how Leave, now time.Time) (c Change, found bool, err error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	u := m.users[id]
 	if u == nil {
-		return Change{}, false
+		return Change{}, false, nil
 	}
 	before := u.status(id)
 	for i := range u.devices {
@@ -197,20 +201,20 @@ func (m *Memory) Leave(id string, conn uint64, how Leave, now time.Time) (c Chan
 			j++
 		}
 		u.devices = slices.Insert(u.devices, j, d)
-		return m.finish(id, u, before, now), true
+		return m.finish(id, u, before, now), true, nil
 	}
-	return Change{Before: before, After: before}, false
+	return Change{Before: before, After: before}, false, nil
 }
 
 // SetCustom sets the user's custom status. It is kept only while the user is
 // ONLINE: an offline user's custom status is always empty.
-func (m *Memory) SetCustom(id, custom string, now time.Time) Change {
+func (m *Memory) SetCustom(_ context.Context, id, custom string, now time.Time) (Change, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	u := m.account(id)
 	before := u.status(id)
 	u.custom = custom
-	return m.finish(id, u, before, now)
+	return m.finish(id, u, before, now), nil
 }
 
 // finish applies the derived rules after a change and returns it.
@@ -248,7 +252,7 @@ func (u *user) status(id string) wire.Status {
 
 // Statuses returns the status of each id, in order; ids without an account
 // are UNKNOWN.
-func (m *Memory) Statuses(ids ...string) []wire.Status {
+func (m *Memory) Statuses(_ context.Context, ids ...string) ([]wire.Status, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	out := make([]wire.Status, len(ids))
@@ -259,13 +263,13 @@ func (m *Memory) Statuses(ids ...string) []wire.Status {
 			out[i] = wire.Status{UserID: id, Type: wire.StatusUnknown}
 		}
 	}
-	return out
+	return out, nil
 }
 
 // Subscribe adds targets to owner's subscriptions, newest last; a target
 // already there moves to the newest place. Past max the oldest are evicted,
 // and returned.
-func (m *Memory) Subscribe(owner string, targets []string, max int) (evicted []string) {
+func (m *Memory) Subscribe(_ context.Context, owner string, targets []string, max int) (evicted []string, err error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	u := m.account(owner)
@@ -283,14 +287,15 @@ func (m *Memory) Subscribe(owner string, targets []string, max int) (evicted []s
 			removeFrom(m.watchers, t, owner)
 		}
 	}
-	return evicted
+	return evicted, nil
 }
 
 // Unsubscribe removes targets from owner's subscriptions; no targets removes all.
-func (m *Memory) Unsubscribe(owner string, targets []string) {
+func (m *Memory) Unsubscribe(_ context.Context, owner string, targets []string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.unsubscribe(owner, targets)
+	return nil
 }
 
 func (m *Memory) unsubscribe(owner string, targets []string) {
@@ -314,18 +319,18 @@ func (m *Memory) unsubscribe(owner string, targets []string) {
 }
 
 // Subscriptions returns owner's subscriptions, oldest first.
-func (m *Memory) Subscriptions(owner string) []string {
+func (m *Memory) Subscriptions(_ context.Context, owner string) ([]string, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if u := m.users[owner]; u != nil {
-		return slices.Clone(u.subs)
+		return slices.Clone(u.subs), nil
 	}
-	return nil
+	return nil, nil
 }
 
 // Watchers returns who is told of id's changes besides id itself: its
 // subscribers and, when friends is true, every user whose friend list holds id.
-func (m *Memory) Watchers(id string, friends bool) []string {
+func (m *Memory) Watchers(_ context.Context, id string, friends bool) ([]string, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	out := make([]string, 0, len(m.watchers[id]))
@@ -339,12 +344,12 @@ func (m *Memory) Watchers(id string, friends bool) []string {
 			}
 		}
 	}
-	return out
+	return out, nil
 }
 
 // ClearAwaySubscriptions drops the subscriptions of every owner who went
 // away at least delay before now and has not come back. It returns those owners.
-func (m *Memory) ClearAwaySubscriptions(now time.Time, delay time.Duration) []string {
+func (m *Memory) ClearAwaySubscriptions(_ context.Context, now time.Time, delay time.Duration) ([]string, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var cleared []string
@@ -355,7 +360,7 @@ func (m *Memory) ClearAwaySubscriptions(now time.Time, delay time.Duration) []st
 			cleared = append(cleared, owner)
 		}
 	}
-	return cleared
+	return cleared, nil
 }
 
 // FriendResult is the outcome of one friend operation, with upstream's code.
@@ -367,7 +372,7 @@ type FriendResult struct {
 
 // AddFriends adds each of to into from's friend list and, when both is true,
 // from into theirs. Adding an existing friend succeeds.
-func (m *Memory) AddFriends(from string, to []string, both bool) []FriendResult {
+func (m *Memory) AddFriends(_ context.Context, from string, to []string, both bool) ([]FriendResult, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	out := make([]FriendResult, 0, len(to))
@@ -381,12 +386,12 @@ func (m *Memory) AddFriends(from string, to []string, both bool) []FriendResult 
 		}
 		out = append(out, r)
 	}
-	return out
+	return out, nil
 }
 
 // DeleteFriends removes each of to from from's friend list and, when both is
 // true, from from theirs.
-func (m *Memory) DeleteFriends(from string, to []string, both bool) []FriendResult {
+func (m *Memory) DeleteFriends(_ context.Context, from string, to []string, both bool) ([]FriendResult, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	out := make([]FriendResult, 0, len(to))
@@ -400,23 +405,23 @@ func (m *Memory) DeleteFriends(from string, to []string, both bool) []FriendResu
 		}
 		out = append(out, r)
 	}
-	return out
+	return out, nil
 }
 
 // Friends returns id's friend list, sorted.
-func (m *Memory) Friends(id string) []string {
+func (m *Memory) Friends(_ context.Context, id string) ([]string, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	u := m.users[id]
 	if u == nil {
-		return nil
+		return nil, nil
 	}
 	out := make([]string, 0, len(u.friends))
 	for f := range u.friends {
 		out = append(out, f)
 	}
 	slices.Sort(out)
-	return out
+	return out, nil
 }
 
 func (m *Memory) checkFriend(from, to string) FriendResult {

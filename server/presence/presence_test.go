@@ -1,6 +1,7 @@
 package presence
 
 import (
+	"context"
 	"slices"
 	"testing"
 	"time"
@@ -8,7 +9,18 @@ import (
 	"github.com/imstatus/imstatus/wire"
 )
 
-var t0 = time.Unix(1800000000, 0)
+var (
+	t0  = time.Unix(1800000000, 0)
+	ctx = context.Background()
+)
+
+// must drops the error the in-memory store never returns.
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
 
 func dev(conn uint64, platform string) Device { return Device{Conn: conn, Platform: platform} }
 
@@ -21,11 +33,11 @@ type step struct {
 }
 
 func login(conn uint64, platform string) func(*Memory) Change {
-	return func(m *Memory) Change { c, _ := m.Login("u", dev(conn, platform), PerPlatform, t0); return c }
+	return func(m *Memory) Change { c, _, _ := m.Login(ctx, "u", dev(conn, platform), PerPlatform, t0); return c }
 }
 
 func leave(conn uint64, how Leave) func(*Memory) Change {
-	return func(m *Memory) Change { c, _ := m.Leave("u", conn, how, t0); return c }
+	return func(m *Memory) Change { c, _, _ := m.Leave(ctx, "u", conn, how, t0); return c }
 }
 
 func TestDerivedStatus(t *testing.T) {
@@ -65,10 +77,10 @@ func TestDerivedStatus(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			m := NewMemory()
-			m.ImportAccounts("u")
+			m.ImportAccounts(ctx, "u")
 			for i, s := range tc.steps {
 				c := s.do(m)
-				got := m.Statuses("u")[0]
+				got := must(m.Statuses(ctx, "u"))[0]
 				if got.Type != s.typ || !slices.Equal(got.Devices, s.devices) {
 					t.Fatalf("step %d: %+v, want %v %v", i, got, s.typ, s.devices)
 				}
@@ -94,8 +106,8 @@ func TestKickedByPolicy(t *testing.T) {
 	}
 	for _, tc := range cases {
 		m := NewMemory()
-		m.Login("u", Device{Conn: 1, Platform: "Android", DeviceID: "a"}, tc.policy, t0)
-		_, kicked := m.Login("u", tc.second, tc.policy, t0)
+		m.Login(ctx, "u", Device{Conn: 1, Platform: "Android", DeviceID: "a"}, tc.policy, t0)
+		_, kicked, _ := m.Login(ctx, "u", tc.second, tc.policy, t0)
 		var got []uint64
 		for _, k := range kicked {
 			got = append(got, k.Conn)
@@ -108,72 +120,72 @@ func TestKickedByPolicy(t *testing.T) {
 
 func TestCustomStatusClearedWhenAway(t *testing.T) {
 	m := NewMemory()
-	m.Login("u", dev(1, "Web"), PerPlatform, t0)
-	if c := m.SetCustom("u", "hello", t0); !c.Changed() || c.After.Custom != "hello" {
+	m.Login(ctx, "u", dev(1, "Web"), PerPlatform, t0)
+	if c := must(m.SetCustom(ctx, "u", "hello", t0)); !c.Changed() || c.After.Custom != "hello" {
 		t.Fatalf("set: %+v", c)
 	}
-	if c := m.SetCustom("u", "hello", t0); c.Changed() {
+	if c := must(m.SetCustom(ctx, "u", "hello", t0)); c.Changed() {
 		t.Fatalf("same value again is a change: %+v", c)
 	}
-	c, _ := m.Leave("u", 1, Lost, t0)
+	c, _, _ := m.Leave(ctx, "u", 1, Lost, t0)
 	if c.After.Custom != "" || c.Before.Custom != "hello" {
 		t.Fatalf("leave: %+v", c)
 	}
-	m.Login("u", dev(2, "Web"), PerPlatform, t0)
-	if got := m.Statuses("u")[0].Custom; got != "" {
+	m.Login(ctx, "u", dev(2, "Web"), PerPlatform, t0)
+	if got := must(m.Statuses(ctx, "u"))[0].Custom; got != "" {
 		t.Fatalf("custom came back: %q", got)
 	}
 }
 
 func TestSubscribeEvictsOldest(t *testing.T) {
 	m := NewMemory()
-	if ev := m.Subscribe("o", []string{"a", "b", "c"}, 3); ev != nil {
+	if ev := must(m.Subscribe(ctx, "o", []string{"a", "b", "c"}, 3)); ev != nil {
 		t.Fatalf("evicted %v", ev)
 	}
-	if ev := m.Subscribe("o", []string{"a"}, 3); ev != nil { // a becomes newest
+	if ev := must(m.Subscribe(ctx, "o", []string{"a"}, 3)); ev != nil { // a becomes newest
 		t.Fatalf("evicted %v", ev)
 	}
-	if ev := m.Subscribe("o", []string{"d", "e"}, 3); !slices.Equal(ev, []string{"b", "c"}) {
+	if ev := must(m.Subscribe(ctx, "o", []string{"d", "e"}, 3)); !slices.Equal(ev, []string{"b", "c"}) {
 		t.Fatalf("evicted %v, want [b c]", ev)
 	}
-	if got := m.Subscriptions("o"); !slices.Equal(got, []string{"a", "d", "e"}) {
+	if got := must(m.Subscriptions(ctx, "o")); !slices.Equal(got, []string{"a", "d", "e"}) {
 		t.Fatalf("subscriptions %v", got)
 	}
-	if w := m.Watchers("b", false); len(w) != 0 {
+	if w := must(m.Watchers(ctx, "b", false)); len(w) != 0 {
 		t.Fatalf("b still watched by %v", w)
 	}
-	if w := m.Watchers("d", false); !slices.Equal(w, []string{"o"}) {
+	if w := must(m.Watchers(ctx, "d", false)); !slices.Equal(w, []string{"o"}) {
 		t.Fatalf("d watched by %v", w)
 	}
-	m.Unsubscribe("o", nil)
-	if got := m.Subscriptions("o"); len(got) != 0 || len(m.Watchers("a", false)) != 0 {
+	m.Unsubscribe(ctx, "o", nil)
+	if got := must(m.Subscriptions(ctx, "o")); len(got) != 0 || len(must(m.Watchers(ctx, "a", false))) != 0 {
 		t.Fatalf("after unsubscribe all: %v", got)
 	}
 }
 
 func TestWatchersWithFriends(t *testing.T) {
 	m := NewMemory()
-	m.ImportAccounts("a", "b", "c", "d")
-	m.AddFriends("a", []string{"b"}, true)
-	m.AddFriends("c", []string{"b"}, false) // c follows b, not the other way
-	m.Subscribe("d", []string{"b"}, 200)
-	m.Subscribe("a", []string{"b"}, 200) // friend and subscriber: counted once
-	w := m.Watchers("b", true)
+	m.ImportAccounts(ctx, "a", "b", "c", "d")
+	must(m.AddFriends(ctx, "a", []string{"b"}, true))
+	must(m.AddFriends(ctx, "c", []string{"b"}, false)) // c follows b, not the other way
+	must(m.Subscribe(ctx, "d", []string{"b"}, 200))
+	must(m.Subscribe(ctx, "a", []string{"b"}, 200)) // friend and subscriber: counted once
+	w := must(m.Watchers(ctx, "b", true))
 	slices.Sort(w)
 	if !slices.Equal(w, []string{"a", "c", "d"}) {
 		t.Fatalf("watchers of b with friends: %v", w)
 	}
-	if w := m.Watchers("b", false); len(w) != 2 {
+	if w := must(m.Watchers(ctx, "b", false)); len(w) != 2 {
 		t.Fatalf("watchers of b without friends: %v", w)
 	}
-	if w := m.Watchers("c", true); len(w) != 0 {
+	if w := must(m.Watchers(ctx, "c", true)); len(w) != 0 {
 		t.Fatalf("single-direction friend: c is watched by %v", w)
 	}
-	m.DeleteFriends("a", []string{"b"}, true)
-	if got := m.Friends("b"); len(got) != 0 {
+	m.DeleteFriends(ctx, "a", []string{"b"}, true)
+	if got := must(m.Friends(ctx, "b")); len(got) != 0 {
 		t.Fatalf("b's friends after delete both: %v", got)
 	}
-	r := m.AddFriends("a", []string{"a", "ghost"}, true)
+	r := must(m.AddFriends(ctx, "a", []string{"a", "ghost"}, true))
 	if r[0].Code != wire.CodeServerParams || r[1].Code != wire.CodeAccountNotFound {
 		t.Fatalf("results %+v", r)
 	}
@@ -181,24 +193,24 @@ func TestWatchersWithFriends(t *testing.T) {
 
 func TestClearAwaySubscriptions(t *testing.T) {
 	m := NewMemory()
-	m.Login("o", dev(1, "Web"), PerPlatform, t0)
-	m.Subscribe("o", []string{"x"}, 200)
-	m.Leave("o", 1, Lost, t0)
-	if got := m.ClearAwaySubscriptions(t0.Add(time.Minute-1), time.Minute); got != nil {
+	m.Login(ctx, "o", dev(1, "Web"), PerPlatform, t0)
+	must(m.Subscribe(ctx, "o", []string{"x"}, 200))
+	m.Leave(ctx, "o", 1, Lost, t0)
+	if got := must(m.ClearAwaySubscriptions(ctx, t0.Add(time.Minute-1), time.Minute)); got != nil {
 		t.Fatalf("cleared too early: %v", got)
 	}
-	if got := m.ClearAwaySubscriptions(t0.Add(time.Minute), time.Minute); !slices.Equal(got, []string{"o"}) {
+	if got := must(m.ClearAwaySubscriptions(ctx, t0.Add(time.Minute), time.Minute)); !slices.Equal(got, []string{"o"}) {
 		t.Fatalf("cleared %v", got)
 	}
-	if len(m.Subscriptions("o")) != 0 || len(m.Watchers("x", false)) != 0 {
+	if len(must(m.Subscriptions(ctx, "o"))) != 0 || len(must(m.Watchers(ctx, "x", false))) != 0 {
 		t.Fatal("subscriptions left")
 	}
 	// Coming back within the delay keeps them.
-	m.Login("p", dev(2, "Web"), PerPlatform, t0)
-	m.Subscribe("p", []string{"x"}, 200)
-	m.Leave("p", 2, LoggedOut, t0)
-	m.Login("p", dev(3, "Web"), PerPlatform, t0.Add(time.Second))
-	if got := m.ClearAwaySubscriptions(t0.Add(time.Hour), time.Minute); got != nil {
+	m.Login(ctx, "p", dev(2, "Web"), PerPlatform, t0)
+	must(m.Subscribe(ctx, "p", []string{"x"}, 200))
+	m.Leave(ctx, "p", 2, LoggedOut, t0)
+	m.Login(ctx, "p", dev(3, "Web"), PerPlatform, t0.Add(time.Second))
+	if got := must(m.ClearAwaySubscriptions(ctx, t0.Add(time.Hour), time.Minute)); got != nil {
 		t.Fatalf("cleared %v for an owner who came back", got)
 	}
 }
@@ -206,17 +218,17 @@ func TestClearAwaySubscriptions(t *testing.T) {
 func TestDeviceRecordsBounded(t *testing.T) {
 	m := NewMemory()
 	for i := range 100 {
-		m.Login("u", Device{Conn: uint64(i + 1), Platform: "Web", DeviceID: string(rune('A' + i))}, Unlimited, t0)
-		m.Leave("u", uint64(i+1), Lost, t0)
+		m.Login(ctx, "u", Device{Conn: uint64(i + 1), Platform: "Web", DeviceID: string(rune('A' + i))}, Unlimited, t0)
+		m.Leave(ctx, "u", uint64(i+1), Lost, t0)
 	}
 	if n := len(m.users["u"].devices); n > maxDeviceRecords {
 		t.Fatalf("%d device records kept", n)
 	}
 	// Live devices are never dropped.
 	for i := range 20 {
-		m.Login("v", Device{Conn: uint64(1000 + i), Platform: "Web", DeviceID: string(rune('A' + i))}, Unlimited, t0)
+		m.Login(ctx, "v", Device{Conn: uint64(1000 + i), Platform: "Web", DeviceID: string(rune('A' + i))}, Unlimited, t0)
 	}
-	if st := m.Statuses("v")[0]; len(st.Devices) != 20 {
+	if st := must(m.Statuses(ctx, "v"))[0]; len(st.Devices) != 20 {
 		t.Fatalf("%d live devices, want 20", len(st.Devices))
 	}
 }
