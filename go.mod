@@ -5,7 +5,6 @@ go 1.26
 require (
 	github.com/gorilla/websocket v1.5.3
 	github.com/tidwall/gjson v1.20.2
-	github.com/tidwall/sjson v1.2.9
 )
 
 require (
