@@ -15,11 +15,11 @@ import (
 // change with the queueing of the frames that tell of it, so notifications
 // of one user reach every recipient in the order the changes happened.
 type app struct {
-	srv    *Server
-	cfg    AppConfig
-	policy presence.Policy
-	state  Store
-	limits *limiter
+	srv     *Server
+	cfg     AppConfig
+	policy  presence.Policy
+	state   Store
+	limiter *limiter
 
 	heartbeatTimeout time.Duration
 	clearDelay       time.Duration
@@ -36,7 +36,7 @@ func newApp(s *Server, cfg AppConfig, state Store) *app {
 		cfg:              cfg,
 		policy:           policy,
 		state:            state,
-		limits:           newLimiter(cfg.RateLimitCalls, ms(cfg.RateLimitWindowMS)),
+		limiter:          newLimiter(cfg.RateLimitCalls, ms(cfg.RateLimitWindowMS)),
 		heartbeatTimeout: ms(cfg.HeartbeatTimeoutMS),
 		clearDelay:       ms(cfg.SubscriptionClearDelayMS),
 		conns:            make(map[string][]*conn),
@@ -94,6 +94,8 @@ func (a *app) login(c *conn, seq uint64, l wire.LoginBody) {
 	body = appendInt(body, a.heartbeatEvery.Milliseconds())
 	body = append(body, `,"server_time_ms":`...)
 	body = appendInt(body, now.UnixMilli())
+	body = append(body, `,"limits":`...)
+	body = wire.AppendLimits(body, a.limits())
 	body = append(body, '}')
 	c.replyOK(seq, body)
 	a.notify(ch)
@@ -102,6 +104,17 @@ func (a *app) login(c *conn, seq uint64, l wire.LoginBody) {
 		Reason: webhook.ReasonRegister, Platform: l.Platform, ClientIP: c.ip,
 		Kicked: kickedPlatforms, Time: now,
 	})
+}
+
+// limits are what the login reply tells clients.
+func (a *app) limits() wire.Limits {
+	return wire.Limits{
+		RateLimitCalls:    a.cfg.RateLimitCalls,
+		RateLimitWindowMS: int(a.cfg.RateLimitWindowMS),
+		MaxGetIDs:         a.cfg.MaxGetIDs,
+		MaxSubscribeIDs:   a.cfg.MaxSubscribeIDs,
+		MaxSubscriptions:  a.cfg.MaxSubscriptions,
+	}
 }
 
 // takeConn removes the connection id from the user's live devices.
@@ -249,7 +262,7 @@ func (a *app) gate(ss session, api string, ids []string, max int) *wire.Error {
 			return wire.Errorf(wire.CodeServerParams, "invalid user id %q", truncate(id, 40))
 		}
 	}
-	if !a.limits.allow(ss.user, api, a.now()) {
+	if !a.limiter.allow(ss.user, api, a.now()) {
 		return wire.Errorf(wire.CodeRateLimited, "more than %d calls in %v; try again later", a.cfg.RateLimitCalls, ms(a.cfg.RateLimitWindowMS))
 	}
 	return nil
@@ -367,5 +380,5 @@ func (a *app) sweep(now time.Time) {
 	for _, owner := range owners {
 		a.srv.log.Debug("cleared subscriptions", "sdkappid", a.cfg.SDKAppID, "user", owner)
 	}
-	a.limits.prune(now)
+	a.limiter.prune(now)
 }

@@ -196,3 +196,19 @@ func TestSingleDevicePolicy(t *testing.T) {
 	a.waitClosed()
 	b.expect("me", wire.StatusOnline, "", "iPhone")
 }
+
+func TestLoginReplyTellsLimits(t *testing.T) {
+	e := newEnv(t, func(a *server.AppConfig) { a.RateLimitCalls = 7; a.MaxGetIDs = 50; a.HeartbeatTimeoutMS = 8000 })
+	c := e.dial()
+	f := c.mustCall(0, wire.OpLogin, e.loginBody("a", loginOpts{}))
+	want := wire.Limits{RateLimitCalls: 7, RateLimitWindowMS: 5000, MaxGetIDs: 50, MaxSubscribeIDs: 100, MaxSubscriptions: 200}
+	if got := wire.ParseLimits(f.Body.Get("limits")); got != want {
+		t.Fatalf("limits %+v, want %+v", got, want)
+	}
+	if got := f.Body.Get("heartbeat_interval_ms").Int(); got != 2000 {
+		t.Fatalf("heartbeat interval %d, want a quarter of 8000", got)
+	}
+	if f.Body.Get("user_id").Str != "a" || f.Body.Get("server_time_ms").Int() != e.clock.Now().UnixMilli() {
+		t.Fatalf("login reply %s", f.Body.Raw)
+	}
+}

@@ -463,3 +463,47 @@ func AppendString(dst []byte, s string) []byte {
 	dst = append(dst, s[start:]...)
 	return append(dst, '"')
 }
+
+// Limits are an app's per-user limits, sent in the login reply so that a
+// client can refuse what the server would refuse without a round trip.
+type Limits struct {
+	RateLimitCalls    int `json:"rate_limit_calls"`
+	RateLimitWindowMS int `json:"rate_limit_window_ms"`
+	MaxGetIDs         int `json:"max_get_ids"`
+	MaxSubscribeIDs   int `json:"max_subscribe_ids"`
+	MaxSubscriptions  int `json:"max_subscriptions"`
+}
+
+// AppendLimits appends l as a JSON object.
+func AppendLimits(dst []byte, l Limits) []byte {
+	dst = append(dst, `{"rate_limit_calls":`...)
+	dst = strconv.AppendInt(dst, int64(l.RateLimitCalls), 10)
+	dst = append(dst, `,"rate_limit_window_ms":`...)
+	dst = strconv.AppendInt(dst, int64(l.RateLimitWindowMS), 10)
+	dst = append(dst, `,"max_get_ids":`...)
+	dst = strconv.AppendInt(dst, int64(l.MaxGetIDs), 10)
+	dst = append(dst, `,"max_subscribe_ids":`...)
+	dst = strconv.AppendInt(dst, int64(l.MaxSubscribeIDs), 10)
+	dst = append(dst, `,"max_subscriptions":`...)
+	dst = strconv.AppendInt(dst, int64(l.MaxSubscriptions), 10)
+	return append(dst, '}')
+}
+
+// ParseLimits reads a limits object; absent or non-positive members are 0,
+// meaning "unknown: let the server decide".
+func ParseLimits(v gjson.Result) Limits {
+	get := func(k string) int {
+		n := v.Get(k).Int()
+		if n <= 0 || n > 1<<30 {
+			return 0
+		}
+		return int(n)
+	}
+	return Limits{
+		RateLimitCalls:    get("rate_limit_calls"),
+		RateLimitWindowMS: get("rate_limit_window_ms"),
+		MaxGetIDs:         get("max_get_ids"),
+		MaxSubscribeIDs:   get("max_subscribe_ids"),
+		MaxSubscriptions:  get("max_subscriptions"),
+	}
+}
