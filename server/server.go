@@ -18,6 +18,7 @@ import (
 
 	"github.com/imstatus/imstatus/server/presence"
 	"github.com/imstatus/imstatus/server/webhook"
+	"github.com/imstatus/imstatus/usersig"
 	"github.com/imstatus/imstatus/wire"
 )
 
@@ -154,6 +155,21 @@ func New(opts Options) (*Server, error) {
 		fmt.Fprintf(w, `{"status":"ok","connections":%d}`+"\n", s.connCount())
 	})
 	return s, nil
+}
+
+// ImportAccounts creates accounts in an app, as the REST account_import
+// does; existing ones are left alone.
+func (s *Server) ImportAccounts(sdkAppID uint64, ids ...string) error {
+	a := s.apps[sdkAppID]
+	if a == nil {
+		return fmt.Errorf("server: no app %d", sdkAppID)
+	}
+	for _, id := range ids {
+		if !usersig.ValidUserID(id) {
+			return fmt.Errorf("server: invalid user id %q", id)
+		}
+	}
+	return a.state.ImportAccounts(s.ctx, ids...)
 }
 
 // Handler serves the WebSocket gateway at /ws, the REST API under /v4/ and

@@ -507,3 +507,28 @@ func ParseLimits(v gjson.Result) Limits {
 		MaxSubscriptions:  get("max_subscriptions"),
 	}
 }
+
+// AppendRequest appends a client request frame. body is raw JSON, or empty for none.
+func AppendRequest(dst []byte, seq uint64, op Op, body []byte) []byte {
+	dst = append(dst, `{"seq":`...)
+	dst = strconv.AppendUint(dst, seq, 10)
+	dst = append(dst, `,"op":`...)
+	dst = AppendString(dst, string(op))
+	if len(body) > 0 {
+		dst = append(dst, `,"body":`...)
+		dst = append(dst, body...)
+	}
+	return append(dst, '}')
+}
+
+// AppendIDsBody appends {"ids":[…]}.
+func AppendIDsBody(dst []byte, ids []string) []byte {
+	dst = append(dst, `{"ids":[`...)
+	for i, id := range ids {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = AppendString(dst, id)
+	}
+	return append(dst, "]}"...)
+}

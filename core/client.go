@@ -1,0 +1,521 @@
+// Package core is the imstatus client: it logs a user in to an imstatus
+// server over a WebSocket, keeps the link alive (heartbeats, reconnection
+// with jittered exponential backoff, failover across addresses, re-login and
+// re-subscription after a reconnect), checks calls locally before any round
+// trip, and reports status changes and link events in order.
+//
+// It is a plain Go API: Go programs and tests use it directly, and the C
+// library (capi) is a thin layer over it.
+package core
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/imstatus/imstatus/usersig"
+	"github.com/imstatus/imstatus/wire"
+)
+
+// Config configures a Client. Zero values take the defaults given.
+type Config struct {
+	SDKAppID uint64
+	// Servers are "host:port" (or ws:// / wss:// URLs) tried in order,
+	// then round robin. SetServers changes them later.
+	Servers []string
+	// Platform is the device's platform (wire.Platforms); default from GOOS.
+	Platform string
+	// DeviceID tells devices of the same platform apart (optional).
+	DeviceID string
+	Logger   *slog.Logger
+	// OnEvent receives events, from one goroutine, in order. It should
+	// return quickly; events wait behind it.
+	OnEvent func(Event)
+	// RequestTimeout bounds a call without a deadline of its own, waiting
+	// for the link included. Default 15 s.
+	RequestTimeout time.Duration
+	// BackoffMin and BackoffMax bound the wait between connection attempts
+	// (exponential, jittered). Defaults 250 ms and 30 s.
+	BackoffMin, BackoffMax time.Duration
+	// HeartbeatInterval overrides the interval the server asks for.
+	HeartbeatInterval time.Duration
+	// Now tells the time for the local rate limits; default time.Now.
+	Now func() time.Time
+}
+
+// Client is one SDK instance: at most one logged-in user at a time.
+// Its methods are safe for concurrent use.
+type Client struct {
+	cfg    Config
+	log    *slog.Logger
+	events *eventQueue
+
+	mu      sync.Mutex
+	servers []string
+	state   LoginStatus
+	endErr  *wire.Error // why calls fail while not logged in
+	userID  string
+	userSig string
+	sess    *session      // the logged-in link, nil while (re)connecting
+	changed chan struct{} // closed and replaced whenever state or sess changes
+	stop    context.CancelFunc
+	runDone chan struct{}
+	subs    []string               // subscriptions, oldest first (mirrors the server)
+	cache   map[string]wire.Status // last status reported per user
+	limits  wire.Limits
+	windows map[string]*window
+	closed  bool
+}
+
+// Errors a Client returns besides the server's; all are *wire.Error.
+var (
+	ErrNotLoggedIn = &wire.Error{Code: wire.CodeNotLoggedIn, Desc: "not logged in"}
+	ErrClosed      = &wire.Error{Code: wire.CodeSDKUninit, Desc: "SDK uninitialised"}
+)
+
+// New returns a client; it connects at Login.
+func New(cfg Config) (*Client, error) {
+	if cfg.SDKAppID == 0 {
+		return nil, errors.New("core: SDKAppID is 0")
+	}
+	if cfg.Platform == "" {
+		cfg.Platform = PlatformOf(runtime.GOOS)
+	}
+	if !wire.ValidPlatform(cfg.Platform) {
+		return nil, fmt.Errorf("core: platform %q is not one of %v", cfg.Platform, wire.Platforms)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = 15 * time.Second
+	}
+	if cfg.BackoffMin <= 0 {
+		cfg.BackoffMin = 250 * time.Millisecond
+	}
+	if cfg.BackoffMax < cfg.BackoffMin {
+		cfg.BackoffMax = max(30*time.Second, cfg.BackoffMin)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	c := &Client{
+		cfg:     cfg,
+		log:     cfg.Logger,
+		events:  newEventQueue(cfg.OnEvent),
+		servers: slices.Clone(cfg.Servers),
+		state:   UnLogined,
+		endErr:  ErrNotLoggedIn,
+		changed: make(chan struct{}),
+		cache:   make(map[string]wire.Status),
+		windows: make(map[string]*window),
+	}
+	return c, nil
+}
+
+// PlatformOf maps a GOOS to a platform name of the protocol.
+func PlatformOf(goos string) string {
+	switch goos {
+	case "windows":
+		return "Windows"
+	case "darwin":
+		return "Mac"
+	case "android":
+		return "Android"
+	case "ios":
+		return "iPhone"
+	case "js", "wasip1":
+		return "Web"
+	}
+	return "Linux"
+}
+
+// SetServers replaces the server addresses; the next connection attempt uses them.
+func (c *Client) SetServers(addrs []string) {
+	c.mu.Lock()
+	c.servers = slices.Clone(addrs)
+	c.mu.Unlock()
+}
+
+// Servers returns the server addresses.
+func (c *Client) Servers() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.servers)
+}
+
+// broadcast wakes everyone waiting on a state change. c.mu is held.
+func (c *Client) broadcast() {
+	close(c.changed)
+	c.changed = make(chan struct{})
+}
+
+// LoginStatus returns the login state.
+func (c *Client) LoginStatus() LoginStatus {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.state
+}
+
+// UserID returns the logged-in user, or "".
+func (c *Client) UserID() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.state != Logined {
+		return ""
+	}
+	return c.userID
+}
+
+// Login connects and logs userID in. It returns once the server accepted
+// the login, or with the server's error (70001 … 70014), or when ctx (or,
+// without a deadline, RequestTimeout) ends while no server answers (6012).
+// While logged in the client stays connected, reconnecting as needed.
+func (c *Client) Login(ctx context.Context, userID, userSig string) error {
+	if !usersig.ValidUserID(userID) {
+		return wire.Errorf(wire.CodeInvalidParams, "invalid user id %q: 1 to 32 characters of A-Z a-z 0-9 _ -", userID)
+	}
+	c.mu.Lock()
+	switch {
+	case c.closed:
+		c.mu.Unlock()
+		return ErrClosed
+	case c.state == Logined && c.userID == userID:
+		c.mu.Unlock()
+		return nil
+	case c.state == Logined:
+		c.mu.Unlock()
+		return wire.Errorf(wire.CodeInvalidParams, "already logged in as %s; log out first", c.userID)
+	case c.state != UnLogined:
+		c.mu.Unlock()
+		return wire.Errorf(wire.CodeInvalidParams, "a login or logout is in progress")
+	case len(c.servers) == 0:
+		c.mu.Unlock()
+		return wire.Errorf(wire.CodeInvalidParams, "no server address: set one (IMSDK_SERVER_ADDR or set_custom_server_info)")
+	}
+	c.state = Logining
+	c.userID, c.userSig = userID, userSig
+	c.subs = nil
+	clear(c.cache)
+	clear(c.windows)
+	runCtx, stop := context.WithCancel(context.Background())
+	c.stop = stop
+	done := make(chan struct{})
+	c.runDone = done
+	first := make(chan error, 1)
+	c.broadcast()
+	c.mu.Unlock()
+
+	go c.run(runCtx, done, first)
+
+	ctx, cancel := c.withTimeout(ctx)
+	defer cancel()
+	select {
+	case err := <-first:
+		return err
+	case <-ctx.Done():
+		c.end(nil, wire.Errorf(wire.CodeNotLoggedIn, "not logged in"))
+		<-done
+		return wire.Errorf(wire.CodeTimeout, "login timed out: no server answered in time")
+	}
+}
+
+func (c *Client) withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
+	if _, ok := ctx.Deadline(); ok {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, c.cfg.RequestTimeout)
+}
+
+// end stops the connection manager and marks the client logged out; calls
+// that wait for the link fail with why. It returns the session that was
+// live, if any.
+func (c *Client) end(emit Event, why *wire.Error) *session {
+	c.mu.Lock()
+	stop := c.stop
+	s := c.sess
+	c.stop = nil
+	c.sess = nil
+	if c.state != UnLogined {
+		c.state = UnLogined
+		c.endErr = why
+	}
+	c.broadcast()
+	c.mu.Unlock()
+	if stop != nil {
+		stop()
+	}
+	if emit != nil {
+		c.events.emit(emit)
+	}
+	return s
+}
+
+// Logout logs the user out on the server and disconnects.
+func (c *Client) Logout(ctx context.Context) error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return ErrClosed
+	}
+	if c.state != Logined {
+		c.mu.Unlock()
+		return ErrNotLoggedIn
+	}
+	c.state = Logouting
+	s := c.sess
+	done := c.runDone
+	c.broadcast()
+	c.mu.Unlock()
+
+	var err error
+	if s != nil {
+		ctx, cancel := c.withTimeout(ctx)
+		_, err = s.request(ctx, wire.OpLogout, nil)
+		cancel()
+	}
+	// Logged out either way: a server that did not hear it sees the link
+	// close and marks the device OFFLINE.
+	c.end(nil, ErrNotLoggedIn)
+	if done != nil {
+		<-done
+	}
+	c.mu.Lock()
+	c.subs = nil
+	clear(c.cache)
+	c.mu.Unlock()
+	if err != nil && !errors.Is(err, errSessionLost) {
+		c.log.Info("logout not acknowledged by the server", "err", err)
+	}
+	return nil
+}
+
+// Close logs nothing out: it drops the link (the server sees the device
+// go OFFLINE), fails calls still waiting with 6013, and stops events. No
+// event is delivered after Close returns. It must not be called from OnEvent.
+func (c *Client) Close() error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil
+	}
+	c.closed = true
+	done := c.runDone
+	c.mu.Unlock()
+	c.end(nil, ErrClosed)
+	c.mu.Lock()
+	c.endErr = ErrClosed
+	c.broadcast()
+	c.mu.Unlock()
+	if done != nil {
+		<-done
+	}
+	c.events.close()
+	return nil
+}
+
+// ready returns the logged-in session, waiting for a reconnect if needed.
+func (c *Client) ready(ctx context.Context) (*session, error) {
+	for {
+		c.mu.Lock()
+		if c.closed {
+			c.mu.Unlock()
+			return nil, ErrClosed
+		}
+		if c.state != Logined {
+			err := c.endErr
+			c.mu.Unlock()
+			return nil, err
+		}
+		if s := c.sess; s != nil && !s.ended() {
+			c.mu.Unlock()
+			return s, nil
+		}
+		ch := c.changed
+		c.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return nil, wire.Errorf(wire.CodeTimeout, "timed out waiting for the connection to the server")
+		}
+	}
+}
+
+// call sends a request once a session is ready and returns its reply body.
+// A request whose link dropped is sent again on the next one: every
+// operation is idempotent.
+func (c *Client) call(ctx context.Context, op wire.Op, body []byte) (wire.ServerFrame, error) {
+	ctx, cancel := c.withTimeout(ctx)
+	defer cancel()
+	for {
+		s, err := c.ready(ctx)
+		if err != nil {
+			return wire.ServerFrame{}, err
+		}
+		f, err := s.request(ctx, op, body)
+		if errors.Is(err, errSessionLost) {
+			continue
+		}
+		if err != nil {
+			return f, err
+		}
+		if f.Code != 0 {
+			desc := f.Desc
+			if desc == "" {
+				desc = "server error"
+			}
+			return f, &wire.Error{Code: f.Code, Desc: desc}
+		}
+		return f, nil
+	}
+}
+
+// loggedIn returns the user id, or ErrNotLoggedIn (or why the session ended).
+func (c *Client) loggedIn() (string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return "", ErrClosed
+	}
+	if c.state != Logined {
+		return "", c.endErr
+	}
+	return c.userID, nil
+}
+
+// SetSelfStatus sets the user's custom status (≤ 100 bytes of UTF-8; ""
+// clears it). Not rate limited.
+func (c *Client) SetSelfStatus(ctx context.Context, custom string) error {
+	if _, err := c.loggedIn(); err != nil {
+		return err
+	}
+	if err := wire.CheckCustomStatus(custom); err != nil {
+		return &wire.Error{Code: wire.CodeInvalidParams, Desc: err.Error()}
+	}
+	body := append([]byte(`{"user_status_custom_status":`), wire.AppendString(nil, custom)...)
+	_, err := c.call(ctx, wire.OpSetStatus, append(body, '}'))
+	return err
+}
+
+// GetUserStatus returns the status of each id, in order (type 0 for an id
+// without an account).
+func (c *Client) GetUserStatus(ctx context.Context, ids []string) ([]wire.Status, error) {
+	me, err := c.loggedIn()
+	if err != nil {
+		return nil, err
+	}
+	if err := checkIDs(ids, false); err != nil {
+		return nil, err
+	}
+	if !(len(ids) == 1 && ids[0] == me) {
+		if err := c.admit(apiGet, len(ids)); err != nil {
+			return nil, err
+		}
+	}
+	f, err := c.call(ctx, wire.OpGetStatus, wire.AppendIDsBody(nil, ids))
+	if err != nil {
+		return nil, err
+	}
+	sts, err := wire.ParseStatuses(f.Body)
+	if err != nil || len(sts) != len(ids) {
+		return nil, wire.Errorf(wire.CodeServerInternal, "the server's answer is malformed")
+	}
+	return sts, nil
+}
+
+// Subscribe subscribes to the ids' status changes; their current state is
+// then delivered as a StatusChanged event.
+func (c *Client) Subscribe(ctx context.Context, ids []string) error {
+	me, err := c.loggedIn()
+	if err != nil {
+		return err
+	}
+	if err := checkIDs(ids, false); err != nil {
+		return err
+	}
+	if slices.Contains(ids, me) {
+		return wire.Errorf(wire.CodeInvalidParams, "cannot subscribe to yourself; your own changes always reach you")
+	}
+	if err := c.admit(apiSubscribe, len(ids)); err != nil {
+		return err
+	}
+	if _, err := c.call(ctx, wire.OpSubscribe, wire.AppendIDsBody(nil, ids)); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.subs = addSubs(c.subs, ids, c.maxSubscriptions())
+	c.mu.Unlock()
+	return nil
+}
+
+// Unsubscribe removes the ids' subscriptions; no ids removes all.
+func (c *Client) Unsubscribe(ctx context.Context, ids []string) error {
+	if _, err := c.loggedIn(); err != nil {
+		return err
+	}
+	if err := checkIDs(ids, true); err != nil {
+		return err
+	}
+	if err := c.admit(apiUnsubscribe, len(ids)); err != nil {
+		return err
+	}
+	if _, err := c.call(ctx, wire.OpUnsubscribe, wire.AppendIDsBody(nil, ids)); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	if len(ids) == 0 {
+		c.subs = nil
+	} else {
+		c.subs = slices.DeleteFunc(c.subs, func(s string) bool { return slices.Contains(ids, s) })
+	}
+	c.mu.Unlock()
+	return nil
+}
+
+// Subscriptions returns the subscriptions, oldest first.
+func (c *Client) Subscriptions() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.subs)
+}
+
+// checkIDs applies the id rules; an empty list is allowed only when emptyOK.
+func checkIDs(ids []string, emptyOK bool) error {
+	if len(ids) == 0 && !emptyOK {
+		return wire.Errorf(wire.CodeInvalidParams, "no user ids given")
+	}
+	for _, id := range ids {
+		if !usersig.ValidUserID(id) {
+			return wire.Errorf(wire.CodeInvalidParams, "invalid user id %q: 1 to 32 characters of A-Z a-z 0-9 _ -", truncate(id, 40))
+		}
+	}
+	return nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return strings.ToValidUTF8(s[:n], "") + "…"
+}
+
+// addSubs appends ids (moving ones already there to the newest place) and
+// evicts the oldest past max, as the server does.
+func addSubs(subs, ids []string, max int) []string {
+	for _, id := range ids {
+		if i := slices.Index(subs, id); i >= 0 {
+			subs = slices.Delete(subs, i, i+1)
+		}
+		subs = append(subs, id)
+	}
+	if n := len(subs) - max; n > 0 {
+		subs = slices.Delete(subs, 0, n)
+	}
+	return subs
+}

@@ -1,0 +1,321 @@
+package core_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/imstatus/imstatus/core"
+	"github.com/imstatus/imstatus/server"
+	"github.com/imstatus/imstatus/usersig"
+	"github.com/imstatus/imstatus/wire"
+)
+
+var bg = context.Background()
+
+func TestLoginStatusSubscribeLogout(t *testing.T) {
+	s := startServer(t)
+	a := s.login("alice")
+	if got := a.LoginStatus(); got != core.Logined || a.UserID() != "alice" {
+		t.Fatalf("after login: %v %q", got, a.UserID())
+	}
+	a.expect("alice", wire.StatusOnline, "") // own status, multi-device sync
+	b := s.login("bob")
+	b.must(b.Subscribe(bg, []string{"alice"}))
+	b.expect("alice", wire.StatusOnline, "") // the current state, at subscribe
+
+	a.must(a.SetSelfStatus(bg, "in a match"))
+	b.expect("alice", wire.StatusOnline, "in a match")
+	a.expect("alice", wire.StatusOnline, "in a match")
+
+	sts, err := b.GetUserStatus(bg, []string{"alice", "bob", "nobody"})
+	b.must(err)
+	if len(sts) != 3 || sts[0].Custom != "in a match" || sts[1].Type != wire.StatusOnline || sts[2].Type != wire.StatusUnknown {
+		t.Fatalf("get: %+v", sts)
+	}
+	if subs := b.Subscriptions(); len(subs) != 1 || subs[0] != "alice" {
+		t.Fatalf("subscriptions %v", subs)
+	}
+
+	a.must(a.Logout(bg))
+	if got := a.LoginStatus(); got != core.UnLogined || a.UserID() != "" {
+		t.Fatalf("after logout: %v %q", got, a.UserID())
+	}
+	b.expect("alice", wire.StatusUnlogined, "")
+	a.wantCode(wire.CodeNotLoggedIn, a.SetSelfStatus(bg, "x"))
+	a.wantCode(wire.CodeNotLoggedIn, a.Logout(bg))
+
+	// Log in again on the same client.
+	a.must(a.Login(bg, "alice", s.sig("alice", time.Hour)))
+	b.expect("alice", wire.StatusOnline, "")
+	// Again as the same user: fine; as another: refused.
+	a.must(a.Login(bg, "alice", s.sig("alice", time.Hour)))
+	a.wantCode(wire.CodeInvalidParams, a.Login(bg, "carol", s.sig("carol", time.Hour)))
+
+	b.must(b.Unsubscribe(bg, nil))
+	if subs := b.Subscriptions(); len(subs) != 0 {
+		t.Fatalf("after unsubscribe all: %v", subs)
+	}
+	a.must(a.SetSelfStatus(bg, "unseen"))
+	b.noStatusOf("alice")
+}
+
+func TestLoginErrors(t *testing.T) {
+	s := startServer(t)
+	c := newClient(t, []string{s.addr})
+	c.user = "u"
+	c.wantCode(wire.CodeSigInvalid, c.Login(bg, "u", "garbage"))
+	c.wantCode(wire.CodeSigIdentifier, c.Login(bg, "u", s.sig("v", time.Hour)))
+	expired, _ := usersig.Generate(testKey, testApp, "u", time.Hour, s.clock.Now().Add(-2*time.Hour))
+	c.wantCode(wire.CodeSigExpired, c.Login(bg, "u", expired))
+	c.wantCode(wire.CodeInvalidParams, c.Login(bg, "bad id", "x"))
+	if c.LoginStatus() != core.UnLogined {
+		t.Fatalf("status %v after failed logins", c.LoginStatus())
+	}
+	none := newClient(t, nil)
+	none.wantCode(wire.CodeInvalidParams, none.Login(bg, "u", s.sig("u", time.Hour)))
+}
+
+func TestLocalChecks(t *testing.T) {
+	s := startServer(t, func(a *server.AppConfig) { a.RateLimitCalls = 3 })
+	c := newClient(t, []string{s.addr})
+	c.user = "me"
+	for _, err := range []error{
+		c.SetSelfStatus(bg, "x"), c.Subscribe(bg, []string{"a"}), c.Unsubscribe(bg, nil), c.Logout(bg),
+	} {
+		c.wantCode(wire.CodeNotLoggedIn, err)
+	}
+	_, err := c.GetUserStatus(bg, []string{"a"})
+	c.wantCode(wire.CodeNotLoggedIn, err)
+
+	c.must(c.Login(bg, "me", s.sig("me", time.Hour)))
+	s.srv.ImportAccounts(testApp, "a")
+	c.wantCode(wire.CodeInvalidParams, c.SetSelfStatus(bg, strings.Repeat("x", 101)))
+	c.wantCode(wire.CodeInvalidParams, c.SetSelfStatus(bg, "bad \xff"))
+	c.wantCode(wire.CodeInvalidParams, c.Subscribe(bg, nil))
+	c.wantCode(wire.CodeInvalidParams, c.Subscribe(bg, []string{"me"}))
+	c.wantCode(wire.CodeInvalidParams, c.Subscribe(bg, []string{"has space"}))
+	_, err = c.GetUserStatus(bg, nil)
+	c.wantCode(wire.CodeInvalidParams, err)
+	_, err = c.GetUserStatus(bg, make([]string, 501))
+	c.wantCode(wire.CodeInvalidParams, err) // "" is not a valid id: checked first
+
+	many := make([]string, 501)
+	for i := range many {
+		many[i] = "u" + strings.Repeat("x", i%20)
+	}
+	_, err = c.GetUserStatus(bg, many)
+	c.wantCode(wire.CodeBatchTooLarge, err)
+	c.wantCode(wire.CodeBatchTooLarge, c.Subscribe(bg, many[:101]))
+
+	// The server said 3 calls per window. Three pass; then the server goes
+	// away, and the fourth is still refused at once, locally.
+	for range 3 {
+		_, err := c.GetUserStatus(bg, []string{"a"})
+		c.must(err)
+	}
+	s.stop()
+	start := time.Now()
+	_, err = c.GetUserStatus(bg, []string{"a"})
+	c.wantCode(wire.CodeRateLimited, err)
+	if d := time.Since(start); d > time.Second {
+		t.Fatalf("the local rate limit took %v: it waited for the server", d)
+	}
+	// Querying yourself is not limited (it waits for the server, which is gone).
+	ctx, cancel := context.WithTimeout(bg, 100*time.Millisecond)
+	defer cancel()
+	_, err = c.GetUserStatus(ctx, []string{"me"})
+	c.wantCode(wire.CodeTimeout, err)
+}
+
+func TestLocalRateWindowUsesInjectedClock(t *testing.T) {
+	s := startServer(t, func(a *server.AppConfig) { a.RateLimitCalls = 2; a.RateLimitWindowMS = 1000 })
+	now := time.Now()
+	clock := &fakeClock{t: now}
+	c := s.login("me", func(cfg *core.Config) { cfg.Now = clock.Now })
+	s.srv.ImportAccounts(testApp, "a")
+	for range 2 {
+		c.must(c.Subscribe(bg, []string{"a"}))
+	}
+	c.wantCode(wire.CodeRateLimited, c.Subscribe(bg, []string{"a"}))
+	clock.Advance(time.Second)
+	// Locally the window is over; the server's own (real-time) window may
+	// not be, so either answer proves the client did not refuse it itself.
+	if err := c.Subscribe(bg, []string{"a"}); err != nil && code(err) != wire.CodeRateLimited {
+		t.Fatal(err)
+	}
+}
+
+func TestFailoverToSecondAddress(t *testing.T) {
+	s := startServer(t)
+	dead := "127.0.0.1:1" // nothing listens on port 1
+	c := newClient(t, []string{dead, s.addr})
+	c.user = "u"
+	c.must(c.Login(bg, "u", s.sig("u", time.Hour)))
+	if e := next[core.NetworkChanged](c); e.Status != core.Connecting {
+		t.Fatalf("first event %+v", e)
+	}
+	if e := next[core.NetworkChanged](c); e.Status != core.ConnectFailed || e.Code != wire.CodeNetwork || e.Desc == "" {
+		t.Fatalf("second event %+v, want connect failed 6010", e)
+	}
+	next[core.NetworkChanged](c) // connecting, to the second
+	if e := next[core.NetworkChanged](c); e.Status != core.Connected {
+		t.Fatalf("event %+v, want connected", e)
+	}
+}
+
+func TestLoginTimesOutWithoutServer(t *testing.T) {
+	c := newClient(t, []string{"127.0.0.1:1"})
+	ctx, cancel := context.WithTimeout(bg, 300*time.Millisecond)
+	defer cancel()
+	c.wantCode(wire.CodeTimeout, c.Login(ctx, "u", "sig"))
+	if c.LoginStatus() != core.UnLogined {
+		t.Fatalf("status %v", c.LoginStatus())
+	}
+}
+
+// A dropped link: the client reconnects, logs in again, restores its
+// subscriptions and reports what changed while it was away, once.
+func TestReconnectRestoresAndCatchesUp(t *testing.T) {
+	s := startServer(t)
+	s.srv.ImportAccounts(testApp, "x", "y")
+	p := newProxy(t, s.addr)
+	w := newClient(t, []string{p.addr()})
+	w.user = "w"
+	w.must(w.Login(bg, "w", s.sig("w", time.Hour)))
+	w.must(w.Subscribe(bg, []string{"x", "y"}))
+	w.expect("x", wire.StatusUnlogined, "")
+	w.expect("y", wire.StatusUnlogined, "")
+	x := s.login("x")
+	w.expect("x", wire.StatusOnline, "")
+
+	p.setRefuse(true)
+	p.drop()
+	w.waitNet(core.Disconnected)
+	if w.LoginStatus() != core.Logined {
+		t.Fatalf("while reconnecting: %v, want still logged in", w.LoginStatus())
+	}
+	x.must(x.SetSelfStatus(bg, "changed while w was away"))
+	// A call made now waits for the link.
+	got := make(chan error, 1)
+	go func() { _, err := w.GetUserStatus(bg, []string{"x"}); got <- err }()
+	p.setRefuse(false)
+
+	w.expect("x", wire.StatusOnline, "changed while w was away")
+	if err := <-got; err != nil {
+		t.Fatalf("call made during the reconnect: %v", err)
+	}
+	// y did not change: it is not reported again.
+	w.noStatusOf("y")
+	x.must(x.SetSelfStatus(bg, "after"))
+	w.expect("x", wire.StatusOnline, "after")
+}
+
+// A server restart on the same address: clients come back by themselves.
+func TestServerRestart(t *testing.T) {
+	s := startServer(t)
+	s.srv.ImportAccounts(testApp, "x")
+	w := s.login("w")
+	w.must(w.Subscribe(bg, []string{"x"}))
+	w.expect("x", wire.StatusUnlogined, "")
+	x := s.login("x")
+	w.expect("x", wire.StatusOnline, "")
+	x.must(x.SetSelfStatus(bg, "before"))
+	w.expect("x", wire.StatusOnline, "before")
+
+	s.stop()
+	for _, c := range []*tc{w, x} {
+		c.waitNet(core.Disconnected)
+	}
+	s.start("x", "w") // a new, empty server: the accounts are imported again
+	for _, c := range []*tc{w, x} {
+		c.waitNet(core.Connected)
+	}
+	// The restarted server lost x's custom status; w hears that (perhaps
+	// after x's UNLOGINED, if w came back first).
+	w.eventually("x", wire.StatusOnline, "")
+	x.must(x.SetSelfStatus(bg, "after restart"))
+	w.expect("x", wire.StatusOnline, "after restart")
+}
+
+func TestKickedOffline(t *testing.T) {
+	s := startServer(t)
+	old := s.login("u")
+	newer := s.login("u") // same platform
+	e := next[core.KickedOffline](old)
+	if e.Code != wire.CodeKickedOffline || e.Desc == "" {
+		t.Fatalf("kicked event %+v", e)
+	}
+	if old.LoginStatus() != core.UnLogined {
+		t.Fatalf("kicked client: %v", old.LoginStatus())
+	}
+	old.wantCode(wire.CodeKickedOffline, old.SetSelfStatus(bg, "x"))
+	newer.must(newer.SetSelfStatus(bg, "still here"))
+	// The kicked client does not come back by itself.
+	newer.noStatusOf("u-never")
+	if st, _ := newer.GetUserStatus(bg, []string{"u"}); len(st[0].Devices) != 1 {
+		t.Fatalf("devices %v", st[0].Devices)
+	}
+}
+
+func TestUserSigExpires(t *testing.T) {
+	s := startServer(t)
+	c := newClient(t, []string{s.addr})
+	c.user = "u"
+	c.must(c.Login(bg, "u", s.sig("u", time.Hour)))
+	s.clock.Advance(time.Hour + time.Second)
+	s.srv.Sweep()
+	e := next[core.UserSigExpired](c)
+	if e.Code != wire.CodeSigExpired {
+		t.Fatalf("event %+v", e)
+	}
+	c.wantCode(wire.CodeSigExpiredLocal, c.SetSelfStatus(bg, "x"))
+	if c.LoginStatus() != core.UnLogined {
+		t.Fatalf("status %v", c.LoginStatus())
+	}
+}
+
+// A link that dies without FIN or RST is noticed by the missing heartbeat
+// answers, and the client reconnects once packets flow again.
+func TestDeadLinkDetected(t *testing.T) {
+	s := startServer(t)
+	p := newProxy(t, s.addr)
+	c := newClient(t, []string{p.addr()}, func(cfg *core.Config) { cfg.HeartbeatInterval = 50 * time.Millisecond })
+	c.user = "u"
+	c.must(c.Login(bg, "u", s.sig("u", time.Hour)))
+	c.waitNet(core.Connected)
+	p.setBlackhole(true)
+	c.waitNet(core.Disconnected)
+	p.setBlackhole(false)
+	c.waitNet(core.Connected)
+	c.must(c.SetSelfStatus(bg, "back"))
+}
+
+func TestCloseFailsWaitingCallsAndStopsEvents(t *testing.T) {
+	s := startServer(t)
+	p := newProxy(t, s.addr)
+	c := newClient(t, []string{p.addr()})
+	c.user = "u"
+	c.must(c.Login(bg, "u", s.sig("u", time.Hour)))
+	p.setRefuse(true)
+	p.drop()
+	got := make(chan error, 1)
+	go func() { got <- c.SetSelfStatus(bg, "x") }()
+	c.waitNet(core.Disconnected)
+	c.Close()
+	select {
+	case err := <-got:
+		c.wantCode(wire.CodeSDKUninit, err)
+	case <-time.After(wait):
+		t.Fatal("the waiting call did not end at Close")
+	}
+	c.wantCode(wire.CodeSDKUninit, c.Login(bg, "u", "x"))
+	// Nothing is delivered after Close returned.
+	n := len(c.events)
+	p.setRefuse(false)
+	s.login("other").must(nil)
+	if len(c.events) != n {
+		t.Fatalf("events after Close: %d more", len(c.events)-n)
+	}
+}

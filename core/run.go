@@ -1,0 +1,305 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/imstatus/imstatus/wire"
+)
+
+// run is the connection manager of one login: it connects (failing over
+// across the addresses with jittered exponential backoff), logs in,
+// restores subscriptions after a reconnect, sends heartbeats and notices a
+// dead link. first gets the outcome of the first login.
+func (c *Client) run(ctx context.Context, done chan struct{}, first chan<- error) {
+	defer close(done)
+	var (
+		attempt  int  // failed attempts since the last good session
+		next     int  // index of the next address to try
+		loggedIn bool // the first login has succeeded
+	)
+	fail := func(err *wire.Error) {
+		if !loggedIn {
+			first <- err
+		}
+	}
+	for ctx.Err() == nil {
+		if attempt > 0 && !c.sleep(ctx, c.backoff(attempt)) {
+			break
+		}
+		addrs := c.Servers()
+		if len(addrs) == 0 {
+			fail(wire.Errorf(wire.CodeInvalidParams, "no server address"))
+			c.end(nil, ErrNotLoggedIn)
+			return
+		}
+		addr := addrs[next%len(addrs)]
+		c.events.emit(NetworkChanged{Status: Connecting})
+		s, reply, err := c.connect(ctx, addr)
+		if err != nil {
+			if ctx.Err() != nil {
+				break
+			}
+			var we *wire.Error
+			if errors.As(err, &we) && fatalLogin(we.Code) {
+				// The server refused this user: retrying cannot help.
+				c.events.emit(NetworkChanged{Status: ConnectFailed, Code: we.Code, Desc: we.Desc})
+				if loggedIn && (we.Code == wire.CodeSigExpired) {
+					c.end(UserSigExpired{Code: we.Code, Desc: we.Desc}, &wire.Error{Code: wire.CodeSigExpiredLocal, Desc: we.Desc})
+				} else {
+					c.end(nil, ErrNotLoggedIn)
+				}
+				fail(we)
+				return
+			}
+			code, desc := wire.CodeNetwork, err.Error()
+			if errors.As(err, &we) {
+				code, desc = we.Code, we.Desc
+			}
+			c.log.Info("connection attempt failed", "addr", addr, "err", err)
+			c.events.emit(NetworkChanged{Status: ConnectFailed, Code: code, Desc: desc})
+			attempt++
+			next++
+			continue
+		}
+		interval := c.heartbeatInterval(reply)
+		// Every heartbeat is answered, so three intervals of silence mean
+		// the link is dead even if no FIN or RST ever arrives.
+		s.setReadTimeout(3 * interval)
+		if loggedIn {
+			c.restoreSubscriptions(ctx, s)
+		}
+		c.mu.Lock()
+		if ctx.Err() != nil {
+			c.mu.Unlock()
+			s.end(endClosed, 0, "")
+			break
+		}
+		c.limits = wire.ParseLimits(reply.Body.Get("limits"))
+		c.sess = s
+		c.state = Logined
+		c.broadcast()
+		c.mu.Unlock()
+		c.log.Info("logged in", "addr", addr, "user", c.UserID())
+		c.events.emit(NetworkChanged{Status: Connected})
+		if !loggedIn {
+			loggedIn = true
+			first <- nil
+		}
+		attempt = 0
+
+		how, code, desc := c.serve(ctx, s, interval)
+		c.mu.Lock()
+		if c.sess == s {
+			c.sess = nil
+			c.broadcast()
+		}
+		c.mu.Unlock()
+		switch how {
+		case endClosed:
+			return
+		case endKicked:
+			c.end(KickedOffline{Code: code, Desc: desc}, &wire.Error{Code: wire.CodeKickedOffline, Desc: desc})
+			return
+		case endSigExpired:
+			c.end(UserSigExpired{Code: code, Desc: desc}, &wire.Error{Code: wire.CodeSigExpiredLocal, Desc: desc})
+			return
+		}
+		c.log.Info("disconnected; reconnecting", "addr", addr, "reason", desc)
+		c.events.emit(NetworkChanged{Status: Disconnected, Code: code, Desc: desc})
+		attempt = 1 // a short, jittered pause: a server that went away takes its clients with it
+		if how == endShutdown {
+			next++ // that server is going away: fail over
+		}
+	}
+	if !loggedIn {
+		first <- wire.Errorf(wire.CodeTimeout, "login cancelled")
+	}
+}
+
+// fatalLogin reports whether a login refusal will not change on retry.
+func fatalLogin(code int) bool {
+	switch code {
+	case wire.CodeSigExpired, wire.CodeSigEmpty, wire.CodeSigInvalid, wire.CodeSigIdentifier,
+		wire.CodeSigSDKAppID, wire.CodeServerParams, wire.CodeInvalidParams:
+		return true
+	}
+	return false
+}
+
+// connect dials addr and logs in over it.
+func (c *Client) connect(ctx context.Context, addr string) (*session, wire.ServerFrame, error) {
+	d := websocket.Dialer{
+		Subprotocols:     []string{wire.Subprotocol},
+		HandshakeTimeout: 10 * time.Second,
+		ReadBufferSize:   4096,
+		WriteBufferSize:  4096,
+	}
+	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	ws, resp, err := d.DialContext(dctx, wsURL(addr), http.Header{"User-Agent": {"imstatus-core/" + Version}})
+	if err != nil {
+		if resp != nil {
+			return nil, wire.ServerFrame{}, wire.Errorf(wire.CodeNetwork, "connecting to %s: HTTP %d", addr, resp.StatusCode)
+		}
+		return nil, wire.ServerFrame{}, wire.Errorf(wire.CodeNetwork, "connecting to %s: %v", addr, err)
+	}
+	s := newSession(ws, addr, c.onStatus)
+	c.mu.Lock()
+	user, sig := c.userID, c.userSig
+	c.mu.Unlock()
+	body := []byte(`{"v":1,"sdkappid":`)
+	body = appendUint(body, c.cfg.SDKAppID)
+	body = append(body, `,"user_id":`...)
+	body = wire.AppendString(body, user)
+	body = append(body, `,"user_sig":`...)
+	body = wire.AppendString(body, sig)
+	body = append(body, `,"platform":`...)
+	body = wire.AppendString(body, c.cfg.Platform)
+	body = append(body, `,"device_id":`...)
+	body = wire.AppendString(body, c.cfg.DeviceID)
+	body = append(body, '}')
+	lctx, cancel2 := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel2()
+	f, err := s.request(lctx, wire.OpLogin, body)
+	if err != nil {
+		s.end(endClosed, 0, "")
+		if errors.Is(err, errSessionLost) {
+			_, code, desc := s.reason()
+			return nil, f, &wire.Error{Code: orCode(code, wire.CodeNetwork), Desc: desc}
+		}
+		return nil, f, err
+	}
+	if f.Code != 0 {
+		s.end(endClosed, 0, "")
+		return nil, f, &wire.Error{Code: f.Code, Desc: orDesc(f.Desc, "login refused")}
+	}
+	return s, f, nil
+}
+
+// wsURL turns "host:port" into the gateway URL; full ws(s):// URLs pass.
+func wsURL(addr string) string {
+	if strings.HasPrefix(addr, "ws://") || strings.HasPrefix(addr, "wss://") {
+		return addr
+	}
+	return "ws://" + addr + "/ws"
+}
+
+func (c *Client) heartbeatInterval(reply wire.ServerFrame) time.Duration {
+	if c.cfg.HeartbeatInterval > 0 {
+		return c.cfg.HeartbeatInterval
+	}
+	if ms := reply.Body.Get("heartbeat_interval_ms").Int(); ms > 0 {
+		return time.Duration(ms) * time.Millisecond
+	}
+	return 30 * time.Second
+}
+
+// serve keeps a logged-in session alive until it ends or ctx is done, and
+// returns how it ended.
+func (c *Client) serve(ctx context.Context, s *session, interval time.Duration) (how, code int, desc string) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			s.end(endClosed, 0, "")
+			return endClosed, 0, ""
+		case <-s.done:
+			return s.reason()
+		case <-t.C:
+			hctx, cancel := context.WithTimeout(ctx, 2*interval)
+			_, err := s.request(hctx, wire.OpHeartbeat, nil)
+			cancel()
+			if err != nil && !errors.Is(err, errSessionLost) && ctx.Err() == nil {
+				s.end(endIO, wire.CodeNetwork, "the server stopped answering heartbeats")
+			}
+		}
+	}
+}
+
+// restoreSubscriptions subscribes again, oldest first, to everything the
+// client followed; the server answers each with the current state, which
+// onStatus compares with what was last reported.
+func (c *Client) restoreSubscriptions(ctx context.Context, s *session) {
+	c.mu.Lock()
+	subs := append([]string(nil), c.subs...)
+	batch := c.limitsLocked().MaxSubscribeIDs
+	c.mu.Unlock()
+	for len(subs) > 0 {
+		n := min(batch, len(subs))
+		rctx, cancel := context.WithTimeout(ctx, c.cfg.RequestTimeout)
+		f, err := s.request(rctx, wire.OpSubscribe, wire.AppendIDsBody(nil, subs[:n]))
+		cancel()
+		if err != nil {
+			return // the link went again; the next one retries
+		}
+		if f.Code != 0 {
+			c.log.Warn("restoring subscriptions", "code", f.Code, "desc", f.Desc)
+		}
+		subs = subs[n:]
+	}
+}
+
+// onStatus reports the statuses that differ from what was last reported:
+// after a resubscribe the server sends the current state of everything,
+// and only what changed while the client was away is news.
+func (c *Client) onStatus(sts []wire.Status) {
+	var changed []wire.Status
+	c.mu.Lock()
+	for _, st := range sts {
+		if old, ok := c.cache[st.UserID]; ok && old.Equal(st) {
+			continue
+		}
+		c.cache[st.UserID] = st
+		changed = append(changed, st)
+	}
+	c.mu.Unlock()
+	if len(changed) > 0 {
+		c.events.emit(StatusChanged{Statuses: changed})
+	}
+}
+
+// backoff is the wait before attempt n (n ≥ 1): exponential from
+// BackoffMin, capped at BackoffMax, with equal jitter so that clients
+// dropped together do not come back together.
+func (c *Client) backoff(n int) time.Duration {
+	d := c.cfg.BackoffMin
+	for i := 1; i < n && d < c.cfg.BackoffMax; i++ {
+		d *= 2
+	}
+	d = min(d, c.cfg.BackoffMax)
+	half := d / 2
+	return half + rand.N(half+1)
+}
+
+func (c *Client) sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+func appendUint(dst []byte, n uint64) []byte {
+	var b [20]byte
+	i := len(b)
+	for {
+		i--
+		b[i] = byte('0' + n%10)
+		n /= 10
+		if n == 0 {
+			break
+		}
+	}
+	return append(dst, b[i:]...)
+}

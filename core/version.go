@@ -1,0 +1,4 @@
+package core
+
+// Version is the SDK's version, reported by TIMGetSDKVersion.
+const Version = "0.1.0"
