@@ -121,8 +121,8 @@ func (s *testServer) sig(user string, expire time.Duration) string {
 // tc is a core.Client under test with its events recorded.
 type tc struct {
 	*core.Client
-	t      *testing.T
-	user   string
+	t       *testing.T
+	user    string
 	events  chan core.Event
 	pending []wire.Status // statuses of an event not yet looked at
 	marks   int
