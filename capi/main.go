@@ -1,0 +1,264 @@
+// Command capi is libImSDK: the C ABI of SPEC §5 as //export shims over the
+// sdk package. Build it with -buildmode=c-shared (or c-archive). Each shim
+// converts C values, calls sdk, and recovers any panic into an error code:
+// nothing that happens in Go may crash the host process.
+//
+// C never holds a Go pointer: strings are copied in (C.GoString) before a
+// shim returns, copied out (C.CString) for the length of a callback and then
+// freed; user_data travels as an integer and is handed back untouched.
+package main
+
+/*
+#cgo CFLAGS: -I${SRCDIR}/../include
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include "TIMCloudDef.h"
+
+#ifdef _WIN32
+#include <windows.h>
+static inline uint64_t imstatus_thread_id(void) { return (uint64_t)GetCurrentThreadId(); }
+#else
+#include <pthread.h>
+static inline uint64_t imstatus_thread_id(void) { return (uint64_t)(uintptr_t)pthread_self(); }
+#endif
+
+// Trampolines: Go cannot call C function pointers itself, and user_data
+// becomes a pointer only here, never in Go.
+static inline void call_comm(TIMCommCallback cb, int32_t code, const char* desc, const char* json, uintptr_t ud) {
+	cb(code, desc, json, (const void*)ud);
+}
+static inline void call_status(TIMUserStatusChangedCallback cb, const char* json, uintptr_t ud) {
+	cb(json, (const void*)ud);
+}
+static inline void call_network(TIMNetworkStatusListenerCallback cb, int status, int32_t code, const char* desc, uintptr_t ud) {
+	cb((enum TIMNetworkStatus)status, code, desc, (const void*)ud);
+}
+static inline void call_kicked(TIMKickedOfflineCallback cb, uintptr_t ud) { cb((const void*)ud); }
+static inline void call_sig(TIMUserSigExpiredCallback cb, uintptr_t ud) { cb((const void*)ud); }
+static inline void call_log(TIMLogCallback cb, int level, const char* log, uintptr_t ud) {
+	cb((enum TIMLogLevel)level, log, (const void*)ud);
+}
+*/
+import "C"
+
+import (
+	"fmt"
+	"os"
+	"runtime/debug"
+	"unsafe"
+
+	"github.com/imstatus/imstatus/core"
+	"github.com/imstatus/imstatus/sdk"
+)
+
+func main() {} // required by -buildmode=c-shared; never runs
+
+// The process's one SDK. Global state is allowed here only: a C library has
+// no other place to keep it.
+var (
+	theSDK  = &sdk.SDK{Dispatcher: sdk.Dispatcher{ThreadID: func() uint64 { return uint64(C.imstatus_thread_id()) }}}
+	version = C.CString(sdk.Version()) // TIMGetSDKVersion's stable pointer, never freed
+)
+
+// guard turns a panic into *ret = code (and a line on stderr): a Go panic
+// must never cross into the host.
+func guard(ret *C.int, code C.int) {
+	if r := recover(); r != nil {
+		fmt.Fprintf(os.Stderr, "libImSDK: internal error recovered: %v\n%s", r, debug.Stack())
+		if ret != nil {
+			*ret = code
+		}
+	}
+}
+
+func goString(s *C.char) string {
+	if s == nil {
+		return ""
+	}
+	return C.GoString(s)
+}
+
+// result binds a TIMCommCallback and its user_data into a Go callback.
+func result(cb C.TIMCommCallback, ud C.uintptr_t) sdk.Result {
+	if cb == nil {
+		return nil
+	}
+	return func(code int, desc, json string) {
+		defer guard(nil, 0)
+		cdesc, cjson := C.CString(desc), C.CString(json)
+		defer C.free(unsafe.Pointer(cdesc))
+		defer C.free(unsafe.Pointer(cjson))
+		C.call_comm(cb, C.int32_t(code), cdesc, cjson, ud)
+	}
+}
+
+//export TIMInit
+func TIMInit(sdkAppID C.uint64_t, config *C.char) (ret C.int) {
+	defer guard(&ret, sdk.ErrParam)
+	return C.int(theSDK.Init(uint64(sdkAppID), goString(config)))
+}
+
+//export TIMUninit
+func TIMUninit() (ret C.int) {
+	defer guard(&ret, sdk.Succ)
+	return C.int(theSDK.Uninit())
+}
+
+//export TIMGetSDKVersion
+func TIMGetSDKVersion() *C.char { return version }
+
+//export TIMLogin
+func TIMLogin(userID, userSig *C.char, cb C.TIMCommCallback, ud C.uintptr_t) (ret C.int) {
+	defer guard(&ret, sdk.ErrParam)
+	if userID == nil || userSig == nil {
+		return sdk.ErrParam
+	}
+	return C.int(theSDK.Login(C.GoString(userID), C.GoString(userSig), result(cb, ud)))
+}
+
+//export TIMLogout
+func TIMLogout(cb C.TIMCommCallback, ud C.uintptr_t) (ret C.int) {
+	defer guard(&ret, sdk.ErrParam)
+	return C.int(theSDK.Logout(result(cb, ud)))
+}
+
+//export TIMGetLoginStatus
+func TIMGetLoginStatus() (ret C.int) {
+	defer guard(&ret, C.int(core.UnLogined))
+	return C.int(theSDK.LoginStatus())
+}
+
+//export TIMGetLoginUserID
+func TIMGetLoginUserID(buf *C.char) (ret C.int) {
+	defer guard(&ret, sdk.ErrParam)
+	if buf == nil {
+		return sdk.ErrParam
+	}
+	id, r := theSDK.LoginUserID()
+	out := unsafe.Slice((*byte)(unsafe.Pointer(buf)), 128)
+	n := copy(out[:127], id)
+	out[n] = 0
+	return C.int(r)
+}
+
+//export TIMSetSelfStatus
+func TIMSetSelfStatus(json *C.char, cb C.TIMCommCallback, ud C.uintptr_t) (ret C.int) {
+	defer guard(&ret, sdk.ErrParam)
+	if json == nil {
+		if r := theSDK.SetSelfStatus("", nil); r == sdk.ErrSDKUninit || r == sdk.ErrNotLogin {
+			return C.int(r)
+		}
+		return sdk.ErrParam
+	}
+	return C.int(theSDK.SetSelfStatus(C.GoString(json), result(cb, ud)))
+}
+
+//export TIMGetUserStatus
+func TIMGetUserStatus(json *C.char, cb C.TIMCommCallback, ud C.uintptr_t) (ret C.int) {
+	defer guard(&ret, sdk.ErrParam)
+	return C.int(theSDK.GetUserStatus(goString(json), result(cb, ud)))
+}
+
+//export TIMSubscribeUserStatus
+func TIMSubscribeUserStatus(json *C.char, cb C.TIMCommCallback, ud C.uintptr_t) (ret C.int) {
+	defer guard(&ret, sdk.ErrParam)
+	return C.int(theSDK.SubscribeUserStatus(goString(json), result(cb, ud)))
+}
+
+//export TIMUnsubscribeUserStatus
+func TIMUnsubscribeUserStatus(json *C.char, cb C.TIMCommCallback, ud C.uintptr_t) (ret C.int) {
+	defer guard(&ret, sdk.ErrParam)
+	return C.int(theSDK.UnsubscribeUserStatus(goString(json), result(cb, ud)))
+}
+
+//export callExperimentalAPI
+func callExperimentalAPI(json *C.char, cb C.TIMCommCallback, ud C.uintptr_t) (ret C.int) {
+	defer guard(&ret, sdk.ErrParam)
+	return C.int(theSDK.Experimental(goString(json), result(cb, ud)))
+}
+
+//export TIMSetUserStatusChangedCallback
+func TIMSetUserStatusChangedCallback(cb C.TIMUserStatusChangedCallback, ud C.uintptr_t) {
+	defer guard(nil, 0)
+	var f func(string)
+	if cb != nil {
+		f = func(json string) {
+			defer guard(nil, 0)
+			cjson := C.CString(json)
+			defer C.free(unsafe.Pointer(cjson))
+			C.call_status(cb, cjson, ud)
+		}
+	}
+	theSDK.SetHandlers(func(h *sdk.Handlers) { h.StatusChanged = f })
+}
+
+//export TIMSetNetworkStatusListenerCallback
+func TIMSetNetworkStatusListenerCallback(cb C.TIMNetworkStatusListenerCallback, ud C.uintptr_t) {
+	defer guard(nil, 0)
+	var f func(core.NetworkStatus, int, string)
+	if cb != nil {
+		f = func(st core.NetworkStatus, code int, desc string) {
+			defer guard(nil, 0)
+			cdesc := C.CString(desc)
+			defer C.free(unsafe.Pointer(cdesc))
+			C.call_network(cb, C.int(st), C.int32_t(code), cdesc, ud)
+		}
+	}
+	theSDK.SetHandlers(func(h *sdk.Handlers) { h.Network = f })
+}
+
+//export TIMSetKickedOfflineCallback
+func TIMSetKickedOfflineCallback(cb C.TIMKickedOfflineCallback, ud C.uintptr_t) {
+	defer guard(nil, 0)
+	var f func()
+	if cb != nil {
+		f = func() { defer guard(nil, 0); C.call_kicked(cb, ud) }
+	}
+	theSDK.SetHandlers(func(h *sdk.Handlers) { h.Kicked = f })
+}
+
+//export TIMSetUserSigExpiredCallback
+func TIMSetUserSigExpiredCallback(cb C.TIMUserSigExpiredCallback, ud C.uintptr_t) {
+	defer guard(nil, 0)
+	var f func()
+	if cb != nil {
+		f = func() { defer guard(nil, 0); C.call_sig(cb, ud) }
+	}
+	theSDK.SetHandlers(func(h *sdk.Handlers) { h.SigExpired = f })
+}
+
+//export TIMSetLogCallback
+func TIMSetLogCallback(cb C.TIMLogCallback, ud C.uintptr_t) {
+	defer guard(nil, 0)
+	var f func(int, string)
+	if cb != nil {
+		f = func(level int, line string) {
+			defer guard(nil, 0)
+			cline := C.CString(line)
+			defer C.free(unsafe.Pointer(cline))
+			C.call_log(cb, C.int(level), cline, ud)
+		}
+	}
+	theSDK.SetHandlers(func(h *sdk.Handlers) { h.Log = f })
+}
+
+//export IMStatusSetCallbackMode
+func IMStatusSetCallbackMode(mode C.int) (ret C.int) {
+	defer guard(&ret, sdk.ErrParam)
+	switch mode {
+	case 0:
+		theSDK.Dispatcher.SetQueued(false)
+	case 1:
+		theSDK.Dispatcher.SetQueued(true)
+	default:
+		return sdk.ErrParam
+	}
+	return sdk.Succ
+}
+
+//export IMStatusPumpCallbacks
+func IMStatusPumpCallbacks(max C.int) (ret C.int) {
+	defer guard(&ret, -1)
+	return C.int(theSDK.Dispatcher.Pump(int(max)))
+}

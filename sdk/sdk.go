@@ -1,0 +1,536 @@
+// Package sdk implements the contract of the upstream SDK's C API — result
+// codes, JSON arguments, callback rules — over core, in plain Go. capi is a
+// thin cgo layer that turns C values into the arguments here and C function
+// pointers into the Go callbacks here; everything it exports is testable
+// from Go through this package.
+package sdk
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/imstatus/imstatus/core"
+	"github.com/imstatus/imstatus/usersig"
+	"github.com/imstatus/imstatus/wire"
+)
+
+// The synchronous results (enum TIMResult).
+const (
+	Succ         = 0
+	ErrSDKUninit = -1
+	ErrNotLogin  = -2
+	ErrJSON      = -3
+	ErrParam     = -4
+)
+
+// Result receives an asynchronous result: the TIMCommCallback of one call
+// with its user_data bound. nil means the caller passed no callback.
+type Result func(code int, desc, json string)
+
+// Handlers are the registered listeners. A nil field means none.
+type Handlers struct {
+	StatusChanged func(json string)
+	Network       func(status core.NetworkStatus, code int, desc string)
+	Kicked        func()
+	SigExpired    func()
+	Log           func(level int, line string)
+}
+
+// ServerAddrEnv names the environment variable read at login when no
+// address was set through the experimental API.
+const ServerAddrEnv = "IMSDK_SERVER_ADDR"
+
+// SDK is one process's SDK state, as the C API sees it.
+type SDK struct {
+	// Dispatcher delivers every callback.
+	Dispatcher Dispatcher
+	// Getenv reads the environment; default os.Getenv.
+	Getenv func(string) string
+	// ClientConfig, when set, adjusts each client's configuration (tests
+	// shorten backoffs and heartbeats with it).
+	ClientConfig func(*core.Config)
+
+	mu       sync.Mutex
+	handlers Handlers
+	client   *core.Client
+	appID    uint64
+	servers  []string
+	logs     *logSink
+	closing  bool
+	inflight sync.WaitGroup
+}
+
+func (s *SDK) getenv(k string) string {
+	if s.Getenv != nil {
+		return s.Getenv(k)
+	}
+	return os.Getenv(k)
+}
+
+// SetHandlers replaces the registered listeners; they persist across
+// Init/Uninit until changed.
+func (s *SDK) SetHandlers(f func(*Handlers)) {
+	s.mu.Lock()
+	f(&s.handlers)
+	s.mu.Unlock()
+}
+
+func (s *SDK) handler() Handlers {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.handlers
+}
+
+// call is one asynchronous call. Its result reaches the dispatcher only
+// after the API function has returned TIM_SUCC: release, deferred by the
+// function, opens the gate.
+type call struct {
+	s  *SDK
+	cb Result
+
+	mu       sync.Mutex
+	released bool
+	result   func()
+}
+
+func (s *SDK) begin(cb Result) *call { return &call{s: s, cb: cb} }
+
+// release is deferred by the API function; a result that is ready goes now.
+func (c *call) release() {
+	c.mu.Lock()
+	c.released = true
+	f := c.result
+	c.result = nil
+	c.mu.Unlock()
+	if f != nil {
+		f()
+	}
+}
+
+// finish posts the result, or holds it until release. Results of calls
+// still pending when Uninit runs become 6013.
+func (c *call) finish(code int, desc, json string) {
+	if c.cb == nil {
+		return
+	}
+	c.s.mu.Lock()
+	if c.s.closing && code != 0 {
+		code, desc = wire.CodeSDKUninit, "SDK uninitialised while the call was pending"
+	}
+	c.s.mu.Unlock()
+	cb := c.cb
+	post := func() { c.s.Dispatcher.Post(func() { cb(code, desc, json) }) }
+	c.mu.Lock()
+	if !c.released {
+		c.result = post
+		c.mu.Unlock()
+		return
+	}
+	c.mu.Unlock()
+	post()
+}
+
+// async runs op on its own goroutine and finishes the call with its result.
+func (c *call) async(op func(ctx context.Context) (string, error)) {
+	c.s.inflight.Add(1)
+	go func() {
+		defer c.s.inflight.Done()
+		json, err := op(context.Background())
+		code, desc := codeOf(err)
+		c.finish(code, desc, json)
+	}()
+}
+
+func codeOf(err error) (int, string) {
+	if err == nil {
+		return 0, ""
+	}
+	var we *wire.Error
+	if errors.As(err, &we) {
+		desc := we.Desc
+		if desc == "" {
+			desc = "error " + strconv.Itoa(we.Code)
+		}
+		return we.Code, desc
+	}
+	return wire.CodeServerInternal, err.Error()
+}
+
+// Init starts the SDK for an app. config is TIMInit's JSON ("" for none).
+func (s *SDK) Init(appID uint64, config string) int {
+	if appID == 0 {
+		return ErrParam
+	}
+	cfg := gjson.Parse(config)
+	if strings.TrimSpace(config) != "" && (!gjson.Valid(config) || !cfg.IsObject()) {
+		return ErrJSON
+	}
+	s.mu.Lock()
+	if s.client != nil {
+		same := s.appID == appID
+		s.mu.Unlock()
+		if same {
+			return Succ
+		}
+		return ErrParam
+	}
+	logs, logErr := newLogSink(cfg.Get("sdk_config_log_file_path").String(), s)
+	if logErr != nil {
+		// Logging to a file is best effort: the SDK works without it.
+		logs, _ = newLogSink("", s)
+	}
+	ccfg := core.Config{
+		SDKAppID: appID,
+		Logger:   logs.logger,
+		OnEvent:  s.onEvent,
+	}
+	if s.ClientConfig != nil {
+		s.ClientConfig(&ccfg)
+	}
+	client, err := core.New(ccfg)
+	if err != nil {
+		s.mu.Unlock()
+		logs.close()
+		return ErrParam
+	}
+	s.Dispatcher.Start()
+	s.client, s.appID, s.logs, s.closing = client, appID, logs, false
+	s.mu.Unlock()
+	// Not under s.mu: the log handler takes it to find the log callback.
+	if logErr != nil {
+		logs.logger.Warn("cannot open the log directory; logging to the callback only", "err", logErr)
+	}
+	logs.logger.Info("SDK initialised", "sdkappid", appID, "version", core.Version)
+	return Succ
+}
+
+// Uninit stops the SDK: the link is dropped, pending calls complete with
+// 6013, every queued callback runs, and then no callback runs any more.
+func (s *SDK) Uninit() int {
+	s.mu.Lock()
+	client, logs := s.client, s.logs
+	s.closing = true
+	s.mu.Unlock()
+	if client != nil {
+		client.Close() // in-flight calls return; events stop
+	}
+	s.inflight.Wait() // every pending result has been posted
+	s.Dispatcher.Stop()
+	s.mu.Lock()
+	s.client, s.appID, s.logs = nil, 0, nil
+	s.mu.Unlock()
+	if logs != nil {
+		logs.close()
+	}
+	return Succ
+}
+
+// current returns the client, or nil before Init.
+func (s *SDK) current() *core.Client {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.client
+}
+
+// loggedIn returns the client when it is logged in, else a TIMResult.
+func (s *SDK) loggedIn() (*core.Client, int) {
+	c := s.current()
+	if c == nil {
+		return nil, ErrSDKUninit
+	}
+	if c.LoginStatus() != core.Logined {
+		return nil, ErrNotLogin
+	}
+	return c, Succ
+}
+
+// Login logs userID in (TIMLogin).
+func (s *SDK) Login(userID, userSig string, cb Result) int {
+	c := s.current()
+	if c == nil {
+		return ErrSDKUninit
+	}
+	if !usersig.ValidUserID(userID) {
+		return ErrParam
+	}
+	s.mu.Lock()
+	servers := s.servers
+	s.mu.Unlock()
+	if len(servers) == 0 {
+		servers = splitAddrs(s.getenv(ServerAddrEnv))
+	}
+	k := s.begin(cb)
+	defer k.release()
+	if len(servers) == 0 {
+		k.finish(wire.CodeInvalidParams, "no server address: call callExperimentalAPI with internal_operation_set_custom_server_info, or set "+ServerAddrEnv, "")
+		return Succ
+	}
+	c.SetServers(servers)
+	k.async(func(ctx context.Context) (string, error) { return "", c.Login(ctx, userID, userSig) })
+	return Succ
+}
+
+func splitAddrs(v string) []string {
+	var out []string
+	for _, a := range strings.Split(v, ",") {
+		if a = strings.TrimSpace(a); a != "" {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// Logout logs out (TIMLogout).
+func (s *SDK) Logout(cb Result) int {
+	c, r := s.loggedIn()
+	if r != Succ {
+		return r
+	}
+	k := s.begin(cb)
+	defer k.release()
+	k.async(func(ctx context.Context) (string, error) { return "", c.Logout(ctx) })
+	return Succ
+}
+
+// LoginStatus is TIMGetLoginStatus.
+func (s *SDK) LoginStatus() core.LoginStatus {
+	if c := s.current(); c != nil {
+		return c.LoginStatus()
+	}
+	return core.UnLogined
+}
+
+// LoginUserID is TIMGetLoginUserID's answer: the id, or ErrNotLogin / ErrSDKUninit.
+func (s *SDK) LoginUserID() (string, int) {
+	c, r := s.loggedIn()
+	if r != Succ {
+		return "", r
+	}
+	return c.UserID(), Succ
+}
+
+// SetSelfStatus is TIMSetSelfStatus: json is a user status object.
+func (s *SDK) SetSelfStatus(json string, cb Result) int {
+	c, r := s.loggedIn()
+	if r != Succ {
+		return r
+	}
+	if !gjson.Valid(json) {
+		return ErrJSON
+	}
+	v := gjson.Parse(json)
+	if !v.IsObject() {
+		return ErrParam
+	}
+	custom := v.Get("user_status_custom_status")
+	if custom.Exists() && custom.Type != gjson.String && custom.Type != gjson.Null {
+		return ErrParam
+	}
+	k := s.begin(cb)
+	defer k.release()
+	k.async(func(ctx context.Context) (string, error) { return "", c.SetSelfStatus(ctx, custom.Str) })
+	return Succ
+}
+
+// parseIDs reads a JSON array of user ids. "" and "null" give nil when
+// emptyOK; otherwise an empty list is ErrParam.
+func parseIDs(json string, emptyOK bool) ([]string, int) {
+	t := strings.TrimSpace(json)
+	if t == "" || t == "null" {
+		if emptyOK {
+			return nil, Succ
+		}
+		return nil, ErrParam
+	}
+	if !gjson.Valid(json) {
+		return nil, ErrJSON
+	}
+	ids, err := wire.ParseIDArray(gjson.Parse(json))
+	if err != nil {
+		return nil, ErrParam
+	}
+	if len(ids) == 0 && !emptyOK {
+		return nil, ErrParam
+	}
+	for _, id := range ids {
+		if !usersig.ValidUserID(id) {
+			return nil, ErrParam
+		}
+	}
+	return ids, Succ
+}
+
+// GetUserStatus is TIMGetUserStatus; the result is a JSON array of user status objects.
+func (s *SDK) GetUserStatus(json string, cb Result) int {
+	c, r := s.loggedIn()
+	if r != Succ {
+		return r
+	}
+	ids, r := parseIDs(json, false)
+	if r != Succ {
+		return r
+	}
+	k := s.begin(cb)
+	defer k.release()
+	k.async(func(ctx context.Context) (string, error) {
+		sts, err := c.GetUserStatus(ctx, ids)
+		if err != nil {
+			return "", err
+		}
+		return string(wire.AppendStatuses(make([]byte, 0, 128*len(sts)), sts)), nil
+	})
+	return Succ
+}
+
+// SubscribeUserStatus is TIMSubscribeUserStatus.
+func (s *SDK) SubscribeUserStatus(json string, cb Result) int {
+	c, r := s.loggedIn()
+	if r != Succ {
+		return r
+	}
+	ids, r := parseIDs(json, false)
+	if r != Succ {
+		return r
+	}
+	for _, id := range ids {
+		if id == c.UserID() {
+			return ErrParam
+		}
+	}
+	k := s.begin(cb)
+	defer k.release()
+	k.async(func(ctx context.Context) (string, error) { return "", c.Subscribe(ctx, ids) })
+	return Succ
+}
+
+// UnsubscribeUserStatus is TIMUnsubscribeUserStatus; an empty list removes all.
+func (s *SDK) UnsubscribeUserStatus(json string, cb Result) int {
+	c, r := s.loggedIn()
+	if r != Succ {
+		return r
+	}
+	ids, r := parseIDs(json, true)
+	if r != Succ {
+		return r
+	}
+	k := s.begin(cb)
+	defer k.release()
+	k.async(func(ctx context.Context) (string, error) { return "", c.Unsubscribe(ctx, ids) })
+	return Succ
+}
+
+// Experimental is callExperimentalAPI. It works before Init.
+func (s *SDK) Experimental(json string, cb Result) int {
+	if strings.TrimSpace(json) == "" {
+		return ErrParam
+	}
+	if !gjson.Valid(json) {
+		return ErrJSON
+	}
+	req := gjson.Parse(json)
+	if !req.IsObject() {
+		return ErrParam
+	}
+	op := req.Get("request_internal_operation")
+	if op.Type != gjson.String {
+		return ErrParam
+	}
+	if !s.Dispatcher.Armed() {
+		s.Dispatcher.Start() // answers before Init need the delivery thread too
+	}
+	k := s.begin(cb)
+	defer k.release()
+	switch op.Str {
+	case "internal_operation_set_custom_server_info":
+		addrs, err := serverAddrs(req.Get("request_set_custom_server_info_param"))
+		if err != nil {
+			k.finish(wire.CodeInvalidParams, err.Error(), "")
+			return Succ
+		}
+		s.mu.Lock()
+		s.servers = addrs
+		c := s.client
+		s.mu.Unlock()
+		if c != nil {
+			c.SetServers(addrs)
+		}
+		k.finish(0, "", "")
+	case "internal_operation_set_ui_platform":
+		k.finish(0, "", "")
+	case "internal_operation_write_log":
+		p := req.Get("request_write_log_param")
+		s.logf(int(p.Get("request_write_log_log_level_param").Int()), p.Get("request_write_log_log_content_param").String())
+		k.finish(0, "", "")
+	default:
+		k.finish(wire.CodeInvalidParams, fmt.Sprintf("unknown operation %q: imstatus supports internal_operation_set_custom_server_info, internal_operation_set_ui_platform and internal_operation_write_log", op.Str), "")
+	}
+	return Succ
+}
+
+// serverAddrs reads longconnection_address_array into "host:port" strings.
+func serverAddrs(p gjson.Result) ([]string, error) {
+	arr := p.Get("longconnection_address_array")
+	if !arr.IsArray() || len(arr.Array()) == 0 {
+		return nil, errors.New("request_set_custom_server_info_param.longconnection_address_array must be a non-empty array")
+	}
+	var out []string
+	for _, a := range arr.Array() {
+		ip := a.Get("server_address_ip")
+		port := a.Get("server_address_port")
+		if ip.Type != gjson.String || ip.Str == "" {
+			return nil, errors.New("server_address_ip must be a non-empty string")
+		}
+		if port.Type != gjson.Number || port.Num < 1 || port.Num > 65535 || port.Num != float64(int(port.Num)) {
+			return nil, errors.New("server_address_port must be an integer from 1 to 65535")
+		}
+		out = append(out, net.JoinHostPort(ip.Str, strconv.Itoa(int(port.Num))))
+	}
+	return out, nil
+}
+
+// onEvent turns the client's events into the registered callbacks.
+func (s *SDK) onEvent(e core.Event) {
+	h := s.handler()
+	switch e := e.(type) {
+	case core.StatusChanged:
+		if h.StatusChanged != nil {
+			json := string(wire.AppendStatuses(nil, e.Statuses))
+			s.Dispatcher.Post(func() { h.StatusChanged(json) })
+		}
+	case core.NetworkChanged:
+		if h.Network != nil {
+			s.Dispatcher.Post(func() { h.Network(e.Status, e.Code, e.Desc) })
+		}
+	case core.KickedOffline:
+		if h.Kicked != nil {
+			s.Dispatcher.Post(h.Kicked)
+		}
+	case core.UserSigExpired:
+		if h.SigExpired != nil {
+			s.Dispatcher.Post(h.SigExpired)
+		}
+	}
+}
+
+// logf writes a line the app asked to log (internal_operation_write_log).
+func (s *SDK) logf(level int, msg string) {
+	s.mu.Lock()
+	logs := s.logs
+	s.mu.Unlock()
+	if logs == nil {
+		return
+	}
+	logs.logger.Log(context.Background(), levelToSlog(level), msg, "source", "app")
+}
+
+// Version is TIMGetSDKVersion's answer.
+func Version() string { return core.Version }
+
