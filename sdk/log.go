@@ -121,4 +121,3 @@ func (h *logHandler) WithAttrs(as []slog.Attr) slog.Handler {
 }
 
 func (h *logHandler) WithGroup(string) slog.Handler { return h }
-

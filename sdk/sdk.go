@@ -533,4 +533,3 @@ func (s *SDK) logf(level int, msg string) {
 
 // Version is TIMGetSDKVersion's answer.
 func Version() string { return core.Version }
-
