@@ -27,12 +27,23 @@ need() {
 	command -v "$1" >/dev/null 2>&1 || die "$1 is required (Debian package $2); install it and run again"
 }
 
+VERSION=$(sed -n 's/^const Version = "\(.*\)"/\1/p' core/version.go)
+
 build() {
 	need go golang-go
-	mkdir -p "$BUILD/bin"
+	need gcc gcc # cgo, for libImSDK
+	mkdir -p "$BUILD/bin" "$BUILD/lib/pkgconfig" "$BUILD/lib/cmake/ImSDK" "$BUILD/include"
 	say "building imstatusd"
 	go build -trimpath -o "$BUILD/bin/imstatusd" ./cmd/imstatusd
-	go build -trimpath -o "$BUILD/bin/imdemo" ./cmd/imdemo
+	say "building libImSDK.so $VERSION"
+	go build -trimpath -buildmode=c-shared -ldflags="-extldflags=-Wl,-soname,libImSDK.so" \
+		-o "$BUILD/lib/libImSDK.so" ./capi
+	rm -f "$BUILD/lib/libImSDK.h" # cgo's header; users read include/
+	cp include/*.h "$BUILD/include/"
+	sed -e "s|@PREFIX@|$BUILD|g" -e "s|@VERSION@|$VERSION|g" bindings/c/ImSDK.pc.in >"$BUILD/lib/pkgconfig/ImSDK.pc"
+	cp bindings/c/ImSDKConfig.cmake "$BUILD/lib/cmake/ImSDK/"
+	gcc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 -I"$BUILD/include" -o "$BUILD/bin/imsdk_example" \
+		bindings/c/example.c -L"$BUILD/lib" -lImSDK -pthread -Wl,-rpath,'$ORIGIN/../lib'
 }
 
 run_tests() {
@@ -44,6 +55,8 @@ run_tests() {
 	[ -z "$unformatted" ] || die "gofmt would change: $unformatted"
 	say "go vet"
 	go vet ./...
+	say "public headers alone, as C11 and C++11"
+	bash tests/c/headers/check_headers.sh include
 	build
 	say "go test -race"
 	go test -race -count=1 -timeout 15m ./...
@@ -80,8 +93,13 @@ demo() {
 	key=$(sed -n 's/.*secret_key=\([0-9a-f]*\).*/\1/p' "$log")
 	[ -n "$addr" ] || { cat "$log"; die "imstatusd did not start"; }
 	grep -E '^(development app|listening)' "$log"
-	say "demo clients against $addr"
-	"$BUILD/bin/imdemo" --addr "$addr" --sdkappid 1400000000 --key "$key"
+	sig() { "$BUILD/bin/imstatusd" usersig --sdkappid 1400000000 --key "$key" --user "$1"; }
+	export IMSDK_SERVER_ADDR=$addr
+	say "two C programs on libImSDK: bob watches alice; alice logs in, sets a status, logs out"
+	"$BUILD/bin/imsdk_example" watch bob "$(sig bob)" alice &
+	local watcher=$!
+	"$BUILD/bin/imsdk_example" act alice "$(sig alice)"
+	wait $watcher || die "the watcher did not see alice's changes"
 	say "stopping imstatusd (SIGTERM)"
 	kill -TERM $pid
 	wait $pid

@@ -97,6 +97,7 @@ int main(int argc, char** argv) {
 	if (watch) peer = argv[4];
 	uint64_t app = getenv("IMSDK_APP_ID") ? strtoull(getenv("IMSDK_APP_ID"), NULL, 10) : 1400000000ULL;
 
+	setvbuf(stdout, NULL, _IOLBF, 0); /* line by line, also into a pipe */
 	printf("%s: libImSDK %s\n", user, TIMGetSDKVersion());
 	TIMSetUserStatusChangedCallback(on_status, NULL);
 	TIMSetNetworkStatusListenerCallback(on_network, NULL);
