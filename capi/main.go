@@ -111,10 +111,13 @@ func TIMGetSDKVersion() *C.char { return version }
 //export TIMLogin
 func TIMLogin(userID, userSig *C.char, cb C.TIMCommCallback, ud C.uintptr_t) (ret C.int) {
 	defer guard(&ret, sdk.ErrParam)
-	if userID == nil || userSig == nil {
+	if userSig == nil {
+		if r := theSDK.Login("", "", nil); r == sdk.ErrSDKUninit {
+			return C.int(r)
+		}
 		return sdk.ErrParam
 	}
-	return C.int(theSDK.Login(C.GoString(userID), C.GoString(userSig), result(cb, ud)))
+	return C.int(theSDK.Login(goString(userID), C.GoString(userSig), result(cb, ud)))
 }
 
 //export TIMLogout
@@ -145,13 +148,7 @@ func TIMGetLoginUserID(buf *C.char) (ret C.int) {
 //export TIMSetSelfStatus
 func TIMSetSelfStatus(json *C.char, cb C.TIMCommCallback, ud C.uintptr_t) (ret C.int) {
 	defer guard(&ret, sdk.ErrParam)
-	if json == nil {
-		if r := theSDK.SetSelfStatus("", nil); r == sdk.ErrSDKUninit || r == sdk.ErrNotLogin {
-			return C.int(r)
-		}
-		return sdk.ErrParam
-	}
-	return C.int(theSDK.SetSelfStatus(C.GoString(json), result(cb, ud)))
+	return C.int(theSDK.SetSelfStatus(goString(json), result(cb, ud)))
 }
 
 //export TIMGetUserStatus

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/imstatus/imstatus/core"
+	"github.com/imstatus/imstatus/internal/testserver"
 	"github.com/imstatus/imstatus/server"
 	"github.com/imstatus/imstatus/usersig"
 	"github.com/imstatus/imstatus/wire"
@@ -63,11 +64,11 @@ func TestLoginStatusSubscribeLogout(t *testing.T) {
 
 func TestLoginErrors(t *testing.T) {
 	s := startServer(t)
-	c := newClient(t, []string{s.addr})
+	c := newClient(t, []string{s.Addr})
 	c.user = "u"
 	c.wantCode(wire.CodeSigInvalid, c.Login(bg, "u", "garbage"))
 	c.wantCode(wire.CodeSigIdentifier, c.Login(bg, "u", s.sig("v", time.Hour)))
-	expired, _ := usersig.Generate(testKey, testApp, "u", time.Hour, s.clock.Now().Add(-2*time.Hour))
+	expired, _ := usersig.Generate(testKey, testApp, "u", time.Hour, s.Clock.Now().Add(-2*time.Hour))
 	c.wantCode(wire.CodeSigExpired, c.Login(bg, "u", expired))
 	c.wantCode(wire.CodeInvalidParams, c.Login(bg, "bad id", "x"))
 	if c.LoginStatus() != core.UnLogined {
@@ -79,7 +80,7 @@ func TestLoginErrors(t *testing.T) {
 
 func TestLocalChecks(t *testing.T) {
 	s := startServer(t, func(a *server.AppConfig) { a.RateLimitCalls = 3 })
-	c := newClient(t, []string{s.addr})
+	c := newClient(t, []string{s.Addr})
 	c.user = "me"
 	for _, err := range []error{
 		c.SetSelfStatus(bg, "x"), c.Subscribe(bg, []string{"a"}), c.Unsubscribe(bg, nil), c.Logout(bg),
@@ -90,7 +91,7 @@ func TestLocalChecks(t *testing.T) {
 	c.wantCode(wire.CodeNotLoggedIn, err)
 
 	c.must(c.Login(bg, "me", s.sig("me", time.Hour)))
-	s.srv.ImportAccounts(testApp, "a")
+	s.Srv.ImportAccounts(testApp, "a")
 	c.wantCode(wire.CodeInvalidParams, c.SetSelfStatus(bg, strings.Repeat("x", 101)))
 	c.wantCode(wire.CodeInvalidParams, c.SetSelfStatus(bg, "bad \xff"))
 	c.wantCode(wire.CodeInvalidParams, c.Subscribe(bg, nil))
@@ -115,7 +116,7 @@ func TestLocalChecks(t *testing.T) {
 		_, err := c.GetUserStatus(bg, []string{"a"})
 		c.must(err)
 	}
-	s.stop()
+	s.Stop()
 	start := time.Now()
 	_, err = c.GetUserStatus(bg, []string{"a"})
 	c.wantCode(wire.CodeRateLimited, err)
@@ -131,10 +132,9 @@ func TestLocalChecks(t *testing.T) {
 
 func TestLocalRateWindowUsesInjectedClock(t *testing.T) {
 	s := startServer(t, func(a *server.AppConfig) { a.RateLimitCalls = 2; a.RateLimitWindowMS = 1000 })
-	now := time.Now()
-	clock := &fakeClock{t: now}
+	clock := testserver.NewClock(time.Now())
 	c := s.login("me", func(cfg *core.Config) { cfg.Now = clock.Now })
-	s.srv.ImportAccounts(testApp, "a")
+	s.Srv.ImportAccounts(testApp, "a")
 	for range 2 {
 		c.must(c.Subscribe(bg, []string{"a"}))
 	}
@@ -150,7 +150,7 @@ func TestLocalRateWindowUsesInjectedClock(t *testing.T) {
 func TestFailoverToSecondAddress(t *testing.T) {
 	s := startServer(t)
 	dead := "127.0.0.1:1" // nothing listens on port 1
-	c := newClient(t, []string{dead, s.addr})
+	c := newClient(t, []string{dead, s.Addr})
 	c.user = "u"
 	c.must(c.Login(bg, "u", s.sig("u", time.Hour)))
 	if e := next[core.NetworkChanged](c); e.Status != core.Connecting {
@@ -179,8 +179,8 @@ func TestLoginTimesOutWithoutServer(t *testing.T) {
 // subscriptions and reports what changed while it was away, once.
 func TestReconnectRestoresAndCatchesUp(t *testing.T) {
 	s := startServer(t)
-	s.srv.ImportAccounts(testApp, "x", "y")
-	p := newProxy(t, s.addr)
+	s.Srv.ImportAccounts(testApp, "x", "y")
+	p := newProxy(t, s.Addr)
 	w := newClient(t, []string{p.addr()})
 	w.user = "w"
 	w.must(w.Login(bg, "w", s.sig("w", time.Hour)))
@@ -215,7 +215,7 @@ func TestReconnectRestoresAndCatchesUp(t *testing.T) {
 // A server restart on the same address: clients come back by themselves.
 func TestServerRestart(t *testing.T) {
 	s := startServer(t)
-	s.srv.ImportAccounts(testApp, "x")
+	s.Srv.ImportAccounts(testApp, "x")
 	w := s.login("w")
 	w.must(w.Subscribe(bg, []string{"x"}))
 	w.expect("x", wire.StatusUnlogined, "")
@@ -224,11 +224,11 @@ func TestServerRestart(t *testing.T) {
 	x.must(x.SetSelfStatus(bg, "before"))
 	w.expect("x", wire.StatusOnline, "before")
 
-	s.stop()
+	s.Stop()
 	for _, c := range []*tc{w, x} {
 		c.waitNet(core.Disconnected)
 	}
-	s.start("x", "w") // a new, empty server: the accounts are imported again
+	s.Start("x", "w") // a new, empty server: the accounts are imported again
 	for _, c := range []*tc{w, x} {
 		c.waitNet(core.Connected)
 	}
@@ -261,11 +261,11 @@ func TestKickedOffline(t *testing.T) {
 
 func TestUserSigExpires(t *testing.T) {
 	s := startServer(t)
-	c := newClient(t, []string{s.addr})
+	c := newClient(t, []string{s.Addr})
 	c.user = "u"
 	c.must(c.Login(bg, "u", s.sig("u", time.Hour)))
-	s.clock.Advance(time.Hour + time.Second)
-	s.srv.Sweep()
+	s.Clock.Advance(time.Hour + time.Second)
+	s.Srv.Sweep()
 	e := next[core.UserSigExpired](c)
 	if e.Code != wire.CodeSigExpired {
 		t.Fatalf("event %+v", e)
@@ -280,7 +280,7 @@ func TestUserSigExpires(t *testing.T) {
 // answers, and the client reconnects once packets flow again.
 func TestDeadLinkDetected(t *testing.T) {
 	s := startServer(t)
-	p := newProxy(t, s.addr)
+	p := newProxy(t, s.Addr)
 	c := newClient(t, []string{p.addr()}, func(cfg *core.Config) { cfg.HeartbeatInterval = 50 * time.Millisecond })
 	c.user = "u"
 	c.must(c.Login(bg, "u", s.sig("u", time.Hour)))
@@ -294,7 +294,7 @@ func TestDeadLinkDetected(t *testing.T) {
 
 func TestCloseFailsWaitingCallsAndStopsEvents(t *testing.T) {
 	s := startServer(t)
-	p := newProxy(t, s.addr)
+	p := newProxy(t, s.Addr)
 	c := newClient(t, []string{p.addr()})
 	c.user = "u"
 	c.must(c.Login(bg, "u", s.sig("u", time.Hour)))

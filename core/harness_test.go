@@ -4,119 +4,34 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"net"
-	"net/http"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/imstatus/imstatus/core"
+	"github.com/imstatus/imstatus/internal/testserver"
 	"github.com/imstatus/imstatus/server"
-	"github.com/imstatus/imstatus/usersig"
 	"github.com/imstatus/imstatus/wire"
 )
 
 const (
-	testApp = 1400000000
-	testKey = "core-test-key"
+	testApp = testserver.App
+	testKey = testserver.Key
 	wait    = 10 * time.Second
 )
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
-// testServer is a real imstatus server on a loopback port that can be
-// stopped and started again on the same port.
 type testServer struct {
-	t     *testing.T
-	addr  string
-	clock *fakeClock
-	app   server.AppConfig
-	srv   *server.Server
-	hs    *http.Server
+	*testserver.Server
+	t *testing.T
 }
 
 func startServer(t *testing.T, mods ...func(*server.AppConfig)) *testServer {
-	t.Helper()
-	on := true
-	app := server.AppConfig{SDKAppID: testApp, SecretKey: testKey, Edition: "ultimate",
-		UserStatusEnabled: &on, RateLimitCalls: 1000}
-	for _, m := range mods {
-		m(&app)
-	}
-	s := &testServer{t: t, addr: "127.0.0.1:0", clock: &fakeClock{t: time.Now()}, app: app}
-	s.start()
-	t.Cleanup(s.stop)
-	return s
+	return &testServer{testserver.Start(t, mods...), t}
 }
 
-// start serves on s.addr (the same port after a stop), with fresh state
-// holding the given accounts.
-func (s *testServer) start(accounts ...string) {
-	s.t.Helper()
-	srv, err := server.New(server.Options{Apps: []server.AppConfig{s.app}, Clock: s.clock, Logger: quiet})
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	if len(accounts) > 0 {
-		if err := srv.ImportAccounts(testApp, accounts...); err != nil {
-			s.t.Fatal(err)
-		}
-	}
-	var ln net.Listener
-	deadline := time.Now().Add(wait)
-	for {
-		ln, err = net.Listen("tcp", s.addr)
-		if err == nil || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(10 * time.Millisecond) // the old socket may linger a moment
-	}
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	s.addr = ln.Addr().String()
-	s.srv = srv
-	s.hs = &http.Server{Handler: srv.Handler()}
-	go s.hs.Serve(ln)
-}
-
-// stop shuts the server down the way imstatusd does on SIGTERM.
-func (s *testServer) stop() {
-	if s.hs == nil {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), wait)
-	defer cancel()
-	s.hs.Shutdown(ctx)
-	s.srv.Shutdown(ctx)
-	s.hs = nil
-}
-
-func (s *testServer) sig(user string, expire time.Duration) string {
-	sig, err := usersig.Generate(testKey, testApp, user, expire, s.clock.Now())
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	return sig
-}
+func (s *testServer) sig(user string, expire time.Duration) string { return s.Sig(user, expire) }
 
 // tc is a core.Client under test with its events recorded.
 type tc struct {
@@ -149,7 +64,7 @@ func newClient(t *testing.T, servers []string, mods ...func(*core.Config)) *tc {
 
 func (s *testServer) login(user string, mods ...func(*core.Config)) *tc {
 	s.t.Helper()
-	c := newClient(s.t, []string{s.addr}, mods...)
+	c := newClient(s.t, []string{s.Addr}, mods...)
 	c.user = user
 	if err := c.Login(context.Background(), user, s.sig(user, time.Hour)); err != nil {
 		s.t.Fatalf("login %s: %v", user, err)

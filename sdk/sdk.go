@@ -323,21 +323,34 @@ func (s *SDK) SetSelfStatus(json string, cb Result) int {
 	if r != Succ {
 		return r
 	}
-	if !gjson.Valid(json) {
-		return ErrJSON
-	}
-	v := gjson.Parse(json)
-	if !v.IsObject() {
-		return ErrParam
-	}
-	custom := v.Get("user_status_custom_status")
-	if custom.Exists() && custom.Type != gjson.String && custom.Type != gjson.Null {
-		return ErrParam
+	custom, r := parseSelfStatus(json)
+	if r != Succ {
+		return r
 	}
 	k := s.begin(cb)
 	defer k.release()
-	k.async(func(ctx context.Context) (string, error) { return "", c.SetSelfStatus(ctx, custom.Str) })
+	k.async(func(ctx context.Context) (string, error) { return "", c.SetSelfStatus(ctx, custom) })
 	return Succ
+}
+
+// parseSelfStatus reads the custom status of a user status object; absent
+// or null clear it. Its length and UTF-8 are checked by core (6017).
+func parseSelfStatus(json string) (string, int) {
+	if strings.TrimSpace(json) == "" {
+		return "", ErrParam
+	}
+	if !gjson.Valid(json) {
+		return "", ErrJSON
+	}
+	v := gjson.Parse(json)
+	if !v.IsObject() {
+		return "", ErrParam
+	}
+	custom := v.Get("user_status_custom_status")
+	if custom.Exists() && custom.Type != gjson.String && custom.Type != gjson.Null {
+		return "", ErrParam
+	}
+	return custom.Str, Succ
 }
 
 // parseIDs reads a JSON array of user ids. "" and "null" give nil when

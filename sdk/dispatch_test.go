@@ -1,0 +1,138 @@
+package sdk
+
+import (
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func tid() uint64 { return uint64(syscall.Gettid()) }
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func TestDispatcherOneThreadInOrder(t *testing.T) {
+	d := &Dispatcher{ThreadID: tid}
+	d.Start()
+	var mu sync.Mutex
+	var got []int
+	threads := map[uint64]bool{}
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 100 {
+				n := g*100 + i
+				d.Post(func() {
+					mu.Lock()
+					got = append(got, n)
+					threads[tid()] = true
+					mu.Unlock()
+				})
+			}
+		}()
+	}
+	wg.Wait()
+	d.Stop() // delivers everything queued first
+	if len(got) != 800 {
+		t.Fatalf("%d callbacks ran, want 800", len(got))
+	}
+	if len(threads) != 1 {
+		t.Fatalf("callbacks ran on %d threads, want 1", len(threads))
+	}
+	// Per poster, order is kept.
+	last := map[int]int{}
+	for _, n := range got {
+		if prev, ok := last[n/100]; ok && n < prev {
+			t.Fatalf("out of order: %d after %d", n, prev)
+		}
+		last[n/100] = n
+	}
+	if d.Post(func() { t.Error("ran after Stop") }) {
+		t.Fatal("Post accepted after Stop")
+	}
+}
+
+func TestDispatcherQueuedPump(t *testing.T) {
+	d := &Dispatcher{ThreadID: tid}
+	d.SetQueued(true)
+	d.Start()
+	var ran atomic.Int32
+	var onThread atomic.Bool
+	me := tid()
+	for range 5 {
+		d.Post(func() { ran.Add(1); onThread.Store(tid() == me) })
+	}
+	if ran.Load() != 0 {
+		t.Fatal("queued callbacks ran before the pump")
+	}
+	if n := d.Pump(2); n != 2 || ran.Load() != 2 || !onThread.Load() {
+		t.Fatalf("pump(2) ran %d (total %d, on caller %v)", n, ran.Load(), onThread.Load())
+	}
+	// Back to direct mode: the rest go to the delivery thread.
+	d.SetQueued(false)
+	waitFor(t, "the remaining callbacks", func() bool { return ran.Load() == 5 })
+	if d.Pump(0) != -1 {
+		t.Fatal("Pump in direct mode should return -1")
+	}
+	d.Stop()
+}
+
+func TestDispatcherStopInsideCallback(t *testing.T) {
+	d := &Dispatcher{ThreadID: tid}
+	d.Start()
+	var after atomic.Bool
+	var ran atomic.Int32
+	stopped := make(chan struct{})
+	d.Post(func() {
+		d.Post(func() { ran.Add(1) }) // queued behind this one
+		d.Stop()                      // must not deadlock; runs the queued one here
+		after.Store(true)
+		close(stopped)
+	})
+	select {
+	case <-stopped:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Stop inside a callback deadlocked")
+	}
+	if ran.Load() != 1 {
+		t.Fatalf("the callback queued before Stop ran %d times", ran.Load())
+	}
+	if d.Post(func() { t.Error("ran after Stop") }) {
+		t.Fatal("Post accepted after Stop")
+	}
+	// It can be armed again.
+	d.Start()
+	done := make(chan struct{})
+	d.Post(func() { close(done) })
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no delivery after a restart")
+	}
+	d.Stop()
+}
+
+func TestDispatcherQueuedStopRunsOnCaller(t *testing.T) {
+	d := &Dispatcher{ThreadID: tid}
+	d.SetQueued(true)
+	d.Start()
+	me := tid()
+	var on atomic.Bool
+	d.Post(func() { on.Store(tid() == me) })
+	d.Stop()
+	if !on.Load() {
+		t.Fatal("in queued mode Stop must run what is left on the caller's thread")
+	}
+}
