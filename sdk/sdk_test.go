@@ -1,0 +1,375 @@
+package sdk
+
+import (
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/imstatus/imstatus/core"
+	"github.com/imstatus/imstatus/internal/testserver"
+	"github.com/imstatus/imstatus/server"
+	"github.com/imstatus/imstatus/wire"
+)
+
+// results records the results of calls, each by its own key.
+type results struct {
+	t  *testing.T
+	mu sync.Mutex
+	n  map[string]int
+	r  map[string]res
+	ch chan string
+}
+
+type res struct {
+	code       int
+	desc, json string
+}
+
+func newResults(t *testing.T) *results {
+	return &results{t: t, n: map[string]int{}, r: map[string]res{}, ch: make(chan string, 1000)}
+}
+
+// cb returns the callback of call key.
+func (r *results) cb(key string) Result {
+	return func(code int, desc, json string) {
+		r.mu.Lock()
+		r.n[key]++
+		r.r[key] = res{code, desc, json}
+		r.mu.Unlock()
+		r.ch <- key
+	}
+}
+
+// wait returns the result of call key.
+func (r *results) wait(key string) res {
+	r.t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		r.mu.Lock()
+		got, ok := r.r[key]
+		r.mu.Unlock()
+		if ok {
+			return got
+		}
+		select {
+		case <-r.ch:
+		case <-deadline:
+			r.t.Fatalf("no result for %s", key)
+		}
+	}
+}
+
+func newSDK(t *testing.T, s *testserver.Server) *SDK {
+	sd := &SDK{Dispatcher: Dispatcher{ThreadID: tid}, Getenv: func(k string) string {
+		if k == ServerAddrEnv {
+			return s.Addr
+		}
+		return ""
+	}, ClientConfig: func(c *core.Config) { c.BackoffMin, c.BackoffMax = 10*time.Millisecond, 100*time.Millisecond }}
+	t.Cleanup(func() { sd.Uninit() })
+	return sd
+}
+
+// check runs fn (an API function taking a callback) and checks that it
+// returns TIM_SUCC and its callback comes with wantCode (exactly once: see
+// the counts at the end of the tests).
+func check(t *testing.T, r *results, key string, fn func(Result) int, wantCode int) res {
+	t.Helper()
+	if got := fn(r.cb(key)); got != Succ {
+		t.Fatalf("%s returned %d, want TIM_SUCC", key, got)
+	}
+	got := r.wait(key)
+	if got.code != wantCode {
+		t.Fatalf("%s: code %d (%s), want %d", key, got.code, got.desc, wantCode)
+	}
+	if wantCode != 0 && got.desc == "" {
+		t.Fatalf("%s: error without a desc", key)
+	}
+	return got
+}
+
+func TestSyncCodes(t *testing.T) {
+	s := testserver.Start(t)
+	sd := newSDK(t, s)
+	never := func(int, string, string) { t.Error("a callback fired for a call that did not return TIM_SUCC") }
+	before := map[string]func() int{
+		"Login":       func() int { return sd.Login("u", "sig", never) },
+		"Logout":      func() int { return sd.Logout(never) },
+		"SetSelf":     func() int { return sd.SetSelfStatus(`{}`, never) },
+		"Get":         func() int { return sd.GetUserStatus(`["a"]`, never) },
+		"Subscribe":   func() int { return sd.SubscribeUserStatus(`["a"]`, never) },
+		"Unsubscribe": func() int { return sd.UnsubscribeUserStatus(`["a"]`, never) },
+	}
+	for name, f := range before {
+		if got := f(); got != ErrSDKUninit {
+			t.Errorf("%s before Init: %d, want %d", name, got, ErrSDKUninit)
+		}
+	}
+	if _, r := sd.LoginUserID(); r != ErrSDKUninit {
+		t.Errorf("LoginUserID before Init: %d", r)
+	}
+	for _, tc := range []struct {
+		app    uint64
+		config string
+		want   int
+	}{
+		{0, "", ErrParam}, {testserver.App, "not json", ErrJSON}, {testserver.App, "[]", ErrJSON},
+		{testserver.App, "", Succ}, {testserver.App, `{"sdk_config_device_type":"x"}`, Succ}, {testserver.App + 1, "", ErrParam},
+	} {
+		if got := sd.Init(tc.app, tc.config); got != tc.want {
+			t.Errorf("Init(%d, %q) = %d, want %d", tc.app, tc.config, got, tc.want)
+		}
+	}
+	for name, f := range before {
+		if name == "Login" {
+			continue
+		}
+		if got := f(); got != ErrNotLogin {
+			t.Errorf("%s before login: %d, want %d", name, got, ErrNotLogin)
+		}
+	}
+	if sd.Login("bad id", "x", never) != ErrParam || sd.Login("", "x", never) != ErrParam {
+		t.Error("Login with an invalid id must be TIM_ERR_PARAM")
+	}
+	r := newResults(t)
+	check(t, r, "login", func(cb Result) int { return sd.Login("me", s.Sig("me", time.Hour), cb) }, 0)
+	if sd.LoginStatus() != core.Logined {
+		t.Fatal("not logged in after the login callback")
+	}
+	if id, rr := sd.LoginUserID(); rr != Succ || id != "me" {
+		t.Fatalf("LoginUserID = %q, %d", id, rr)
+	}
+	for _, tc := range []struct {
+		name string
+		f    func() int
+		want int
+	}{
+		{"set NULL", func() int { return sd.SetSelfStatus("", never) }, ErrParam},
+		{"set not JSON", func() int { return sd.SetSelfStatus("{", never) }, ErrJSON},
+		{"set array", func() int { return sd.SetSelfStatus("[]", never) }, ErrParam},
+		{"set number custom", func() int { return sd.SetSelfStatus(`{"user_status_custom_status":1}`, never) }, ErrParam},
+		{"get null", func() int { return sd.GetUserStatus("null", never) }, ErrParam},
+		{"get empty", func() int { return sd.GetUserStatus("[]", never) }, ErrParam},
+		{"get numbers", func() int { return sd.GetUserStatus("[1,2]", never) }, ErrParam},
+		{"get bad id", func() int { return sd.GetUserStatus(`["a b"]`, never) }, ErrParam},
+		{"get not JSON", func() int { return sd.GetUserStatus(`["a"`, never) }, ErrJSON},
+		{"subscribe self", func() int { return sd.SubscribeUserStatus(`["x","me"]`, never) }, ErrParam},
+		{"subscribe empty", func() int { return sd.SubscribeUserStatus(``, never) }, ErrParam},
+		{"unsubscribe object", func() int { return sd.UnsubscribeUserStatus(`{}`, never) }, ErrParam},
+		{"experimental empty", func() int { return sd.Experimental(``, never) }, ErrParam},
+		{"experimental not JSON", func() int { return sd.Experimental(`{`, never) }, ErrJSON},
+		{"experimental no op", func() int { return sd.Experimental(`{}`, never) }, ErrParam},
+	} {
+		if got := tc.f(); got != tc.want {
+			t.Errorf("%s: %d, want %d", tc.name, got, tc.want)
+		}
+	}
+	// Give a wrongly fired callback the chance to show up.
+	check(t, r, "sync", func(cb Result) int { return sd.SetSelfStatus(`{"user_status_custom_status":null}`, cb) }, 0)
+}
+
+func TestAsyncResults(t *testing.T) {
+	s := testserver.Start(t, func(a *server.AppConfig) { a.RateLimitCalls = 20 })
+	s.Srv.ImportAccounts(testserver.App, "friend")
+	sd := newSDK(t, s)
+	var statusJSON []string
+	var smu sync.Mutex
+	statusArrived := make(chan struct{}, 100)
+	sd.SetHandlers(func(h *Handlers) {
+		h.StatusChanged = func(json string) {
+			smu.Lock()
+			statusJSON = append(statusJSON, json)
+			smu.Unlock()
+			statusArrived <- struct{}{}
+		}
+	})
+	if sd.Init(testserver.App, "") != Succ {
+		t.Fatal("Init")
+	}
+	r := newResults(t)
+	check(t, r, "login", func(cb Result) int { return sd.Login("me", s.Sig("me", time.Hour), cb) }, 0)
+	check(t, r, "set", func(cb Result) int { return sd.SetSelfStatus(`{"user_status_custom_status":"hi"}`, cb) }, 0)
+	check(t, r, "set101", func(cb Result) int {
+		return sd.SetSelfStatus(`{"user_status_custom_status":"`+strings.Repeat("x", 101)+`"}`, cb)
+	}, wire.CodeInvalidParams)
+	got := check(t, r, "get", func(cb Result) int { return sd.GetUserStatus(`["me","nobody"]`, cb) }, 0)
+	arr := gjson.Parse(got.json).Array()
+	if len(arr) != 2 || arr[0].Get("user_status_custom_status").Str != "hi" || arr[1].Get("user_status_status_type").Int() != 0 {
+		t.Fatalf("get result %s", got.json)
+	}
+	many := `["` + strings.Repeat(`u","`, 500) + `u"]`
+	check(t, r, "get501", func(cb Result) int { return sd.GetUserStatus(many, cb) }, wire.CodeBatchTooLarge)
+	check(t, r, "sub", func(cb Result) int { return sd.SubscribeUserStatus(`["friend"]`, cb) }, 0)
+	check(t, r, "sub-ghost", func(cb Result) int { return sd.SubscribeUserStatus(`["ghost"]`, cb) }, wire.CodeAccountNotFound)
+	check(t, r, "unsub-all", func(cb Result) int { return sd.UnsubscribeUserStatus(`null`, cb) }, 0)
+	// The status callback saw our own change and the subscribed user's state.
+	deadline := time.After(10 * time.Second)
+	for {
+		smu.Lock()
+		all := strings.Join(statusJSON, "\n")
+		smu.Unlock()
+		if strings.Contains(all, `"user_status_custom_status":"hi"`) && strings.Contains(all, `"user_status_identifier":"friend"`) {
+			break
+		}
+		select {
+		case <-statusArrived:
+		case <-deadline:
+			t.Fatalf("status callbacks: %s", all)
+		}
+	}
+	// Rate limit: GetUserStatus of others, 20 per window (the server said
+	// so); "get" above was the first.
+	for i := range 19 {
+		check(t, r, "rl"+string(rune('a'+i)), func(cb Result) int { return sd.GetUserStatus(`["friend"]`, cb) }, 0)
+	}
+	check(t, r, "rl-over", func(cb Result) int { return sd.GetUserStatus(`["friend"]`, cb) }, wire.CodeRateLimited)
+	check(t, r, "logout", func(cb Result) int { return sd.Logout(cb) }, 0)
+	if sd.LoginStatus() != core.UnLogined {
+		t.Fatal("still logged in")
+	}
+	// Every callback fired exactly once.
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for k, n := range r.n {
+		if n != 1 {
+			t.Errorf("%s fired %d times", k, n)
+		}
+	}
+}
+
+// A result is held until the API function releases it on its way out.
+func TestResultHeldUntilRelease(t *testing.T) {
+	sd := &SDK{Dispatcher: Dispatcher{ThreadID: tid}}
+	sd.Dispatcher.Start()
+	defer sd.Dispatcher.Stop()
+	var ran atomic.Int32
+	k := sd.begin(func(int, string, string) { ran.Add(1) })
+	k.finish(0, "", "")
+	time.Sleep(20 * time.Millisecond) // a negative check
+	if ran.Load() != 0 {
+		t.Fatal("the result ran before release")
+	}
+	k.release()
+	waitFor(t, "the released result", func() bool { return ran.Load() == 1 })
+	// Finished after release: posted at once.
+	k2 := sd.begin(func(int, string, string) { ran.Add(1) })
+	k2.release()
+	k2.finish(0, "", "")
+	waitFor(t, "the second result", func() bool { return ran.Load() == 2 })
+	// No callback: nothing to hold.
+	k3 := sd.begin(nil)
+	k3.finish(1, "x", "")
+	k3.release()
+}
+
+func TestExperimental(t *testing.T) {
+	sd := &SDK{Dispatcher: Dispatcher{ThreadID: tid}}
+	t.Cleanup(func() { sd.Uninit() })
+	r := newResults(t)
+	// Before Init.
+	check(t, r, "server", func(cb Result) int {
+		return sd.Experimental(`{"request_internal_operation":"internal_operation_set_custom_server_info",
+			"request_set_custom_server_info_param":{"longconnection_address_array":[
+			{"server_address_ip":"127.0.0.1","server_address_port":9,"server_address_is_ipv6":false},
+			{"server_address_ip":"::1","server_address_port":10,"server_address_is_ipv6":true}],"server_public_key":""}}`, cb)
+	}, 0)
+	if got := sd.servers; len(got) != 2 || got[0] != "127.0.0.1:9" || got[1] != "[::1]:10" {
+		t.Fatalf("servers %v", got)
+	}
+	for name, body := range map[string]string{
+		"no addresses": `{"request_internal_operation":"internal_operation_set_custom_server_info","request_set_custom_server_info_param":{"longconnection_address_array":[]}}`,
+		"port 0":       `{"request_internal_operation":"internal_operation_set_custom_server_info","request_set_custom_server_info_param":{"longconnection_address_array":[{"server_address_ip":"a","server_address_port":0}]}}`,
+		"unknown op":   `{"request_internal_operation":"internal_operation_make_coffee"}`,
+	} {
+		check(t, r, name, func(cb Result) int { return sd.Experimental(body, cb) }, wire.CodeInvalidParams)
+	}
+	check(t, r, "ui", func(cb Result) int {
+		return sd.Experimental(`{"request_internal_operation":"internal_operation_set_ui_platform","request_set_ui_platform_param":27}`, cb)
+	}, 0)
+	check(t, r, "log", func(cb Result) int {
+		return sd.Experimental(`{"request_internal_operation":"internal_operation_write_log","request_write_log_param":{"request_write_log_log_level_param":4,"request_write_log_log_content_param":"hello"}}`, cb)
+	}, 0)
+	// The address set before Init is used at Login: nothing listens there.
+	if sd.Init(testserver.App, "") != Succ {
+		t.Fatal("Init")
+	}
+	var netEvents []core.NetworkStatus
+	var nmu sync.Mutex
+	sd.SetHandlers(func(h *Handlers) {
+		h.Network = func(st core.NetworkStatus, _ int, _ string) { nmu.Lock(); netEvents = append(netEvents, st); nmu.Unlock() }
+	})
+	if sd.Login("u", "sig", r.cb("login")) != Succ {
+		t.Fatal("Login")
+	}
+	waitFor(t, "a failed connection attempt", func() bool {
+		nmu.Lock()
+		defer nmu.Unlock()
+		for _, e := range netEvents {
+			if e == core.ConnectFailed {
+				return true
+			}
+		}
+		return false
+	})
+}
+
+// Calls pending at Uninit complete with 6013 before Uninit returns, and no
+// callback of any kind runs after it.
+func TestUninitCompletesPendingCalls(t *testing.T) {
+	s := testserver.Start(t)
+	sd := newSDK(t, s)
+	var uninitDone atomic.Bool
+	var late atomic.Int32
+	sd.SetHandlers(func(h *Handlers) {
+		h.StatusChanged = func(string) {
+			if uninitDone.Load() {
+				late.Add(1)
+			}
+		}
+		h.Network = func(core.NetworkStatus, int, string) {
+			if uninitDone.Load() {
+				late.Add(1)
+			}
+		}
+	})
+	sd.Init(testserver.App, "")
+	r := newResults(t)
+	check(t, r, "login", func(cb Result) int { return sd.Login("me", s.Sig("me", time.Hour), cb) }, 0)
+	s.Stop() // the client now waits for the link
+	const n = 20
+	var codes sync.Map
+	var fired atomic.Int32
+	for i := range n {
+		sd.SetSelfStatus(`{"user_status_custom_status":"x"}`, func(code int, desc, _ string) {
+			if uninitDone.Load() {
+				late.Add(1)
+			}
+			codes.Store(i, code)
+			fired.Add(1)
+		})
+	}
+	sd.Uninit()
+	uninitDone.Store(true)
+	if got := fired.Load(); got != n {
+		t.Fatalf("%d of %d pending callbacks ran before Uninit returned", got, n)
+	}
+	codes.Range(func(_, v any) bool {
+		if v.(int) != wire.CodeSDKUninit {
+			t.Errorf("pending call completed with %d, want 6013", v)
+		}
+		return true
+	})
+	s.Start("me")
+	time.Sleep(300 * time.Millisecond) // a negative check: give stragglers their chance
+	if late.Load() != 0 {
+		t.Fatalf("%d callbacks ran after Uninit returned", late.Load())
+	}
+	// Init again works.
+	if sd.Init(testserver.App, "") != Succ {
+		t.Fatal("Init after Uninit")
+	}
+}
