@@ -300,7 +300,11 @@ func TestExperimental(t *testing.T) {
 	var netEvents []core.NetworkStatus
 	var nmu sync.Mutex
 	sd.SetHandlers(func(h *Handlers) {
-		h.Network = func(st core.NetworkStatus, _ int, _ string) { nmu.Lock(); netEvents = append(netEvents, st); nmu.Unlock() }
+		h.Network = func(st core.NetworkStatus, _ int, _ string) {
+			nmu.Lock()
+			netEvents = append(netEvents, st)
+			nmu.Unlock()
+		}
 	})
 	if sd.Login("u", "sig", r.cb("login")) != Succ {
 		t.Fatal("Login")
