@@ -34,8 +34,12 @@
  * quickly from callbacks: each one delays the ones after it.
  *
  * Exactly once: a function's TIMCommCallback is called if and only if the
- * function returned TIM_SUCC, exactly once, and always after the function has
- * returned (never from inside it).
+ * function returned TIM_SUCC, exactly once, never from inside the function:
+ * its result is handed to the callback thread only as the function returns.
+ * The callback may therefore run while the calling thread is still on the
+ * instructions right after the call: set up whatever the callback needs
+ * (e.g. the object user_data points to) BEFORE making the call. A NULL
+ * TIMCommCallback is accepted; the result is then dropped.
  *
  * After TIMUninit returns, no callback of any kind fires again: calls still
  * pending when TIMUninit runs complete with code 6013 before it returns (in
@@ -72,7 +76,8 @@
  * ("host:port[,host:port...]", an IPv6 host in brackets: "[::1]:8080"), read at
  * TIMLogin. TIMLogin with neither answers its callback with 6017.
  * server_public_key is accepted and ignored: for transport security put a TLS
- * terminator in front of imstatusd.
+ * terminator in front of imstatusd and give the full URL in IMSDK_SERVER_ADDR
+ * ("wss://presence.example.com/ws"); a plain host:port means ws://host:port/ws.
  *
  * ==== Errors ====
  *
@@ -165,7 +170,8 @@ TIM_API const char* TIM_CALL TIMGetSDKVersion(void);
  * @param cb        receives the result; json_params is "".
  * @param user_data handed back to cb.
  * @return TIM_SUCC, TIM_ERR_SDKUNINIT, or TIM_ERR_PARAM (user_id or
- *         user_sig NULL, user_id outside the id rules).
+ *         user_sig NULL, user_id outside the id rules). An empty user_sig
+ *         is sent as is: the server answers 70002.
  *
  * Callback codes: 0 logged in (TIMGetLoginStatus is kTIMLoginStatus_Logined
  * from then on; logging in again as the user already logged in also
@@ -186,7 +192,11 @@ TIM_API int TIM_CALL TIMLogin(const char* user_id, const char* user_sig, TIMComm
  * @param user_data handed back to cb.
  * @return TIM_SUCC, TIM_ERR_SDKUNINIT, or TIM_ERR_NOTLOGIN.
  *
- * Callback codes: 0 logged out; 6010, 6012 network; 6013 TIMUninit ran.
+ * Callback codes: 0 logged out; 6013 TIMUninit ran. When the link is down
+ * (the library is reconnecting) the logout still succeeds locally and
+ * answers 0; the server then sees the link gone and marks the device
+ * OFFLINE rather than UNLOGINED. A call waiting for the link when the user
+ * logs out answers 6014; after a kick 6208; after a UserSig expiry 6206.
  */
 TIM_API int TIM_CALL TIMLogout(TIMCommCallback cb, const void* user_data);
 
@@ -208,8 +218,8 @@ TIM_API enum TIMLoginStatus TIM_CALL TIMGetLoginStatus(void);
  * @param user_id_buffer the caller's buffer of at least 128 bytes; receives
  *                       a NUL-terminated id.
  * @return TIM_SUCC; TIM_ERR_PARAM if user_id_buffer is NULL;
- *         TIM_ERR_SDKUNINIT before TIMInit; TIM_ERR_NOTLOGIN when not logged
- *         in (the buffer then holds "").
+ *         TIM_ERR_SDKUNINIT before TIMInit, TIM_ERR_NOTLOGIN when not
+ *         logged in (with either, the buffer holds "").
  */
 TIM_API int TIM_CALL TIMGetLoginUserID(char* user_id_buffer);
 
@@ -220,7 +230,8 @@ TIM_API int TIM_CALL TIMGetLoginUserID(char* user_id_buffer);
 /**
  * TIMSetSelfStatus sets the current user's custom status. Only
  * kTIMUserStatusCustomStatus is read; other keys are ignored (the status type
- * is derived by the server and cannot be set). "" clears the custom status.
+ * is derived by the server and cannot be set). "", null or an absent key
+ * clear the custom status.
  * The change reaches the user's own devices (this one included), its
  * subscribers and, when the app's auto-notify switch is on, its friends,
  * through the status-changed callback. Needs no edition or switch, and is not
