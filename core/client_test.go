@@ -2,6 +2,7 @@ package core_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -317,5 +318,29 @@ func TestCloseFailsWaitingCallsAndStopsEvents(t *testing.T) {
 	s.login("other").must(nil)
 	if len(c.events) != n {
 		t.Fatalf("events after Close: %d more", len(c.events)-n)
+	}
+}
+
+// The answer to a GetUserStatus of 500 users with the longest ids and custom
+// statuses is larger than a client frame may be; the client must take it.
+func TestLargestGetAnswer(t *testing.T) {
+	s := startServer(t)
+	c := s.login("me")
+	ids := make([]string, 500)
+	custom := strings.Repeat("\x01", 100) // escaped as \u0001: six bytes each
+	for i := range ids {
+		ids[i] = fmt.Sprintf("%032d", i)
+	}
+	for _, id := range ids[:100] {
+		u := s.login(id)
+		u.must(u.SetSelfStatus(bg, custom))
+	}
+	sts, err := c.GetUserStatus(bg, ids)
+	c.must(err)
+	if len(sts) != 500 || sts[0].Custom != custom || sts[499].Type != wire.StatusUnknown {
+		t.Fatalf("got %d statuses", len(sts))
+	}
+	if n := len(wire.AppendStatuses(nil, sts)); n <= wire.MaxFrame {
+		t.Fatalf("the answer was %d bytes: the test must exceed %d", n, wire.MaxFrame)
 	}
 }

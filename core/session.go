@@ -47,7 +47,7 @@ type session struct {
 func newSession(ws *websocket.Conn, addr string, onStatus func([]wire.Status)) *session {
 	s := &session{ws: ws, addr: addr, onStatus: onStatus,
 		pending: make(map[uint64]chan wire.ServerFrame), done: make(chan struct{})}
-	ws.SetReadLimit(wire.MaxFrame)
+	ws.SetReadLimit(wire.MaxServerFrame)
 	go s.read()
 	return s
 }

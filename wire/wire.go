@@ -20,9 +20,14 @@ const Version = 1
 // Subprotocol is the WebSocket subprotocol name of this protocol version.
 const Subprotocol = "imstatus.v1"
 
-// MaxFrame is the largest frame either end accepts, in bytes. A GetUserStatus
-// of 500 ids of 32 bytes each fits with room to spare.
+// MaxFrame is the largest client → server frame the server accepts, in
+// bytes. A GetUserStatus of 500 ids of 32 bytes each fits with room to spare.
 const MaxFrame = 64 << 10
+
+// MaxServerFrame is the largest server → client frame a client accepts. The
+// answer to a GetUserStatus of 500 ids, each with a 100-byte custom status
+// escaped at worst as \u00XX and seven devices, stays under half of it.
+const MaxServerFrame = 1 << 20
 
 // MaxCustomStatus is the largest custom status, in bytes of UTF-8.
 const MaxCustomStatus = 100
