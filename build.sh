@@ -4,6 +4,7 @@
 #   ./build.sh test      run every test (what CI runs)
 #   ./build.sh demo      start a server on loopback and run the demo clients against it
 #   ./build.sh fuzz [S]  run each fuzz target for S seconds (default 30)
+#   ./build.sh bench     measure the C client's costs against a local imstatusd
 set -euo pipefail
 cd "$(dirname "$0")"
 ROOT=$(pwd)
@@ -42,8 +43,45 @@ build() {
 	cp include/*.h "$BUILD/include/"
 	sed -e "s|@PREFIX@|$BUILD|g" -e "s|@VERSION@|$VERSION|g" bindings/c/ImSDK.pc.in >"$BUILD/lib/pkgconfig/ImSDK.pc"
 	cp bindings/c/ImSDKConfig.cmake "$BUILD/lib/cmake/ImSDK/"
-	gcc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 -I"$BUILD/include" -o "$BUILD/bin/imsdk_example" \
-		bindings/c/example.c -L"$BUILD/lib" -lImSDK -pthread -Wl,-rpath,'$ORIGIN/../lib'
+	local prog
+	for prog in bindings/c/example.c:imsdk_example bench/latency.c:latency; do
+		gcc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 -I"$BUILD/include" -o "$BUILD/bin/${prog#*:}" \
+			"${prog%%:*}" -L"$BUILD/lib" -lImSDK -pthread -Wl,-rpath,'$ORIGIN/../lib'
+	done
+}
+
+# start_server LOG [ARGS...]: runs imstatusd on a free loopback port in the
+# background; sets SERVER_PID and SERVER_ADDR, and stops it at exit.
+start_server() {
+	local log=$1
+	shift
+	"$BUILD/bin/imstatusd" --addr 127.0.0.1:0 "$@" >"$log" 2>&1 &
+	SERVER_PID=$!
+	trap 'kill $SERVER_PID 2>/dev/null || true' EXIT
+	for _ in $(seq 100); do
+		grep -q '^listening on' "$log" && break
+		kill -0 $SERVER_PID 2>/dev/null || { cat "$log"; die "imstatusd exited"; }
+		sleep 0.1
+	done
+	SERVER_ADDR=$(sed -n 's/^listening on //p' "$log")
+	[ -n "$SERVER_ADDR" ] || { cat "$log"; die "imstatusd did not start"; }
+}
+
+bench() {
+	build
+	local dir n=${1:-2000}
+	dir=$(mktemp -d)
+	printf '{"apps":[{"sdkappid":1400000000,"secret_key":"bench","edition":"ultimate","user_status_enabled":true,"rate_limit_calls":1000000}]}\n' >"$dir/apps.json"
+	start_server "$dir/server.log" --apps "$dir/apps.json" --log-level warn
+	export IMSDK_SERVER_ADDR=$SERVER_ADDR
+	sig() { "$BUILD/bin/imstatusd" usersig --sdkappid 1400000000 --key bench --user "$1"; }
+	say "C -> C through libImSDK and imstatusd on loopback ($n changes, 200 queries of 500 ids)"
+	"$BUILD/bin/latency" watch watcher "$(sig watcher)" setter "$n" >"$dir/watch.out" &
+	local w=$!
+	"$BUILD/bin/latency" set setter "$(sig setter)" "$n"
+	wait $w || die "the watcher failed"
+	grep -v '^ready' "$dir/watch.out"
+	rm -rf "$dir"
 }
 
 run_tests() {
@@ -76,22 +114,12 @@ fuzz() {
 
 demo() {
 	build
-	local log pid
+	local log key
 	log=$(mktemp)
 	say "starting imstatusd on 127.0.0.1 (development app)"
-	"$BUILD/bin/imstatusd" --addr 127.0.0.1:0 >"$log" 2>&1 &
-	pid=$!
-	DEMO_CLEANUP="kill $pid 2>/dev/null || true; rm -f '$log'"
-	trap 'eval "$DEMO_CLEANUP"' EXIT
-	for _ in $(seq 100); do
-		grep -q '^listening on' "$log" && break
-		kill -0 $pid 2>/dev/null || { cat "$log"; die "imstatusd exited"; }
-		sleep 0.1
-	done
-	local addr key
-	addr=$(sed -n 's/^listening on //p' "$log")
+	start_server "$log"
+	local addr=$SERVER_ADDR pid=$SERVER_PID
 	key=$(sed -n 's/.*secret_key=\([0-9a-f]*\).*/\1/p' "$log")
-	[ -n "$addr" ] || { cat "$log"; die "imstatusd did not start"; }
 	grep -E '^(development app|listening)' "$log"
 	sig() { "$BUILD/bin/imstatusd" usersig --sdkappid 1400000000 --key "$key" --user "$1"; }
 	export IMSDK_SERVER_ADDR=$addr
@@ -102,7 +130,8 @@ demo() {
 	wait $watcher || die "the watcher did not see alice's changes"
 	say "stopping imstatusd (SIGTERM)"
 	kill -TERM $pid
-	wait $pid
+	wait $pid || die "imstatusd did not exit cleanly"
+	rm -f "$log"
 	say "demo done"
 }
 
@@ -111,5 +140,6 @@ build) build ;;
 test) run_tests ;;
 demo) demo ;;
 fuzz) fuzz "${2:-30}" ;;
-*) die "unknown command '$1' (build, test, demo, fuzz)" ;;
+bench) bench "${2:-2000}" ;;
+*) die "unknown command '$1' (build, test, demo, fuzz, bench)" ;;
 esac

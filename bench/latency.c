@@ -1,0 +1,157 @@
+/*
+ * latency.c: what a C app pays through libImSDK, measured between two real
+ * processes on one machine.
+ *
+ *   latency watch USER SIG PEER N   subscribe to PEER; for each of N changes of
+ *                                   PEER's custom status (which carries the
+ *                                   sender's CLOCK_MONOTONIC time) record
+ *                                   now - then; print percentiles
+ *   latency set USER SIG N          wait 1 s, then set the custom status N times
+ *                                   (one at a time, each after its callback),
+ *                                   then time N GetUserStatus calls of 500 ids
+ *
+ * CLOCK_MONOTONIC is one clock for every process of a Linux machine, so the
+ * delay is the end-to-end propagation: C caller -> libImSDK -> imstatusd ->
+ * libImSDK -> C callback.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "TIMCloud.h"
+
+static int64_t now_ns(void) {
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
+static int done, done_code;
+
+static void on_done(int32_t code, const char* desc, const char* json, const void* ud) {
+	(void)json;
+	(void)ud;
+	if (code != 0) fprintf(stderr, "call failed: %d %s\n", code, desc);
+	pthread_mutex_lock(&mu);
+	done = 1;
+	done_code = code;
+	pthread_cond_signal(&cv);
+	pthread_mutex_unlock(&mu);
+}
+
+static int wait_done(void) {
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += 15;
+	pthread_mutex_lock(&mu);
+	while (!done && pthread_cond_timedwait(&cv, &mu, &ts) == 0) {
+	}
+	int ok = done ? done_code : -100;
+	done = 0;
+	pthread_mutex_unlock(&mu);
+	return ok;
+}
+
+static const char* peer;
+static int64_t* samples;
+static int nsamples, want;
+
+static void on_status(const char* json, const void* ud) {
+	(void)ud;
+	char key[64];
+	snprintf(key, sizeof key, "\"user_status_identifier\":\"%s\"", peer);
+	const char* p = strstr(json, key);
+	if (!p) return;
+	const char* t = strstr(p, "\"user_status_custom_status\":\"t=");
+	if (!t) return;
+	int64_t sent = strtoll(t + strlen("\"user_status_custom_status\":\"t="), NULL, 10);
+	int64_t d = now_ns() - sent;
+	pthread_mutex_lock(&mu);
+	if (nsamples < want) samples[nsamples++] = d;
+	if (nsamples == want) pthread_cond_signal(&cv);
+	pthread_mutex_unlock(&mu);
+}
+
+static int cmp(const void* a, const void* b) {
+	int64_t x = *(const int64_t*)a, y = *(const int64_t*)b;
+	return (x > y) - (x < y);
+}
+
+static void report(const char* what, int64_t* v, int n) {
+	qsort(v, n, sizeof *v, cmp);
+	printf("%s: n=%d p50=%.1fus p90=%.1fus p99=%.1fus max=%.1fus\n", what, n, v[n / 2] / 1e3,
+		v[n * 90 / 100] / 1e3, v[n * 99 / 100] / 1e3, v[n - 1] / 1e3);
+}
+
+int main(int argc, char** argv) {
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc < 5) {
+		fprintf(stderr, "usage: %s watch USER SIG PEER N | set USER SIG N\n", argv[0]);
+		return 2;
+	}
+	int watch = strcmp(argv[1], "watch") == 0;
+	if (watch && argc < 6) return 2;
+	want = atoi(watch ? argv[5] : argv[4]);
+	if (want <= 0) return 2;
+	samples = calloc((size_t)want, sizeof *samples);
+	if (watch) {
+		peer = argv[4];
+		TIMSetUserStatusChangedCallback(on_status, NULL);
+	}
+	if (TIMInit(1400000000ULL, "") != TIM_SUCC) return 1;
+	if (TIMLogin(argv[2], argv[3], on_done, NULL) != TIM_SUCC || wait_done() != 0) return 1;
+
+	if (watch) {
+		char ids[80];
+		snprintf(ids, sizeof ids, "[\"%s\"]", peer);
+		for (int i = 0; i < 100; i++) { /* the peer's account appears at its login */
+			if (TIMSubscribeUserStatus(ids, on_done, NULL) != TIM_SUCC) return 1;
+			if (wait_done() == 0) break;
+			usleep(100 * 1000);
+		}
+		printf("ready\n");
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += 120;
+		pthread_mutex_lock(&mu);
+		while (nsamples < want && pthread_cond_timedwait(&cv, &mu, &ts) == 0) {
+		}
+		int n = nsamples;
+		pthread_mutex_unlock(&mu);
+		if (n < want) {
+			fprintf(stderr, "only %d of %d notifications arrived\n", n, want);
+			return 1;
+		}
+		report("notification C->C (SetSelfStatus to the subscriber's callback)", samples, n);
+	} else {
+		sleep(1);
+		char body[96];
+		for (int i = 0; i < want; i++) {
+			snprintf(body, sizeof body, "{\"user_status_custom_status\":\"t=%lld\"}", (long long)now_ns());
+			if (TIMSetSelfStatus(body, on_done, NULL) != TIM_SUCC || wait_done() != 0) return 1;
+		}
+		/* GetUserStatus of 500 ids, one call at a time. */
+		static char ids[500 * 12 + 4];
+		char* p = ids;
+		*p++ = '[';
+		for (int i = 0; i < 500; i++) p += sprintf(p, "%s\"u%d\"", i ? "," : "", i);
+		*p++ = ']';
+		*p = 0;
+		int n = want < 200 ? want : 200;
+		for (int i = 0; i < n; i++) {
+			int64_t t0 = now_ns();
+			if (TIMGetUserStatus(ids, on_done, NULL) != TIM_SUCC || wait_done() != 0) return 1;
+			samples[i] = now_ns() - t0;
+		}
+		report("TIMGetUserStatus of 500 ids, round trip", samples, n);
+	}
+	TIMLogout(on_done, NULL);
+	wait_done();
+	TIMUninit();
+	return 0;
+}
