@@ -1,6 +1,8 @@
 package sdk
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -375,5 +377,50 @@ func TestUninitCompletesPendingCalls(t *testing.T) {
 	// Init again works.
 	if sd.Init(testserver.App, "") != Succ {
 		t.Fatal("Init after Uninit")
+	}
+}
+
+func TestLogFileAndCallback(t *testing.T) {
+	s := testserver.Start(t)
+	sd := newSDK(t, s)
+	var mu sync.Mutex
+	var lines []string
+	levels := map[int]bool{}
+	sd.SetHandlers(func(h *Handlers) {
+		h.Log = func(level int, line string) {
+			mu.Lock()
+			lines = append(lines, line)
+			levels[level] = true
+			mu.Unlock()
+		}
+	})
+	dir := t.TempDir() + "/logs"
+	if sd.Init(testserver.App, `{"sdk_config_log_file_path":"`+dir+`"}`) != Succ {
+		t.Fatal("Init")
+	}
+	r := newResults(t)
+	check(t, r, "login", func(cb Result) int { return sd.Login("me", s.Sig("me", time.Hour), cb) }, 0)
+	check(t, r, "log", func(cb Result) int {
+		return sd.Experimental(`{"request_internal_operation":"internal_operation_write_log","request_write_log_param":{"request_write_log_log_level_param":5,"request_write_log_log_content_param":"from the app"}}`, cb)
+	}, 0)
+	waitFor(t, "log lines", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		all := strings.Join(lines, "\n")
+		return strings.Contains(all, "SDK initialised") && strings.Contains(all, "logged in") && strings.Contains(all, "from the app")
+	})
+	mu.Lock()
+	if !levels[LogInfo] || !levels[LogWarn] {
+		t.Errorf("levels seen %v, want Info (4) and Warn (5)", levels)
+	}
+	mu.Unlock()
+	sd.Uninit()
+	files, _ := filepath.Glob(dir + "/imsdk_*.log")
+	if len(files) != 1 {
+		t.Fatalf("log files %v", files)
+	}
+	b, _ := os.ReadFile(files[0])
+	if !strings.Contains(string(b), "SDK initialised") || !strings.Contains(string(b), "from the app") {
+		t.Fatalf("log file:\n%s", b)
 	}
 }
