@@ -103,6 +103,14 @@ type call struct {
 
 func (s *SDK) begin(cb Result) *call { return &call{s: s, cb: cb} }
 
+// start runs op for a call that has passed its checks, and returns TIM_SUCC.
+func (s *SDK) start(cb Result, op func(ctx context.Context) (string, error)) int {
+	k := s.begin(cb)
+	defer k.release()
+	k.async(op)
+	return Succ
+}
+
 // release is deferred by the API function; a result that is ready goes now.
 func (c *call) release() {
 	c.mu.Lock()
@@ -267,15 +275,13 @@ func (s *SDK) Login(userID, userSig string, cb Result) int {
 	if len(servers) == 0 {
 		servers = splitAddrs(s.getenv(ServerAddrEnv))
 	}
-	k := s.begin(cb)
-	defer k.release()
-	if len(servers) == 0 {
-		k.finish(wire.CodeInvalidParams, "no server address: call callExperimentalAPI with internal_operation_set_custom_server_info, or set "+ServerAddrEnv, "")
-		return Succ
-	}
-	c.SetServers(servers)
-	k.async(func(ctx context.Context) (string, error) { return "", c.Login(ctx, userID, userSig) })
-	return Succ
+	return s.start(cb, func(ctx context.Context) (string, error) {
+		if len(servers) == 0 {
+			return "", wire.Errorf(wire.CodeInvalidParams, "no server address: call callExperimentalAPI with internal_operation_set_custom_server_info, or set %s", ServerAddrEnv)
+		}
+		c.SetServers(servers)
+		return "", c.Login(ctx, userID, userSig)
+	})
 }
 
 func splitAddrs(v string) []string {
@@ -294,10 +300,7 @@ func (s *SDK) Logout(cb Result) int {
 	if r != Succ {
 		return r
 	}
-	k := s.begin(cb)
-	defer k.release()
-	k.async(func(ctx context.Context) (string, error) { return "", c.Logout(ctx) })
-	return Succ
+	return s.start(cb, func(ctx context.Context) (string, error) { return "", c.Logout(ctx) })
 }
 
 // LoginStatus is TIMGetLoginStatus.
@@ -327,10 +330,7 @@ func (s *SDK) SetSelfStatus(json string, cb Result) int {
 	if r != Succ {
 		return r
 	}
-	k := s.begin(cb)
-	defer k.release()
-	k.async(func(ctx context.Context) (string, error) { return "", c.SetSelfStatus(ctx, custom) })
-	return Succ
+	return s.start(cb, func(ctx context.Context) (string, error) { return "", c.SetSelfStatus(ctx, custom) })
 }
 
 // parseSelfStatus reads the custom status of a user status object; absent
@@ -391,16 +391,13 @@ func (s *SDK) GetUserStatus(json string, cb Result) int {
 	if r != Succ {
 		return r
 	}
-	k := s.begin(cb)
-	defer k.release()
-	k.async(func(ctx context.Context) (string, error) {
+	return s.start(cb, func(ctx context.Context) (string, error) {
 		sts, err := c.GetUserStatus(ctx, ids)
 		if err != nil {
 			return "", err
 		}
 		return string(wire.AppendStatuses(make([]byte, 0, 128*len(sts)), sts)), nil
 	})
-	return Succ
 }
 
 // SubscribeUserStatus is TIMSubscribeUserStatus.
@@ -418,10 +415,7 @@ func (s *SDK) SubscribeUserStatus(json string, cb Result) int {
 			return ErrParam
 		}
 	}
-	k := s.begin(cb)
-	defer k.release()
-	k.async(func(ctx context.Context) (string, error) { return "", c.Subscribe(ctx, ids) })
-	return Succ
+	return s.start(cb, func(ctx context.Context) (string, error) { return "", c.Subscribe(ctx, ids) })
 }
 
 // UnsubscribeUserStatus is TIMUnsubscribeUserStatus; an empty list removes all.
@@ -434,10 +428,7 @@ func (s *SDK) UnsubscribeUserStatus(json string, cb Result) int {
 	if r != Succ {
 		return r
 	}
-	k := s.begin(cb)
-	defer k.release()
-	k.async(func(ctx context.Context) (string, error) { return "", c.Unsubscribe(ctx, ids) })
-	return Succ
+	return s.start(cb, func(ctx context.Context) (string, error) { return "", c.Unsubscribe(ctx, ids) })
 }
 
 // Experimental is callExperimentalAPI. It works before Init.

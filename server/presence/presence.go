@@ -370,42 +370,34 @@ type FriendResult struct {
 	Info string
 }
 
-// AddFriends adds each of to into from's friend list and, when both is true,
-// from into theirs. Adding an existing friend succeeds.
+// AddFriends adds each of to into from's friend list and, when both is
+// true, from into theirs. Adding an existing friend succeeds.
 func (m *Memory) AddFriends(_ context.Context, from string, to []string, both bool) ([]FriendResult, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	out := make([]FriendResult, 0, len(to))
-	for _, t := range to {
-		r := m.checkFriend(from, t)
-		if r.Code == 0 {
-			m.link(from, t)
-			if both {
-				m.link(t, from)
-			}
-		}
-		out = append(out, r)
-	}
-	return out, nil
+	return m.friendOp(from, to, both, m.link), nil
 }
 
 // DeleteFriends removes each of to from from's friend list and, when both is
 // true, from from theirs.
 func (m *Memory) DeleteFriends(_ context.Context, from string, to []string, both bool) ([]FriendResult, error) {
+	return m.friendOp(from, to, both, m.unlink), nil
+}
+
+// friendOp applies op to each valid pair, both ways when both is true.
+func (m *Memory) friendOp(from string, to []string, both bool, op func(a, b string)) []FriendResult {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	out := make([]FriendResult, 0, len(to))
 	for _, t := range to {
 		r := m.checkFriend(from, t)
 		if r.Code == 0 {
-			m.unlink(from, t)
+			op(from, t)
 			if both {
-				m.unlink(t, from)
+				op(t, from)
 			}
 		}
 		out = append(out, r)
 	}
-	return out, nil
+	return out
 }
 
 // Friends returns id's friend list, sorted.
