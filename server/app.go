@@ -268,14 +268,22 @@ func (a *app) gate(ss session, api string, ids []string, max int) *wire.Error {
 	return nil
 }
 
-func (a *app) getStatus(c *conn, ss session, req wire.Request) {
+// requireIDs reads a request's non-empty id list.
+func requireIDs(req wire.Request) ([]string, *wire.Error) {
 	ids, err := wire.ParseIDs(req.Body)
 	if err != nil {
-		c.reply(req.Seq, wire.CodeServerParams, err.Error(), nil)
-		return
+		return nil, &wire.Error{Code: wire.CodeServerParams, Desc: err.Error()}
 	}
 	if len(ids) == 0 {
-		c.reply(req.Seq, wire.CodeServerParams, "no user ids given", nil)
+		return nil, &wire.Error{Code: wire.CodeServerParams, Desc: "no user ids given"}
+	}
+	return ids, nil
+}
+
+func (a *app) getStatus(c *conn, ss session, req wire.Request) {
+	ids, e := requireIDs(req)
+	if e != nil {
+		c.replyErr(req.Seq, e)
 		return
 	}
 	// Querying only yourself needs no edition, switch or rate limit.
@@ -294,13 +302,9 @@ func (a *app) getStatus(c *conn, ss session, req wire.Request) {
 }
 
 func (a *app) subscribe(c *conn, ss session, req wire.Request) {
-	ids, err := wire.ParseIDs(req.Body)
-	if err != nil {
-		c.reply(req.Seq, wire.CodeServerParams, err.Error(), nil)
-		return
-	}
-	if len(ids) == 0 {
-		c.reply(req.Seq, wire.CodeServerParams, "no user ids given", nil)
+	ids, e := requireIDs(req)
+	if e != nil {
+		c.replyErr(req.Seq, e)
 		return
 	}
 	if e := a.gate(ss, apiSubscribe, ids, a.cfg.MaxSubscribeIDs); e != nil {
