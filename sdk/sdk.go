@@ -470,7 +470,12 @@ func (s *SDK) Experimental(json string, cb Result) int {
 	case "internal_operation_set_ui_platform":
 		k.finish(0, "", "")
 	case "internal_operation_write_log":
-		p := req.Get("request_write_log_param")
+		// Upstream's wrapper sends the keys at the top level; older callers
+		// nest them in request_write_log_param.
+		p := req
+		if nested := req.Get("request_write_log_param"); nested.IsObject() {
+			p = nested
+		}
 		s.logf(int(p.Get("request_write_log_log_level_param").Int()), p.Get("request_write_log_log_content_param").String())
 		k.finish(0, "", "")
 	default:

@@ -403,11 +403,15 @@ func TestLogFileAndCallback(t *testing.T) {
 	check(t, r, "log", func(cb Result) int {
 		return sd.Experimental(`{"request_internal_operation":"internal_operation_write_log","request_write_log_param":{"request_write_log_log_level_param":5,"request_write_log_log_content_param":"from the app"}}`, cb)
 	}, 0)
+	check(t, r, "log-top", func(cb Result) int {
+		return sd.Experimental(`{"request_internal_operation":"internal_operation_write_log","request_write_log_log_level_param":4,"request_write_log_log_content_param":"top level"}`, cb)
+	}, 0)
 	waitFor(t, "log lines", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		all := strings.Join(lines, "\n")
-		return strings.Contains(all, "SDK initialised") && strings.Contains(all, "logged in") && strings.Contains(all, "from the app")
+		return strings.Contains(all, "SDK initialised") && strings.Contains(all, "logged in") &&
+			strings.Contains(all, "from the app") && strings.Contains(all, "top level")
 	})
 	mu.Lock()
 	if !levels[LogInfo] || !levels[LogWarn] {
