@@ -13,19 +13,37 @@ BUILD="$ROOT/build"
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 die() { printf 'build.sh: %s\n' "$*" >&2; exit 1; }
 
-# need CMD PACKAGE: make sure CMD exists, installing PACKAGE with apt-get
-# when we are root; otherwise fail loudly, naming what is missing.
-need() {
-	command -v "$1" >/dev/null 2>&1 && return 0
+# apt_install PACKAGE: installs a Debian package when we are root; fails
+# loudly otherwise.
+apt_install() {
 	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-		say "installing $2 (for $1)"
+		say "installing $1"
 		if [ -z "${APT_UPDATED:-}" ]; then
 			DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null || die "apt-get update failed"
 			APT_UPDATED=1
 		fi
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null || die "could not install $2"
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$1" >/dev/null || die "could not install $1"
+	else
+		die "Debian package $1 is required; install it (apt-get install $1) and run again"
 	fi
-	command -v "$1" >/dev/null 2>&1 || die "$1 is required (Debian package $2); install it and run again"
+}
+
+# need CMD PACKAGE: makes sure CMD exists, installing PACKAGE if it can.
+need() {
+	command -v "$1" >/dev/null 2>&1 && return 0
+	apt_install "$2"
+	command -v "$1" >/dev/null 2>&1 || die "$1 is still missing after installing $2"
+}
+
+# need_file GLOB_DIRS NAME PACKAGE: makes sure a file NAME exists under the
+# directories, installing PACKAGE if it can.
+need_file() {
+	local dirs=$1 name=$2 pkg=$3
+	# shellcheck disable=SC2086
+	[ -n "$(find $dirs -name "$name" 2>/dev/null | head -1)" ] && return 0
+	apt_install "$pkg"
+	# shellcheck disable=SC2086
+	[ -n "$(find $dirs -name "$name" 2>/dev/null | head -1)" ] || die "$name is still missing after installing $pkg"
 }
 
 VERSION=$(sed -n 's/^const Version = "\(.*\)"/\1/p' core/version.go)
@@ -86,7 +104,10 @@ bench() {
 
 run_tests() {
 	need go golang-go
-	need gcc gcc # the race detector needs cgo
+	need gcc gcc # the race detector and libImSDK need cgo
+	need mcs mono-mcs # the Unity package's C# tests
+	need mono mono-runtime
+	need_file "/usr/lib/mono /usr/lib/cli" Newtonsoft.Json.dll libnewtonsoft-json-cil-dev
 	say "gofmt"
 	local unformatted
 	unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))

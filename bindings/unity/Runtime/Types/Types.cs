@@ -1,0 +1,119 @@
+// Data types of the C API's JSON, with upstream's class names and with field
+// names that are exactly the C JSON keys (TIMCloudDef.h). They are plain
+// classes: the JSON library is chosen in Internal/Json.cs only. A null field
+// is left out of the JSON the SDK sends.
+
+using System.Collections.Generic;
+using com.tencent.imsdk.unity.enums;
+using com.tencent.imsdk.unity.utils;
+
+namespace com.tencent.imsdk.unity.types
+{
+    /// <summary>
+    /// A user's status: an element of GetUserStatus's result and of the
+    /// status-changed callback's list. SetSelfStatus reads only
+    /// <see cref="user_status_custom_status"/>.
+    /// </summary>
+    [Preserve]
+    public class UserStatus
+    {
+        /// <summary>Read only: the user id.</summary>
+        public string user_status_identifier;
+        /// <summary>Read only: online, offline, unlogined, or unknown (no such account).</summary>
+        public TIMUserStatusType? user_status_status_type;
+        /// <summary>Read and write: free UTF-8 text, at most 100 bytes; "" when none.</summary>
+        public string user_status_custom_status;
+        /// <summary>Read only: the platforms of the user's live devices, e.g. ["Windows","Android"].</summary>
+        public List<string> user_status_online_devices;
+    }
+
+    /// <summary>
+    /// Init's configuration. Every field is optional.
+    /// </summary>
+    [Preserve]
+    public class SdkConfig
+    {
+        /// <summary>Directory for the SDK's configuration files.</summary>
+        public string sdk_config_config_file_path;
+        /// <summary>Directory the SDK writes its log files into.</summary>
+        public string sdk_config_log_file_path;
+        /// <summary>The device's model or type.</summary>
+        public string sdk_config_device_type;
+        /// <summary>The device's brand.</summary>
+        public string sdk_config_brand_type;
+        /// <summary>The operating system's version.</summary>
+        public string sdk_config_system_version;
+        /// <summary>The JavaVM pointer on Android; ignored elsewhere.</summary>
+        public ulong? sdk_config_java_vm;
+    }
+
+    /// <summary>One server address of <see cref="CustomServerInfo"/>.</summary>
+    [Preserve]
+    public class ServerAddress
+    {
+        /// <summary>Host name, IPv4 or IPv6 address.</summary>
+        public string server_address_ip;
+        /// <summary>Port, 1..65535.</summary>
+        public int server_address_port;
+        /// <summary>Whether <see cref="server_address_ip"/> is an IPv6 address.</summary>
+        public bool server_address_is_ipv6;
+    }
+
+    /// <summary>
+    /// The servers of a private deployment (internal_operation_set_custom_server_info).
+    /// Several addresses mean failover: tried in order.
+    /// </summary>
+    [Preserve]
+    public class CustomServerInfo
+    {
+        /// <summary>Required, non-empty: the long-connection servers.</summary>
+        public List<ServerAddress> longconnection_address_array;
+        /// <summary>Upstream only; ignored by imstatus.</summary>
+        public List<ServerAddress> shortconnection_address_array;
+        /// <summary>Accepted and ignored by imstatus (put a TLS terminator in front of the server instead).</summary>
+        public string server_public_key;
+    }
+
+    /// <summary>
+    /// The argument of <c>TencentIMSDK.CallExperimentalAPI</c> (upstream's
+    /// spelling; <see cref="ExperimentalAPIRequestParam"/> is the same type
+    /// under the newer upstream name).
+    /// </summary>
+    [Preserve]
+    public class ExperimentalAPIReqeustParam
+    {
+        /// <summary>Required: the operation, a <see cref="TIMInternalOperation"/> name.</summary>
+        public string request_internal_operation;
+        /// <summary>For internal_operation_set_custom_server_info.</summary>
+        public CustomServerInfo request_set_custom_server_info_param;
+        /// <summary>For internal_operation_set_ui_platform (upstream sends a number or a string).</summary>
+        public object request_set_ui_platform_param;
+        /// <summary>For internal_operation_write_log: the line's <see cref="TIMLogLevel"/>.</summary>
+        public int? request_write_log_log_level_param;
+        /// <summary>For internal_operation_write_log: the line's text.</summary>
+        public string request_write_log_log_content_param;
+        /// <summary>For internal_operation_write_log: the caller's source file.</summary>
+        public string request_write_log_file_name_param;
+        /// <summary>For internal_operation_write_log: the caller's function.</summary>
+        public string request_write_log_func_name_param;
+        /// <summary>For internal_operation_write_log: the caller's line number.</summary>
+        public int? request_write_log_line_number_param;
+    }
+
+    /// <summary>The newer upstream name of <see cref="ExperimentalAPIReqeustParam"/>.</summary>
+    [Preserve]
+    public class ExperimentalAPIRequestParam : ExperimentalAPIReqeustParam
+    {
+    }
+
+    /// <summary>
+    /// CallExperimentalAPI's result (upstream's spelling). imstatus answers
+    /// no data: the callback's data is null.
+    /// </summary>
+    [Preserve]
+    public class ReponseInfo
+    {
+        /// <summary>The operation answered.</summary>
+        public string response_internal_operation;
+    }
+}
