@@ -92,24 +92,25 @@ func (d *Dispatcher) loop(done chan struct{}) {
 	d.mu.Unlock()
 	defer close(done)
 	for {
+		// One at a time from the shared queue: a Stop inside a callback
+		// must find, and run, everything still queued behind it.
 		d.mu.Lock()
-		batch := d.queue
-		d.queue = nil
-		exit := d.exit || d.queued
-		if len(batch) == 0 && exit {
-			d.running = false
-			d.tid = 0
+		if d.queued || len(d.queue) == 0 {
+			if d.exit || d.queued {
+				d.running = false
+				d.tid = 0
+				d.mu.Unlock()
+				return
+			}
 			d.mu.Unlock()
-			return
-		}
-		d.mu.Unlock()
-		for i, f := range batch {
-			f()
-			batch[i] = nil
-		}
-		if len(batch) == 0 {
 			<-d.wake
+			continue
 		}
+		f := d.queue[0]
+		d.queue[0] = nil
+		d.queue = d.queue[1:]
+		d.mu.Unlock()
+		f()
 	}
 }
 

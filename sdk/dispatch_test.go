@@ -136,3 +136,55 @@ func TestDispatcherQueuedStopRunsOnCaller(t *testing.T) {
 		t.Fatal("in queued mode Stop must run what is left on the caller's thread")
 	}
 }
+
+// Callbacks already queued behind the one that calls Stop run before Stop
+// returns, never after.
+func TestDispatcherStopInsideCallbackRunsTheQueue(t *testing.T) {
+	d := &Dispatcher{ThreadID: tid}
+	d.Start()
+	release := make(chan struct{})
+	var stopped atomic.Bool
+	var ranBefore, ranAfter atomic.Int32
+	done := make(chan struct{})
+	d.Post(func() { <-release }) // holds the thread while the rest is queued
+	d.Post(func() { d.Stop(); stopped.Store(true); close(done) })
+	for range 4 {
+		d.Post(func() {
+			if stopped.Load() {
+				ranAfter.Add(1)
+			} else {
+				ranBefore.Add(1)
+			}
+		})
+	}
+	close(release)
+	<-done
+	time.Sleep(50 * time.Millisecond) // a negative check: stragglers
+	if ranBefore.Load() != 4 || ranAfter.Load() != 0 {
+		t.Fatalf("queued behind Stop: %d ran before it returned, %d after", ranBefore.Load(), ranAfter.Load())
+	}
+}
+
+// Switching to queued mode leaves what is queued for the pump.
+func TestDispatcherSwitchToQueuedKeepsTheRest(t *testing.T) {
+	d := &Dispatcher{ThreadID: tid}
+	d.Start()
+	release := make(chan struct{})
+	started := make(chan struct{})
+	var ran atomic.Int32
+	d.Post(func() { close(started); <-release })
+	for range 3 {
+		d.Post(func() { ran.Add(1) })
+	}
+	<-started
+	d.SetQueued(true)
+	close(release)
+	time.Sleep(50 * time.Millisecond) // a negative check
+	if ran.Load() != 0 {
+		t.Fatalf("%d ran on the delivery thread after the switch to queued mode", ran.Load())
+	}
+	if n := d.Pump(0); n != 3 {
+		t.Fatalf("pump ran %d, want 3", n)
+	}
+	d.Stop()
+}

@@ -234,6 +234,7 @@ func (s *SDK) Uninit() int {
 	s.Dispatcher.Stop()
 	s.mu.Lock()
 	s.client, s.appID, s.logs = nil, 0, nil
+	s.closing = false // calls made from now on (callExperimentalAPI) answer normally
 	s.mu.Unlock()
 	if logs != nil {
 		logs.close()
