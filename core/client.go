@@ -71,6 +71,7 @@ type Client struct {
 	limits  wire.Limits
 	windows map[string]*window
 	closed  bool
+	order   orderer // calls reach the server in the order they were made
 }
 
 // Errors a Client returns besides the server's; all are *wire.Error.
@@ -178,26 +179,33 @@ func (c *Client) UserID() string {
 // without a deadline, RequestTimeout) ends while no server answers (6012).
 // While logged in the client stays connected, reconnecting as needed.
 func (c *Client) Login(ctx context.Context, userID, userSig string) error {
+	wait, err := c.StartLogin(userID, userSig)
+	if err != nil {
+		return err
+	}
+	return wait(ctx)
+}
+
+// StartLogin begins a login: it checks the arguments and the state and
+// enters Logining before it returns; wait returns the outcome, as Login
+// does. wait must be called exactly once.
+func (c *Client) StartLogin(userID, userSig string) (wait func(context.Context) error, err error) {
 	if !usersig.ValidUserID(userID) {
-		return wire.Errorf(wire.CodeInvalidParams, "invalid user id %q: 1 to 32 characters of A-Z a-z 0-9 _ -", userID)
+		return nil, wire.Errorf(wire.CodeInvalidParams, "invalid user id %q: 1 to 32 characters of A-Z a-z 0-9 _ -", userID)
 	}
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	switch {
 	case c.closed:
-		c.mu.Unlock()
-		return ErrClosed
+		return nil, ErrClosed
 	case c.state == Logined && c.userID == userID:
-		c.mu.Unlock()
-		return nil
+		return func(context.Context) error { return nil }, nil
 	case c.state == Logined:
-		c.mu.Unlock()
-		return wire.Errorf(wire.CodeInvalidParams, "already logged in as %s; log out first", c.userID)
+		return nil, wire.Errorf(wire.CodeInvalidParams, "already logged in as %s; log out first", c.userID)
 	case c.state != UnLogined:
-		c.mu.Unlock()
-		return wire.Errorf(wire.CodeInvalidParams, "a login or logout is in progress")
+		return nil, wire.Errorf(wire.CodeInvalidParams, "a login or logout is in progress")
 	case len(c.servers) == 0:
-		c.mu.Unlock()
-		return wire.Errorf(wire.CodeInvalidParams, "no server address: set one (IMSDK_SERVER_ADDR or set_custom_server_info)")
+		return nil, wire.Errorf(wire.CodeInvalidParams, "no server address: set one (IMSDK_SERVER_ADDR or set_custom_server_info)")
 	}
 	c.state = Logining
 	c.userID, c.userSig = userID, userSig
@@ -210,20 +218,20 @@ func (c *Client) Login(ctx context.Context, userID, userSig string) error {
 	c.runDone = done
 	first := make(chan error, 1)
 	c.broadcast()
-	c.mu.Unlock()
-
 	go c.run(runCtx, done, first)
 
-	ctx, cancel := c.withTimeout(ctx)
-	defer cancel()
-	select {
-	case err := <-first:
-		return err
-	case <-ctx.Done():
-		c.end(nil, wire.Errorf(wire.CodeNotLoggedIn, "not logged in"))
-		<-done
-		return wire.Errorf(wire.CodeTimeout, "login timed out: no server answered in time")
-	}
+	return func(ctx context.Context) error {
+		ctx, cancel := c.withTimeout(ctx)
+		defer cancel()
+		select {
+		case err := <-first:
+			return err
+		case <-ctx.Done():
+			c.end(nil, wire.Errorf(wire.CodeNotLoggedIn, "not logged in"))
+			<-done
+			return wire.Errorf(wire.CodeTimeout, "login timed out: no server answered in time")
+		}
+	}, nil
 }
 
 func (c *Client) withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
@@ -259,41 +267,55 @@ func (c *Client) end(emit Event, why *wire.Error) *session {
 
 // Logout logs the user out on the server and disconnects.
 func (c *Client) Logout(ctx context.Context) error {
+	wait, err := c.StartLogout()
+	if err != nil {
+		return err
+	}
+	return wait(ctx)
+}
+
+// StartLogout begins a logout: it checks the state and enters Logouting
+// before it returns; wait sends the logout (after every call made before
+// it) and disconnects. wait must be called exactly once.
+func (c *Client) StartLogout() (wait func(context.Context) error, err error) {
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	if c.closed {
-		c.mu.Unlock()
-		return ErrClosed
+		return nil, ErrClosed
 	}
 	if c.state != Logined {
-		c.mu.Unlock()
-		return ErrNotLoggedIn
+		return nil, ErrNotLoggedIn
 	}
 	c.state = Logouting
 	s := c.sess
 	done := c.runDone
+	t := c.order.reserve()
 	c.broadcast()
-	c.mu.Unlock()
-
-	var err error
-	if s != nil {
-		ctx, cancel := c.withTimeout(ctx)
-		_, err = s.request(ctx, wire.OpLogout, nil)
-		cancel()
-	}
-	// Logged out either way: a server that did not hear it sees the link
-	// close and marks the device OFFLINE.
-	c.end(nil, ErrNotLoggedIn)
-	if done != nil {
-		<-done
-	}
-	c.mu.Lock()
-	c.subs = nil
-	clear(c.cache)
-	c.mu.Unlock()
-	if err != nil && !errors.Is(err, errSessionLost) {
-		c.log.Info("logout not acknowledged by the server", "err", err)
-	}
-	return nil
+	return func(ctx context.Context) error {
+		defer c.order.release(t)
+		var err error
+		if s != nil {
+			ctx, cancel := c.withTimeout(ctx)
+			if err = c.order.wait(ctx, t); err == nil {
+				_, err = s.request(ctx, wire.OpLogout, nil)
+			}
+			cancel()
+		}
+		// Logged out either way: a server that did not hear it sees the
+		// link close and marks the device OFFLINE.
+		c.end(nil, ErrNotLoggedIn)
+		if done != nil {
+			<-done
+		}
+		c.mu.Lock()
+		c.subs = nil
+		clear(c.cache)
+		c.mu.Unlock()
+		if err != nil && !errors.Is(err, errSessionLost) {
+			c.log.Info("logout not acknowledged by the server", "err", err)
+		}
+		return nil
+	}, nil
 }
 
 // Close logs nothing out: it drops the link (the server sees the device
@@ -347,18 +369,23 @@ func (c *Client) ready(ctx context.Context) (*session, error) {
 	}
 }
 
-// call sends a request once a session is ready and returns its reply body.
-// A request whose link dropped is sent again on the next one: every
-// operation is idempotent.
+// call sends a request once a session is ready and its turn has come (see
+// Reserve), and returns its reply. A request whose link dropped is sent
+// again on the next one: every operation is idempotent.
 func (c *Client) call(ctx context.Context, op wire.Op, body []byte) (wire.ServerFrame, error) {
 	ctx, cancel := c.withTimeout(ctx)
 	defer cancel()
+	t := c.ticket(ctx)
+	defer c.order.release(t)
+	if err := c.order.wait(ctx, t); err != nil {
+		return wire.ServerFrame{}, err
+	}
 	for {
 		s, err := c.ready(ctx)
 		if err != nil {
 			return wire.ServerFrame{}, err
 		}
-		f, err := s.request(ctx, op, body)
+		f, err := s.requestThen(ctx, op, body, func() { c.order.release(t) })
 		if errors.Is(err, errSessionLost) {
 			continue
 		}
@@ -392,6 +419,7 @@ func (c *Client) loggedIn() (string, error) {
 // SetSelfStatus sets the user's custom status (≤ 100 bytes of UTF-8; ""
 // clears it). Not rate limited.
 func (c *Client) SetSelfStatus(ctx context.Context, custom string) error {
+	defer c.releaseReserved(ctx) // also when a check refuses the call
 	if _, err := c.loggedIn(); err != nil {
 		return err
 	}
@@ -406,6 +434,7 @@ func (c *Client) SetSelfStatus(ctx context.Context, custom string) error {
 // GetUserStatus returns the status of each id, in order (type 0 for an id
 // without an account).
 func (c *Client) GetUserStatus(ctx context.Context, ids []string) ([]wire.Status, error) {
+	defer c.releaseReserved(ctx) // also when a check refuses the call
 	me, err := c.loggedIn()
 	if err != nil {
 		return nil, err
@@ -432,6 +461,7 @@ func (c *Client) GetUserStatus(ctx context.Context, ids []string) ([]wire.Status
 // Subscribe subscribes to the ids' status changes; their current state is
 // then delivered as a StatusChanged event.
 func (c *Client) Subscribe(ctx context.Context, ids []string) error {
+	defer c.releaseReserved(ctx) // also when a check refuses the call
 	me, err := c.loggedIn()
 	if err != nil {
 		return err
@@ -456,6 +486,7 @@ func (c *Client) Subscribe(ctx context.Context, ids []string) error {
 
 // Unsubscribe removes the ids' subscriptions; no ids removes all.
 func (c *Client) Unsubscribe(ctx context.Context, ids []string) error {
+	defer c.releaseReserved(ctx) // also when a check refuses the call
 	if _, err := c.loggedIn(); err != nil {
 		return err
 	}

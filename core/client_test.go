@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -342,5 +343,53 @@ func TestLargestGetAnswer(t *testing.T) {
 	}
 	if n := len(wire.AppendStatuses(nil, sts)); n <= wire.MaxFrame {
 		t.Fatalf("the answer was %d bytes: the test must exceed %d", n, wire.MaxFrame)
+	}
+}
+
+// Calls reserved in order reach the server in that order, even when they
+// run on goroutines that start in another order, and a reserved call that
+// is refused locally does not hold up the ones after it.
+func TestReservedOrder(t *testing.T) {
+	s := startServer(t)
+	c := s.login("me")
+	const n = 50
+	ctxs := make([]context.Context, n)
+	for i := range ctxs {
+		ctxs[i] = c.Reserve(bg)
+	}
+	var wg sync.WaitGroup
+	for i := n - 1; i >= 0; i-- { // start them backwards
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			custom := fmt.Sprintf("seq-%02d", i)
+			if i%10 == 5 {
+				custom = strings.Repeat("x", 101) // refused locally
+			}
+			c.SetSelfStatus(ctxs[i], custom)
+		}()
+	}
+	wg.Wait()
+	sts, err := c.GetUserStatus(bg, []string{"me"})
+	c.must(err)
+	if sts[0].Custom != fmt.Sprintf("seq-%02d", n-1) {
+		t.Fatalf("final custom status %q, want the last call's", sts[0].Custom)
+	}
+	// The own-status changes arrived in call order.
+	last := -1
+	for {
+		st := c.nextStatus()
+		if st.UserID != "me" || !strings.HasPrefix(st.Custom, "seq-") {
+			continue
+		}
+		var k int
+		fmt.Sscanf(st.Custom, "seq-%d", &k)
+		if k < last {
+			t.Fatalf("seq-%02d arrived after seq-%02d", k, last)
+		}
+		last = k
+		if k == n-1 {
+			break
+		}
 	}
 }

@@ -152,6 +152,12 @@ func (s *session) reason() (how, code int, desc string) {
 
 // request sends one request and waits for its reply.
 func (s *session) request(ctx context.Context, op wire.Op, body []byte) (wire.ServerFrame, error) {
+	return s.requestThen(ctx, op, body, nil)
+}
+
+// requestThen is request, calling sent (if not nil) once the frame is
+// written or could not be.
+func (s *session) requestThen(ctx context.Context, op wire.Op, body []byte, sent func()) (wire.ServerFrame, error) {
 	ch := make(chan wire.ServerFrame, 1)
 	s.mu.Lock()
 	if s.pending == nil {
@@ -168,6 +174,9 @@ func (s *session) request(ctx context.Context, op wire.Op, body []byte) (wire.Se
 	s.ws.SetWriteDeadline(time.Now().Add(10 * time.Second))
 	err := s.ws.WriteMessage(websocket.TextMessage, frame)
 	s.wmu.Unlock()
+	if sent != nil {
+		sent()
+	}
 	if err != nil {
 		s.end(endIO, wire.CodeNetwork, "connection lost: "+err.Error())
 		return wire.ServerFrame{}, errSessionLost

@@ -64,7 +64,7 @@ func newLogSink(dir string, s *SDK) (*logSink, error) {
 			ls.file, err = os.OpenFile(name, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 		}
 	}
-	ls.logger = slog.New(&logHandler{sink: ls, sdk: s, level: slog.LevelInfo})
+	ls.logger = slog.New(&logHandler{sink: ls, sdk: s, level: slog.LevelDebug})
 	return ls, err
 }
 

@@ -105,10 +105,22 @@ func (s *SDK) begin(cb Result) *call { return &call{s: s, cb: cb} }
 
 // start runs op for a call that has passed its checks, and returns TIM_SUCC.
 func (s *SDK) start(cb Result, op func(ctx context.Context) (string, error)) int {
+	return s.startCtx(context.Background(), cb, op)
+}
+
+// startCtx is start with op's context given, e.g. one holding the call's
+// place in the client's order (core.Client.Reserve).
+func (s *SDK) startCtx(ctx context.Context, cb Result, op func(ctx context.Context) (string, error)) int {
 	k := s.begin(cb)
 	defer k.release()
-	k.async(op)
+	k.async(ctx, op)
 	return Succ
+}
+
+// fail answers a call that passed its synchronous checks with err, through
+// its callback, and returns TIM_SUCC.
+func (s *SDK) fail(cb Result, err error) int {
+	return s.start(cb, func(context.Context) (string, error) { return "", err })
 }
 
 // release is deferred by the API function; a result that is ready goes now.
@@ -147,11 +159,11 @@ func (c *call) finish(code int, desc, json string) {
 }
 
 // async runs op on its own goroutine and finishes the call with its result.
-func (c *call) async(op func(ctx context.Context) (string, error)) {
+func (c *call) async(ctx context.Context, op func(ctx context.Context) (string, error)) {
 	c.s.inflight.Add(1)
 	go func() {
 		defer c.s.inflight.Done()
-		json, err := op(context.Background())
+		json, err := op(ctx)
 		code, desc := codeOf(err)
 		c.finish(code, desc, json)
 	}()
@@ -276,13 +288,16 @@ func (s *SDK) Login(userID, userSig string, cb Result) int {
 	if len(servers) == 0 {
 		servers = splitAddrs(s.getenv(ServerAddrEnv))
 	}
-	return s.start(cb, func(ctx context.Context) (string, error) {
-		if len(servers) == 0 {
-			return "", wire.Errorf(wire.CodeInvalidParams, "no server address: call callExperimentalAPI with internal_operation_set_custom_server_info, or set %s", ServerAddrEnv)
-		}
-		c.SetServers(servers)
-		return "", c.Login(ctx, userID, userSig)
-	})
+	if len(servers) == 0 {
+		return s.fail(cb, wire.Errorf(wire.CodeInvalidParams, "no server address: call callExperimentalAPI with internal_operation_set_custom_server_info, or set %s", ServerAddrEnv))
+	}
+	c.SetServers(servers)
+	// The state changes (Logining) before TIMLogin returns.
+	wait, err := c.StartLogin(userID, userSig)
+	if err != nil {
+		return s.fail(cb, err)
+	}
+	return s.start(cb, func(ctx context.Context) (string, error) { return "", wait(ctx) })
 }
 
 func splitAddrs(v string) []string {
@@ -301,7 +316,13 @@ func (s *SDK) Logout(cb Result) int {
 	if r != Succ {
 		return r
 	}
-	return s.start(cb, func(ctx context.Context) (string, error) { return "", c.Logout(ctx) })
+	// The state changes (Logouting) before TIMLogout returns, and the
+	// logout is sent after every call made before it.
+	wait, err := c.StartLogout()
+	if err != nil {
+		return s.fail(cb, err)
+	}
+	return s.start(cb, func(ctx context.Context) (string, error) { return "", wait(ctx) })
 }
 
 // LoginStatus is TIMGetLoginStatus.
@@ -331,7 +352,7 @@ func (s *SDK) SetSelfStatus(json string, cb Result) int {
 	if r != Succ {
 		return r
 	}
-	return s.start(cb, func(ctx context.Context) (string, error) { return "", c.SetSelfStatus(ctx, custom) })
+	return s.startCtx(c.Reserve(context.Background()), cb, func(ctx context.Context) (string, error) { return "", c.SetSelfStatus(ctx, custom) })
 }
 
 // parseSelfStatus reads the custom status of a user status object; absent
@@ -392,7 +413,7 @@ func (s *SDK) GetUserStatus(json string, cb Result) int {
 	if r != Succ {
 		return r
 	}
-	return s.start(cb, func(ctx context.Context) (string, error) {
+	return s.startCtx(c.Reserve(context.Background()), cb, func(ctx context.Context) (string, error) {
 		sts, err := c.GetUserStatus(ctx, ids)
 		if err != nil {
 			return "", err
@@ -416,7 +437,7 @@ func (s *SDK) SubscribeUserStatus(json string, cb Result) int {
 			return ErrParam
 		}
 	}
-	return s.start(cb, func(ctx context.Context) (string, error) { return "", c.Subscribe(ctx, ids) })
+	return s.startCtx(c.Reserve(context.Background()), cb, func(ctx context.Context) (string, error) { return "", c.Subscribe(ctx, ids) })
 }
 
 // UnsubscribeUserStatus is TIMUnsubscribeUserStatus; an empty list removes all.
@@ -429,7 +450,7 @@ func (s *SDK) UnsubscribeUserStatus(json string, cb Result) int {
 	if r != Succ {
 		return r
 	}
-	return s.start(cb, func(ctx context.Context) (string, error) { return "", c.Unsubscribe(ctx, ids) })
+	return s.startCtx(c.Reserve(context.Background()), cb, func(ctx context.Context) (string, error) { return "", c.Unsubscribe(ctx, ids) })
 }
 
 // Experimental is callExperimentalAPI. It works before Init.
