@@ -5,6 +5,8 @@
 #   ./build.sh demo      start a server on loopback and run the demo clients against it
 #   ./build.sh fuzz [S]  run each fuzz target for S seconds (default 30)
 #   ./build.sh bench     measure the C client's costs against a local imstatusd
+#   ./build.sh cross     libImSDK for other targets: Windows x64 DLL, Linux arm64,
+#                        and a static archive (the iOS form) into build/cross/
 set -euo pipefail
 cd "$(dirname "$0")"
 ROOT=$(pwd)
@@ -156,11 +158,36 @@ demo() {
 	say "demo done"
 }
 
+# cross: the targets this Linux machine can build; macOS, iOS and Android
+# need their vendors' toolchains (bindings/unity/Plugins/README.md).
+cross() {
+	need go golang-go
+	need gcc gcc
+	need x86_64-w64-mingw32-gcc gcc-mingw-w64-x86-64
+	need aarch64-linux-gnu-gcc gcc-aarch64-linux-gnu
+	local out="$BUILD/cross"
+	mkdir -p "$out/windows-amd64" "$out/linux-arm64" "$out/linux-amd64-static"
+	say "ImSDK.dll (windows/amd64)"
+	CGO_ENABLED=1 GOOS=windows GOARCH=amd64 CC=x86_64-w64-mingw32-gcc \
+		go build -trimpath -buildmode=c-shared -o "$out/windows-amd64/ImSDK.dll" ./capi
+	say "libImSDK.so (linux/arm64)"
+	CGO_ENABLED=1 GOOS=linux GOARCH=arm64 CC=aarch64-linux-gnu-gcc \
+		go build -trimpath -buildmode=c-shared -ldflags="-extldflags=-Wl,-soname,libImSDK.so" \
+		-o "$out/linux-arm64/libImSDK.so" ./capi
+	say "libImSDK.a (linux/amd64, c-archive: the form iOS links statically)"
+	go build -trimpath -buildmode=c-archive -o "$out/linux-amd64-static/libImSDK.a" ./capi
+	gcc -std=c11 -D_GNU_SOURCE -Wall -Werror -Iinclude -o "$out/linux-amd64-static/imsdk_example" \
+		bindings/c/example.c "$out/linux-amd64-static/libImSDK.a" -pthread
+	rm -f "$out"/*/*.h
+	ls -l "$out"/*/
+}
+
 case "${1:-build}" in
 build) build ;;
 test) run_tests ;;
 demo) demo ;;
 fuzz) fuzz "${2:-30}" ;;
 bench) bench "${2:-2000}" ;;
-*) die "unknown command '$1' (build, test, demo, fuzz, bench)" ;;
+cross) cross ;;
+*) die "unknown command '$1' (build, test, demo, fuzz, bench, cross)" ;;
 esac
