@@ -18,6 +18,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -271,11 +272,12 @@ func Decode(sig string) (t Ticket, sigField string, err error) {
 		return Ticket{}, "", invalid("bad base64 encoding")
 	}
 	br := bytes.NewReader(raw)
-	zr, err := zlib.NewReader(br)
+	zr, err := getZlibReader(br)
 	if err != nil {
 		return Ticket{}, "", invalid("bad zlib data")
 	}
 	js, err := io.ReadAll(io.LimitReader(zr, maxJSONLen+1))
+	zlibReaders.Put(zr)
 	if err != nil {
 		return Ticket{}, "", invalid("bad zlib data")
 	}
@@ -288,6 +290,22 @@ func Decode(sig string) (t Ticket, sigField string, err error) {
 		return Ticket{}, "", invalid("trailing data after zlib stream")
 	}
 	return parse(js)
+}
+
+// zlibReaders keeps inflaters between logins: each holds a 32 KiB window,
+// and a reconnect storm verifies thousands of tickets at once.
+var zlibReaders sync.Pool
+
+// getZlibReader returns a pooled inflater reset to read r.
+func getZlibReader(r io.Reader) (io.ReadCloser, error) {
+	if zr, ok := zlibReaders.Get().(io.ReadCloser); ok {
+		if err := zr.(zlib.Resetter).Reset(r, nil); err != nil {
+			zlibReaders.Put(zr)
+			return nil, err
+		}
+		return zr, nil
+	}
+	return zlib.NewReader(r)
 }
 
 // parse decodes the JSON object of a ticket.

@@ -581,3 +581,17 @@ func ExampleGenerate() {
 	// <nil>
 	// UserSig expired (code 70001) 70001
 }
+
+func BenchmarkVerify(b *testing.B) {
+	now := time.Unix(1700000000, 0)
+	sig, err := Generate(testKey, testApp, testID, time.Hour, now)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Verify(sig, testKey, testApp, testID, now); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
