@@ -25,8 +25,9 @@ type app struct {
 	clearDelay       time.Duration
 	heartbeatEvery   time.Duration
 
-	mu    sync.Mutex
-	conns map[string][]*conn // user → live devices on this node
+	mu       sync.Mutex
+	conns    map[string][]*conn // user → live devices on this node
+	watchers []string           // notify's scratch list, reused under mu
 }
 
 func newApp(s *Server, cfg AppConfig, state Store) *app {
@@ -207,10 +208,11 @@ func (a *app) notify(ch presence.Change) {
 	for _, c := range a.conns[id] {
 		c.send(frame)
 	}
-	watchers, err := a.state.Watchers(a.srv.ctx, id, *a.cfg.FriendStatusAutoNotify)
+	watchers, err := a.state.AppendWatchers(a.srv.ctx, a.watchers[:0], id, *a.cfg.FriendStatusAutoNotify)
 	if err != nil {
 		a.storeErr(err)
 	}
+	a.watchers = watchers
 	for _, w := range watchers {
 		for _, c := range a.conns[w] {
 			c.send(frame)
@@ -311,7 +313,6 @@ func (a *app) subscribe(c *conn, ss session, req wire.Request) {
 		c.replyErr(req.Seq, e)
 		return
 	}
-	ids = dedupe(ids)
 	if slices.Contains(ids, ss.user) {
 		c.reply(req.Seq, wire.CodeServerParams, "cannot subscribe to yourself; your own changes always reach your devices", nil)
 		return

@@ -285,8 +285,10 @@ func (c *conn) writeLoop() {
 			return
 		}
 		c.qmu.Unlock()
+		// One deadline for the batch: setting it moves a runtime timer,
+		// too dear to do for every frame of a fan-out.
+		c.ws.SetWriteDeadline(time.Now().Add(c.srv.opts.WriteTimeout))
 		for i, f := range batch {
-			c.ws.SetWriteDeadline(time.Now().Add(c.srv.opts.WriteTimeout))
 			if err := c.ws.WriteMessage(websocket.TextMessage, f); err != nil {
 				c.markClosed()
 				c.ws.NetConn().Close()

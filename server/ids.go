@@ -16,16 +16,3 @@ func truncate(s string, n int) string {
 }
 
 func joinIDs(ids []string) string { return strings.Join(ids, ", ") }
-
-// dedupe removes repeated ids, keeping the first of each.
-func dedupe(ids []string) []string {
-	seen := make(map[string]struct{}, len(ids))
-	out := ids[:0:0]
-	for _, id := range ids {
-		if _, dup := seen[id]; !dup {
-			seen[id] = struct{}{}
-			out = append(out, id)
-		}
-	}
-	return out
-}

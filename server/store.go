@@ -28,8 +28,9 @@ type Store interface {
 	Subscribe(ctx context.Context, owner string, targets []string, max int) (evicted []string, err error)
 	// Unsubscribe removes targets; none removes all.
 	Unsubscribe(ctx context.Context, owner string, targets []string) error
-	// Watchers are the users told of user's changes besides itself.
-	Watchers(ctx context.Context, user string, friends bool) ([]string, error)
+	// AppendWatchers appends to dst the users told of user's changes
+	// besides itself (the caller reuses dst: notifying allocates nothing).
+	AppendWatchers(ctx context.Context, dst []string, user string, friends bool) ([]string, error)
 	ClearAwaySubscriptions(ctx context.Context, now time.Time, delay time.Duration) (owners []string, err error)
 
 	AddFriends(ctx context.Context, from string, to []string, both bool) ([]presence.FriendResult, error)

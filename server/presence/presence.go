@@ -328,23 +328,23 @@ func (m *Memory) Subscriptions(_ context.Context, owner string) ([]string, error
 	return nil, nil
 }
 
-// Watchers returns who is told of id's changes besides id itself: its
-// subscribers and, when friends is true, every user whose friend list holds id.
-func (m *Memory) Watchers(_ context.Context, id string, friends bool) ([]string, error) {
+// AppendWatchers appends to dst who is told of id's changes besides id
+// itself: its subscribers and, when friends is true, every user whose
+// friend list holds id.
+func (m *Memory) AppendWatchers(_ context.Context, dst []string, id string, friends bool) ([]string, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	out := make([]string, 0, len(m.watchers[id]))
 	for w := range m.watchers[id] {
-		out = append(out, w)
+		dst = append(dst, w)
 	}
 	if friends {
 		for f := range m.friendOf[id] {
 			if _, dup := m.watchers[id][f]; !dup {
-				out = append(out, f)
+				dst = append(dst, f)
 			}
 		}
 	}
-	return out, nil
+	return dst, nil
 }
 
 // ClearAwaySubscriptions drops the subscriptions of every owner who went

@@ -151,14 +151,14 @@ func TestSubscribeEvictsOldest(t *testing.T) {
 	if got := must(m.Subscriptions(ctx, "o")); !slices.Equal(got, []string{"a", "d", "e"}) {
 		t.Fatalf("subscriptions %v", got)
 	}
-	if w := must(m.Watchers(ctx, "b", false)); len(w) != 0 {
+	if w := must(m.AppendWatchers(ctx, nil, "b", false)); len(w) != 0 {
 		t.Fatalf("b still watched by %v", w)
 	}
-	if w := must(m.Watchers(ctx, "d", false)); !slices.Equal(w, []string{"o"}) {
+	if w := must(m.AppendWatchers(ctx, nil, "d", false)); !slices.Equal(w, []string{"o"}) {
 		t.Fatalf("d watched by %v", w)
 	}
 	m.Unsubscribe(ctx, "o", nil)
-	if got := must(m.Subscriptions(ctx, "o")); len(got) != 0 || len(must(m.Watchers(ctx, "a", false))) != 0 {
+	if got := must(m.Subscriptions(ctx, "o")); len(got) != 0 || len(must(m.AppendWatchers(ctx, nil, "a", false))) != 0 {
 		t.Fatalf("after unsubscribe all: %v", got)
 	}
 }
@@ -170,15 +170,15 @@ func TestWatchersWithFriends(t *testing.T) {
 	must(m.AddFriends(ctx, "c", []string{"b"}, false)) // c follows b, not the other way
 	must(m.Subscribe(ctx, "d", []string{"b"}, 200))
 	must(m.Subscribe(ctx, "a", []string{"b"}, 200)) // friend and subscriber: counted once
-	w := must(m.Watchers(ctx, "b", true))
+	w := must(m.AppendWatchers(ctx, nil, "b", true))
 	slices.Sort(w)
 	if !slices.Equal(w, []string{"a", "c", "d"}) {
 		t.Fatalf("watchers of b with friends: %v", w)
 	}
-	if w := must(m.Watchers(ctx, "b", false)); len(w) != 2 {
+	if w := must(m.AppendWatchers(ctx, nil, "b", false)); len(w) != 2 {
 		t.Fatalf("watchers of b without friends: %v", w)
 	}
-	if w := must(m.Watchers(ctx, "c", true)); len(w) != 0 {
+	if w := must(m.AppendWatchers(ctx, nil, "c", true)); len(w) != 0 {
 		t.Fatalf("single-direction friend: c is watched by %v", w)
 	}
 	m.DeleteFriends(ctx, "a", []string{"b"}, true)
@@ -202,7 +202,7 @@ func TestClearAwaySubscriptions(t *testing.T) {
 	if got := must(m.ClearAwaySubscriptions(ctx, t0.Add(time.Minute), time.Minute)); !slices.Equal(got, []string{"o"}) {
 		t.Fatalf("cleared %v", got)
 	}
-	if len(must(m.Subscriptions(ctx, "o"))) != 0 || len(must(m.Watchers(ctx, "x", false))) != 0 {
+	if len(must(m.Subscriptions(ctx, "o"))) != 0 || len(must(m.AppendWatchers(ctx, nil, "x", false))) != 0 {
 		t.Fatal("subscriptions left")
 	}
 	// Coming back within the delay keeps them.
