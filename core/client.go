@@ -37,6 +37,10 @@ type Config struct {
 	// OnEvent receives events, from one goroutine, in order. It should
 	// return quickly; events wait behind it.
 	OnEvent func(Event)
+	// InlineEvents calls OnEvent on the client's own goroutines as events
+	// happen, saving a hand-off; OnEvent must then never block (the C API
+	// only queues what it gets).
+	InlineEvents bool
 	// RequestTimeout bounds a call without a deadline of its own, waiting
 	// for the link included. Default 15 s.
 	RequestTimeout time.Duration
@@ -109,7 +113,7 @@ func New(cfg Config) (*Client, error) {
 	c := &Client{
 		cfg:     cfg,
 		log:     cfg.Logger,
-		events:  newEventQueue(cfg.OnEvent),
+		events:  newEventQueue(cfg.OnEvent, cfg.InlineEvents),
 		servers: slices.Clone(cfg.Servers),
 		state:   UnLogined,
 		endErr:  ErrNotLoggedIn,

@@ -393,3 +393,23 @@ func TestReservedOrder(t *testing.T) {
 		}
 	}
 }
+
+func TestInlineEvents(t *testing.T) {
+	s := startServer(t)
+	s.Srv.ImportAccounts(testApp, "x")
+	inline := func(cfg *core.Config) { cfg.InlineEvents = true }
+	w := s.login("w", inline)
+	w.must(w.Subscribe(bg, []string{"x"}))
+	w.expect("x", wire.StatusUnlogined, "")
+	x := s.login("x")
+	w.expect("x", wire.StatusOnline, "")
+	x.must(x.SetSelfStatus(bg, "hi"))
+	w.expect("x", wire.StatusOnline, "hi")
+	w.Close()
+	n := len(w.events)
+	x.must(x.SetSelfStatus(bg, "after close"))
+	x.expect("x", wire.StatusOnline, "after close")
+	if len(w.events) != n {
+		t.Fatal("an inline event was delivered after Close")
+	}
+}

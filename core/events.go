@@ -78,24 +78,44 @@ func (UserSigExpired) event() {}
 
 // eventQueue hands events to the app's handler from one goroutine, in the
 // order they were emitted, so a slow handler never stalls the connection.
+// With inline set it calls the handler at once on the emitting goroutine
+// instead, for handlers that only queue (the C API's).
 type eventQueue struct {
 	handler func(Event)
+	inline  bool
 
 	mu     sync.Mutex
 	queue  []Event
 	wake   chan struct{}
 	closed bool
 	done   chan struct{}
+
+	inflight sync.RWMutex // inline: held for reading while the handler runs
 }
 
-func newEventQueue(handler func(Event)) *eventQueue {
-	q := &eventQueue{handler: handler, wake: make(chan struct{}, 1), done: make(chan struct{})}
-	go q.run()
+func newEventQueue(handler func(Event), inline bool) *eventQueue {
+	q := &eventQueue{handler: handler, inline: inline, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	if inline {
+		close(q.done)
+	} else {
+		go q.run()
+	}
 	return q
 }
 
 func (q *eventQueue) emit(e Event) {
 	if q.handler == nil {
+		return
+	}
+	if q.inline {
+		q.inflight.RLock()
+		defer q.inflight.RUnlock()
+		q.mu.Lock()
+		closed := q.closed
+		q.mu.Unlock()
+		if !closed {
+			q.handler(e)
+		}
 		return
 	}
 	q.mu.Lock()
@@ -137,6 +157,11 @@ func (q *eventQueue) close() {
 	q.mu.Lock()
 	q.closed = true
 	q.mu.Unlock()
+	if q.inline {
+		q.inflight.Lock() // wait for handlers running now
+		q.inflight.Unlock()
+		return
+	}
 	select {
 	case q.wake <- struct{}{}:
 	default:

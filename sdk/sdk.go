@@ -208,9 +208,10 @@ func (s *SDK) Init(appID uint64, config string) int {
 		logs, _ = newLogSink("", s)
 	}
 	ccfg := core.Config{
-		SDKAppID: appID,
-		Logger:   logs.logger,
-		OnEvent:  s.onEvent,
+		SDKAppID:     appID,
+		Logger:       logs.logger,
+		OnEvent:      s.onEvent, // only posts to the dispatcher: never blocks
+		InlineEvents: true,
 	}
 	if s.ClientConfig != nil {
 		s.ClientConfig(&ccfg)
