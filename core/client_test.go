@@ -408,7 +408,7 @@ func TestInlineEvents(t *testing.T) {
 	w.Close()
 	n := len(w.events)
 	x.must(x.SetSelfStatus(bg, "after close"))
-	x.expect("x", wire.StatusOnline, "after close")
+	x.eventually("x", wire.StatusOnline, "after close")
 	if len(w.events) != n {
 		t.Fatal("an inline event was delivered after Close")
 	}
