@@ -82,7 +82,16 @@ func (c *conn) readLoop() {
 			break
 		}
 		c.lastSeen.Store(c.srv.clock.Now().UnixNano())
-		c.handle(msg)
+		// The request runs on a goroutine of its own while this one waits:
+		// handling (a login verifies a UserSig) needs a deep stack, and a
+		// stack once grown stays with its goroutine. This one then spends
+		// its idle life, which is most of it, on a small stack.
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			c.handle(msg)
+		}()
+		<-done
 	}
 	c.ws.Close()
 	c.markClosed()

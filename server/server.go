@@ -139,7 +139,9 @@ func New(opts Options) (*Server, error) {
 	}
 	s.hooks = webhook.New(opts.Webhook)
 	s.upgrader = websocket.Upgrader{
-		ReadBufferSize:    1024,
+		// Small read buffers: most connections are idle most of the time,
+		// and a frame larger than the buffer is read past it, not through it.
+		ReadBufferSize:    256,
 		WriteBufferSize:   1024,
 		WriteBufferPool:   &sync.Pool{},
 		Subprotocols:      []string{wire.Subprotocol},

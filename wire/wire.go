@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/tidwall/gjson"
@@ -194,6 +195,9 @@ func ParseLogin(body gjson.Result) (LoginBody, error) {
 	if l.DeviceID, ok = str(body, "device_id"); !ok {
 		return l, errors.New("device_id must be a string")
 	}
+	// These outlive the frame (they key the server's maps): copy them, so
+	// they do not pin the whole frame they were sliced from.
+	l.UserID, l.Platform, l.DeviceID = strings.Clone(l.UserID), strings.Clone(l.Platform), strings.Clone(l.DeviceID)
 	return l, nil
 }
 
