@@ -4,7 +4,7 @@
 #   ./build.sh test      run every test (what CI runs)
 #   ./build.sh demo      start a server on loopback and run the demo clients against it
 #   ./build.sh fuzz [S]  run each fuzz target for S seconds (default 30)
-#   ./build.sh bench     measure the C client's costs against a local imstatusd
+#   ./build.sh bench [--quick]  benchmark imstatusd against bare baselines (docs/BENCHMARKS.md)
 #   ./build.sh cross     libImSDK for other targets: Windows x64 DLL, Linux arm64,
 #                        and a static archive (the iOS form) into build/cross/
 set -euo pipefail
@@ -87,21 +87,33 @@ start_server() {
 	[ -n "$SERVER_ADDR" ] || { cat "$log"; die "imstatusd did not start"; }
 }
 
+# bench [--quick] [IMBENCH FLAGS...]: the benchmark of docs/BENCHMARKS.md.
+# imbench (cmd/imbench) starts build/bin/imstatusd on loopback, runs every
+# scenario against it and beside bare gorilla/websocket baselines measured in
+# the same run, shows progress, and writes bench/results.json,
+# bench/results.md, bench/latency_cdf.png, bench/memory_per_conn.png and the
+# results section of docs/BENCHMARKS.md. --quick (small loads, under 2
+# minutes) writes build/bench-quick/ instead. Other flags go to imbench
+# (build/bin/imbench --help), e.g. --server-profile DIR.
 bench() {
 	build
-	local dir n=${1:-2000}
-	dir=$(mktemp -d)
-	printf '{"apps":[{"sdkappid":1400000000,"secret_key":"bench","edition":"ultimate","user_status_enabled":true,"rate_limit_calls":1000000}]}\n' >"$dir/apps.json"
-	start_server "$dir/server.log" --apps "$dir/apps.json" --log-level warn
-	export IMSDK_SERVER_ADDR=$SERVER_ADDR
-	sig() { "$BUILD/bin/imstatusd" usersig --sdkappid 1400000000 --key bench --user "$1"; }
-	say "C -> C through libImSDK and imstatusd on loopback ($n changes, 200 queries of 500 ids)"
-	"$BUILD/bin/latency" watch watcher "$(sig watcher)" setter "$n" >"$dir/watch.out" &
-	local w=$!
-	"$BUILD/bin/latency" set setter "$(sig setter)" "$n"
-	wait $w || die "the watcher failed"
-	grep -v '^ready' "$dir/watch.out"
-	rm -rf "$dir"
+	say "building imbench and cboundary"
+	go build -trimpath -o "$BUILD/bin/imbench" ./cmd/imbench
+	gcc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 -I"$BUILD/include" -o "$BUILD/bin/cboundary" \
+		bench/cboundary.c -L"$BUILD/lib" -lImSDK -pthread -Wl,-rpath,'$ORIGIN/../lib'
+	local rel=${BUILD#"$ROOT"/} # paths relative to the checkout read better in the results
+	local out=bench arg
+	local docs=(--docs docs/BENCHMARKS.md)
+	for arg in "$@"; do
+		if [ "$arg" = --quick ]; then
+			out=$rel/bench-quick
+			docs=()
+		fi
+	done
+	command -v mono >/dev/null 2>&1 && command -v mcs >/dev/null 2>&1 ||
+		printf 'build.sh: mono or mcs missing: the C boundary from Mono is not measured (apt-get install mono-mcs mono-runtime)\n' >&2
+	say "imbench $* (output in $out)"
+	"$rel/bin/imbench" run --bin "$rel/bin" --lib "$rel/lib" --bench-src bench --out "$out" "${docs[@]}" "$@"
 }
 
 run_tests() {
@@ -187,7 +199,7 @@ build) build ;;
 test) run_tests ;;
 demo) demo ;;
 fuzz) fuzz "${2:-30}" ;;
-bench) bench "${2:-2000}" ;;
+bench) shift; bench "$@" ;;
 cross) cross ;;
 *) die "unknown command '$1' (build, test, demo, fuzz, bench, cross)" ;;
 esac

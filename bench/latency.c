@@ -2,13 +2,15 @@
  * latency.c: what a C app pays through libImSDK, measured between two real
  * processes on one machine.
  *
- *   latency watch USER SIG PEER N   subscribe to PEER; for each of N changes of
- *                                   PEER's custom status (which carries the
- *                                   sender's CLOCK_MONOTONIC time) record
- *                                   now - then; print percentiles
- *   latency set USER SIG N          wait 1 s, then set the custom status N times
- *                                   (one at a time, each after its callback),
- *                                   then time N GetUserStatus calls of 500 ids
+ *   latency watch USER SIG PEER N [FILE]
+ *        subscribe to PEER; for each of N changes of PEER's custom status
+ *        (which carries the sender's CLOCK_MONOTONIC time) record now - then;
+ *        print percentiles, and write the samples (ns, one a line) to FILE
+ *   latency set USER SIG N [PREFIX [FILE]]
+ *        wait 1 s, then set the custom status N times (one at a time, each
+ *        after its callback), then time min(N, 200) GetUserStatus calls of
+ *        500 ids (PREFIX0 … PREFIX499; default prefix "u"), writing their
+ *        round trips to FILE
  *
  * CLOCK_MONOTONIC is one clock for every process of a Linux machine, so the
  * delay is the end-to-end propagation: C caller -> libImSDK -> imstatusd ->
@@ -82,22 +84,37 @@ static int cmp(const void* a, const void* b) {
 	return (x > y) - (x < y);
 }
 
+/* write_samples writes v (ns), one a line, to path (when given). */
+static int write_samples(const char* path, const int64_t* v, int n) {
+	if (!path) return 0;
+	FILE* f = fopen(path, "w");
+	if (!f) {
+		perror(path);
+		return -1;
+	}
+	for (int i = 0; i < n; i++) fprintf(f, "%lld\n", (long long)v[i]);
+	return fclose(f);
+}
+
 static void report(const char* what, int64_t* v, int n) {
 	qsort(v, n, sizeof *v, cmp);
-	printf("%s: n=%d p50=%.1fus p90=%.1fus p99=%.1fus max=%.1fus\n", what, n, v[n / 2] / 1e3,
-		v[n * 90 / 100] / 1e3, v[n * 99 / 100] / 1e3, v[n - 1] / 1e3);
+	printf("%s: n=%d p50=%.1fus p90=%.1fus p99=%.1fus p99.9=%.1fus max=%.1fus\n", what, n, v[n / 2] / 1e3,
+		v[n * 90 / 100] / 1e3, v[n * 99 / 100] / 1e3, v[n * 999 / 1000] / 1e3, v[n - 1] / 1e3);
 }
 
 int main(int argc, char** argv) {
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc < 5) {
-		fprintf(stderr, "usage: %s watch USER SIG PEER N | set USER SIG N\n", argv[0]);
+		fprintf(stderr, "usage: %s watch USER SIG PEER N [FILE] | set USER SIG N [PREFIX [FILE]]\n", argv[0]);
 		return 2;
 	}
 	int watch = strcmp(argv[1], "watch") == 0;
 	if (watch && argc < 6) return 2;
 	want = atoi(watch ? argv[5] : argv[4]);
 	if (want <= 0) return 2;
+	const char* file = argc > 6 ? argv[6] : NULL; /* both modes: the 6th argument */
+	const char* prefix = !watch && argc > 5 ? argv[5] : "u";
+	if (strlen(prefix) > 24) return 2;
 	samples = calloc((size_t)want, sizeof *samples);
 	if (watch) {
 		peer = argv[4];
@@ -127,6 +144,7 @@ int main(int argc, char** argv) {
 			fprintf(stderr, "only %d of %d notifications arrived\n", n, want);
 			return 1;
 		}
+		if (write_samples(file, samples, n) != 0) return 1;
 		report("notification C->C (SetSelfStatus to the subscriber's callback)", samples, n);
 	} else {
 		sleep(1);
@@ -136,10 +154,10 @@ int main(int argc, char** argv) {
 			if (TIMSetSelfStatus(body, on_done, NULL) != TIM_SUCC || wait_done() != 0) return 1;
 		}
 		/* GetUserStatus of 500 ids, one call at a time. */
-		static char ids[500 * 12 + 4];
+		static char ids[500 * 32 + 4];
 		char* p = ids;
 		*p++ = '[';
-		for (int i = 0; i < 500; i++) p += sprintf(p, "%s\"u%d\"", i ? "," : "", i);
+		for (int i = 0; i < 500; i++) p += sprintf(p, "%s\"%s%d\"", i ? "," : "", prefix, i);
 		*p++ = ']';
 		*p = 0;
 		int n = want < 200 ? want : 200;
@@ -148,6 +166,7 @@ int main(int argc, char** argv) {
 			if (TIMGetUserStatus(ids, on_done, NULL) != TIM_SUCC || wait_done() != 0) return 1;
 			samples[i] = now_ns() - t0;
 		}
+		if (write_samples(file, samples, n) != 0) return 1;
 		report("TIMGetUserStatus of 500 ids, round trip", samples, n);
 	}
 	TIMLogout(on_done, NULL);

@@ -1,0 +1,96 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestFigureGoals(t *testing.T) {
+	f := fig("2 propagation", "p50", "µs", 150).vs("echo", 100).want(goal{ratioAtMost, 1.5})
+	if f.Ratio == nil || *f.Ratio != 1.5 || f.GoalMet == nil || !*f.GoalMet {
+		t.Errorf("ratio goal: %+v", f)
+	}
+	f = fig("1 idle", "rss", "KiB", 12).vs("bare", 17).want(goal{atMost, 10})
+	if *f.GoalMet || f.Goal != "≤ 10.0 KiB" {
+		t.Errorf("at-most goal: met %v, goal %q", *f.GoalMet, f.Goal)
+	}
+	f = fig("3 churn", "rate", "/s", 250000).want(goal{atLeast, 200000})
+	if !*f.GoalMet || f.Baseline != nil || f.Ratio != nil {
+		t.Errorf("at-least goal without baseline: %+v", f)
+	}
+	f = fig("x", "y", "s", 1).vs("zero", 0).want(goal{ratioAtMost, 2})
+	if f.Ratio != nil || *f.GoalMet {
+		t.Errorf("a zero baseline has no ratio and meets no ratio goal: %+v", f)
+	}
+}
+
+func TestFmtNum(t *testing.T) {
+	for v, want := range map[float64]string{
+		0: "0", 0.0123: "0.012", 1.5: "1.50", 12.34: "12.3", 163.4: "163",
+		9999: "9,999", 12345: "12,345", 225195.4: "225,195", 1234567: "1,234,567", -12345: "-12,345",
+	} {
+		if got := fmtNum(v); got != want {
+			t.Errorf("fmtNum(%v) = %q, want %q", v, got, want)
+		}
+	}
+}
+
+func TestResultsEncoding(t *testing.T) {
+	r := &Results{Tool: "imbench", Mode: "quick", Machine: Machine{CPUs: 2}, Servers: []string{"imstatusd"},
+		Latencies: map[string]Summary{"echo": {N: 3, P50: 80}}}
+	r.add(fig("1 idle", "RSS per connection | 5,000", "KiB", 8.5).vs("bare gorilla", 17).want(goal{atMost, 10}),
+		fig("5 query", "GetUserStatus p50", "µs", 1400).vs("echo", 400))
+	r.notef("%d connections lost", 3)
+	path := filepath.Join(t.TempDir(), "results.json")
+	if err := r.writeJSON(path); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back Results
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	if len(back.Figures) != 2 || *back.Figures[0].Ratio != 0.5 || !*back.Figures[0].GoalMet ||
+		back.Figures[1].GoalMet != nil || back.Latencies["echo"].P50 != 80 || back.Notes[0] != "3 connections lost" {
+		t.Errorf("round trip: %s", b)
+	}
+	md := r.markdown("")
+	for _, want := range []string{
+		"| 1 idle | RSS per connection \\| 5,000 | 8.50 KiB | 17.0 KiB (bare gorilla) | 0.50× | ≤ 10.0 KiB | yes |",
+		"| 5 query | GetUserStatus p50 | 1,400 µs | 400 µs (echo) | 3.50× |  |  |",
+		"- 3 connections lost",
+		"![latency CDF](latency_cdf.png)",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("markdown lacks %q:\n%s", want, md)
+		}
+	}
+	// The goals table lists only figures with a goal.
+	goals := md[strings.Index(md, "### Goals"):strings.Index(md, "### Every figure")]
+	if strings.Contains(goals, "GetUserStatus") {
+		t.Errorf("goals table holds a figure without a goal:\n%s", goals)
+	}
+	if !strings.Contains(r.section("../bench/"), "](../bench/memory_per_conn.png)") {
+		t.Error("section ignores the image prefix")
+	}
+}
+
+func TestReplaceBetween(t *testing.T) {
+	doc := "intro\n" + docsBegin + "\nold table\n" + docsEnd + "\noutro\n"
+	got, err := replaceBetween(doc, docsBegin, docsEnd, "new table\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "intro\n" + docsBegin + "\nnew table\n" + docsEnd + "\noutro\n"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	if _, err := replaceBetween("no markers", docsBegin, docsEnd, "x"); err == nil {
+		t.Error("no markers: no error")
+	}
+}
