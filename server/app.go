@@ -5,6 +5,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gorilla/websocket"
+
 	"github.com/imstatus/imstatus/server/presence"
 	"github.com/imstatus/imstatus/server/webhook"
 	"github.com/imstatus/imstatus/usersig"
@@ -27,7 +29,8 @@ type app struct {
 
 	mu       sync.Mutex
 	conns    map[string][]*conn // user → live devices on this node
-	watchers []string           // notify's scratch list, reused under mu
+	watchers []string           // notify's scratch lists, reused under mu
+	targets  []*conn
 }
 
 func newApp(s *Server, cfg AppConfig, state Store) *app {
@@ -203,21 +206,33 @@ func (a *app) notify(ch presence.Change) {
 	if !ch.Changed() {
 		return
 	}
-	frame := wire.AppendStatusPush(nil, ch.After)
 	id := ch.After.UserID
-	for _, c := range a.conns[id] {
-		c.send(frame)
-	}
 	watchers, err := a.state.AppendWatchers(a.srv.ctx, a.watchers[:0], id, *a.cfg.FriendStatusAutoNotify)
 	if err != nil {
 		a.storeErr(err)
 	}
 	a.watchers = watchers
+	targets := append(a.targets[:0], a.conns[id]...)
 	for _, w := range watchers {
-		for _, c := range a.conns[w] {
-			c.send(frame)
+		targets = append(targets, a.conns[w]...)
+	}
+	frame := wire.AppendStatusPush(nil, ch.After)
+	switch {
+	case len(targets) == 1:
+		targets[0].send(frame)
+	case len(targets) > 1:
+		// Framed once, written as is to every recipient.
+		pm, err := websocket.NewPreparedMessage(websocket.TextMessage, frame)
+		if err != nil {
+			a.srv.log.Error("preparing a notification", "err", err)
+			break
+		}
+		for _, c := range targets {
+			c.sendPrepared(pm)
 		}
 	}
+	clear(targets)
+	a.targets = targets[:0]
 }
 
 func (a *app) setStatus(c *conn, ss session, req wire.Request) {

@@ -34,7 +34,8 @@ type conn struct {
 	sess session
 
 	qmu      sync.Mutex // guards the send queue
-	queue    [][]byte
+	queue    []outFrame
+	spare    []outFrame // the writer's other slice, kept between bursts
 	writing  bool
 	closed   bool // no more frames are accepted
 	closeMsg []byte
@@ -223,9 +224,21 @@ func (c *conn) reply(seq uint64, code int, desc string, body []byte) {
 // replyErr answers with a coded error.
 func (c *conn) replyErr(seq uint64, e *wire.Error) { c.reply(seq, e.Code, e.Desc, nil) }
 
+// outFrame is a queued frame: bytes for one connection, or a frame encoded
+// once for many (a notification).
+type outFrame struct {
+	b  []byte
+	pm *websocket.PreparedMessage
+}
+
 // send queues a frame. A client too slow to take its frames is disconnected
 // rather than allowed to hold memory or stall the sender.
-func (c *conn) send(frame []byte) {
+func (c *conn) send(frame []byte) { c.enqueue(outFrame{b: frame}) }
+
+// sendPrepared queues a frame shared with other connections.
+func (c *conn) sendPrepared(pm *websocket.PreparedMessage) { c.enqueue(outFrame{pm: pm}) }
+
+func (c *conn) enqueue(f outFrame) {
 	c.qmu.Lock()
 	if c.closed {
 		c.qmu.Unlock()
@@ -239,7 +252,7 @@ func (c *conn) send(frame []byte) {
 		c.ws.NetConn().Close()
 		return
 	}
-	c.queue = append(c.queue, frame)
+	c.queue = append(c.queue, f)
 	start := !c.writing
 	c.writing = true
 	c.qmu.Unlock()
@@ -256,7 +269,7 @@ func (c *conn) closeWith(frame []byte, code int, reason string) {
 		return
 	}
 	if frame != nil {
-		c.queue = append(c.queue, frame)
+		c.queue = append(c.queue, outFrame{b: frame})
 	}
 	c.closed = true
 	c.closeMsg = websocket.FormatCloseMessage(code, reason)
@@ -277,11 +290,12 @@ func (c *conn) markClosed() {
 }
 
 func (c *conn) writeLoop() {
-	var batch [][]byte
 	for {
 		c.qmu.Lock()
-		batch, c.queue = c.queue, batch[:0]
+		batch := c.queue
+		c.queue, c.spare = c.spare, nil // the two slices take turns: no allocation per burst
 		if len(batch) == 0 {
+			c.spare = batch
 			c.writing = false
 			closeMsg := c.closeMsg
 			c.closeMsg = nil
@@ -298,7 +312,13 @@ func (c *conn) writeLoop() {
 		// too dear to do for every frame of a fan-out.
 		c.ws.SetWriteDeadline(time.Now().Add(c.srv.opts.WriteTimeout))
 		for i, f := range batch {
-			if err := c.ws.WriteMessage(websocket.TextMessage, f); err != nil {
+			var err error
+			if f.pm != nil {
+				err = c.ws.WritePreparedMessage(f.pm)
+			} else {
+				err = c.ws.WriteMessage(websocket.TextMessage, f.b)
+			}
+			if err != nil {
 				c.markClosed()
 				c.ws.NetConn().Close()
 				c.qmu.Lock()
@@ -306,7 +326,15 @@ func (c *conn) writeLoop() {
 				c.qmu.Unlock()
 				return
 			}
-			batch[i] = nil
+			batch[i] = outFrame{}
 		}
+		c.qmu.Lock()
+		if cap(batch) <= maxSpare {
+			c.spare = batch[:0]
+		}
+		c.qmu.Unlock()
 	}
 }
+
+// maxSpare bounds the queue capacity an idle connection keeps.
+const maxSpare = 64
