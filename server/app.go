@@ -5,8 +5,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/gorilla/websocket"
-
 	"github.com/imstatus/imstatus/server/presence"
 	"github.com/imstatus/imstatus/server/webhook"
 	"github.com/imstatus/imstatus/usersig"
@@ -216,20 +214,10 @@ func (a *app) notify(ch presence.Change) {
 	for _, w := range watchers {
 		targets = append(targets, a.conns[w]...)
 	}
+	// Encoded once; every recipient's queue holds the same bytes.
 	frame := wire.AppendStatusPush(nil, ch.After)
-	switch {
-	case len(targets) == 1:
-		targets[0].send(frame)
-	case len(targets) > 1:
-		// Framed once, written as is to every recipient.
-		pm, err := websocket.NewPreparedMessage(websocket.TextMessage, frame)
-		if err != nil {
-			a.srv.log.Error("preparing a notification", "err", err)
-			break
-		}
-		for _, c := range targets {
-			c.sendPrepared(pm)
-		}
+	for _, c := range targets {
+		c.send(frame)
 	}
 	clear(targets)
 	a.targets = targets[:0]

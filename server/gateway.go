@@ -34,8 +34,8 @@ type conn struct {
 	sess session
 
 	qmu      sync.Mutex // guards the send queue
-	queue    []outFrame
-	spare    []outFrame // the writer's other slice, kept between bursts
+	queue    [][]byte
+	spare    [][]byte // the writer's other slice, kept between bursts
 	writing  bool
 	closed   bool // no more frames are accepted
 	closeMsg []byte
@@ -224,21 +224,9 @@ func (c *conn) reply(seq uint64, code int, desc string, body []byte) {
 // replyErr answers with a coded error.
 func (c *conn) replyErr(seq uint64, e *wire.Error) { c.reply(seq, e.Code, e.Desc, nil) }
 
-// outFrame is a queued frame: bytes for one connection, or a frame encoded
-// once for many (a notification).
-type outFrame struct {
-	b  []byte
-	pm *websocket.PreparedMessage
-}
-
 // send queues a frame. A client too slow to take its frames is disconnected
 // rather than allowed to hold memory or stall the sender.
-func (c *conn) send(frame []byte) { c.enqueue(outFrame{b: frame}) }
-
-// sendPrepared queues a frame shared with other connections.
-func (c *conn) sendPrepared(pm *websocket.PreparedMessage) { c.enqueue(outFrame{pm: pm}) }
-
-func (c *conn) enqueue(f outFrame) {
+func (c *conn) send(frame []byte) {
 	c.qmu.Lock()
 	if c.closed {
 		c.qmu.Unlock()
@@ -252,7 +240,7 @@ func (c *conn) enqueue(f outFrame) {
 		c.ws.NetConn().Close()
 		return
 	}
-	c.queue = append(c.queue, f)
+	c.queue = append(c.queue, frame)
 	start := !c.writing
 	c.writing = true
 	c.qmu.Unlock()
@@ -269,7 +257,7 @@ func (c *conn) closeWith(frame []byte, code int, reason string) {
 		return
 	}
 	if frame != nil {
-		c.queue = append(c.queue, outFrame{b: frame})
+		c.queue = append(c.queue, frame)
 	}
 	c.closed = true
 	c.closeMsg = websocket.FormatCloseMessage(code, reason)
@@ -312,13 +300,7 @@ func (c *conn) writeLoop() {
 		// too dear to do for every frame of a fan-out.
 		c.ws.SetWriteDeadline(time.Now().Add(c.srv.opts.WriteTimeout))
 		for i, f := range batch {
-			var err error
-			if f.pm != nil {
-				err = c.ws.WritePreparedMessage(f.pm)
-			} else {
-				err = c.ws.WriteMessage(websocket.TextMessage, f.b)
-			}
-			if err != nil {
+			if err := c.ws.WriteMessage(websocket.TextMessage, f); err != nil {
 				c.markClosed()
 				c.ws.NetConn().Close()
 				c.qmu.Lock()
@@ -326,7 +308,7 @@ func (c *conn) writeLoop() {
 				c.qmu.Unlock()
 				return
 			}
-			batch[i] = outFrame{}
+			batch[i] = nil
 		}
 		c.qmu.Lock()
 		if cap(batch) <= maxSpare {
