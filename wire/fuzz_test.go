@@ -208,7 +208,7 @@ func FuzzStatusRoundTrip(f *testing.F) {
 	f.Fuzz(func(t *testing.T, user string, typ int64, custom, d1, d2 string, n uint8) {
 		s := Status{UserID: user, Type: StatusType(typ), Custom: custom}
 		if int64(s.Type) != typ {
-			t.Skip("type does not fit an int")
+			return // the type does not fit an int here: not an input this target is about
 		}
 		for i := 0; i < int(n%5); i++ {
 			if i%2 == 0 {
