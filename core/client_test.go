@@ -413,3 +413,22 @@ func TestInlineEvents(t *testing.T) {
 		t.Fatal("an inline event was delivered after Close")
 	}
 }
+
+// A server that restarts without some accounts: the client restores the
+// subscriptions it can, and keeps the others on its list.
+func TestRestoreSkipsUnknownAccounts(t *testing.T) {
+	s := startServer(t)
+	s.Srv.ImportAccounts(testApp, "known", "gone")
+	w := s.login("w")
+	w.must(w.Subscribe(bg, []string{"known", "gone"}))
+	s.Stop()
+	w.waitNet(core.Disconnected)
+	s.Start("known", "w") // "gone" is not there any more
+	w.waitNet(core.Connected)
+	known := s.login("known")
+	known.must(known.SetSelfStatus(bg, "back"))
+	w.eventually("known", wire.StatusOnline, "back")
+	if subs := w.Subscriptions(); len(subs) != 2 {
+		t.Fatalf("subscriptions %v: the unknown one must stay on the list", subs)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -240,7 +241,23 @@ func (c *Client) restoreSubscriptions(ctx context.Context, s *session) {
 		if err != nil {
 			return // the link went again; the next one retries
 		}
-		if f.Code != 0 {
+		if f.Code == wire.CodeAccountNotFound {
+			// A server that restarted without its accounts: subscribe to
+			// the users it knows; the others stay on the list, for the next
+			// reconnect or an explicit Subscribe.
+			missing, _ := wire.ParseIDs(f.Body)
+			rest := slices.DeleteFunc(slices.Clone(subs[:n]), func(id string) bool { return slices.Contains(missing, id) })
+			if len(missing) > 0 && len(rest) > 0 && len(rest) < n {
+				rctx, cancel := context.WithTimeout(ctx, c.cfg.RequestTimeout)
+				f, err = s.request(rctx, wire.OpSubscribe, wire.AppendIDsBody(nil, rest))
+				cancel()
+				if err != nil {
+					return
+				}
+			}
+			c.log.Warn("restoring subscriptions: users unknown to the server", "ids", missing)
+		}
+		if f.Code != 0 && f.Code != wire.CodeAccountNotFound {
 			c.log.Warn("restoring subscriptions", "code", f.Code, "desc", f.Desc)
 		}
 		subs = subs[n:]

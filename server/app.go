@@ -332,7 +332,10 @@ func (a *app) subscribe(c *conn, ss session, req wire.Request) {
 		}
 	}
 	if len(missing) > 0 {
-		c.reply(req.Seq, wire.CodeAccountNotFound, "no such account: "+truncate(joinIDs(missing), 200), nil)
+		// The ids go in the body too, so a client restoring its list after a
+		// reconnect can subscribe to the rest.
+		c.reply(req.Seq, wire.CodeAccountNotFound, "no such account: "+truncate(joinIDs(missing), 200),
+			wire.AppendIDsBody(nil, missing))
 		return
 	}
 	a.mu.Lock()
