@@ -2,6 +2,7 @@ package server
 
 import (
 	"errors"
+	"runtime/debug"
 	"net"
 	"net/http"
 	"sync"
@@ -90,6 +91,7 @@ func (c *conn) readLoop() {
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
+			defer c.recoverRequest()
 			c.handle(msg)
 		}()
 		<-done
@@ -98,6 +100,16 @@ func (c *conn) readLoop() {
 	c.markClosed()
 	if a, ss, ok := c.detach(); ok {
 		a.leave(c, ss, presence.Lost, webhook.ReasonLinkClose)
+	}
+}
+
+// recoverRequest turns a panic in a request's handling into the end of that
+// one connection, as net/http does for a request: a bug hit by one client
+// must not take every other one down. (Locks are released by defers.)
+func (c *conn) recoverRequest() {
+	if r := recover(); r != nil {
+		c.srv.log.Error("request handling panicked; closing the connection", "conn", c.id, "panic", r, "stack", string(debug.Stack()))
+		c.closeWith(nil, websocket.CloseInternalServerErr, "internal error")
 	}
 }
 
