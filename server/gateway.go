@@ -2,9 +2,9 @@ package server
 
 import (
 	"errors"
-	"runtime/debug"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
