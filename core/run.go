@@ -20,6 +20,17 @@ import (
 // dead link. first gets the outcome of the first login.
 func (c *Client) run(ctx context.Context, done chan struct{}, first chan<- error) {
 	defer close(done)
+	defer func() {
+		// A panic here would end the host process: log out instead.
+		if r := recover(); r != nil {
+			c.log.Error("connection manager failed", "panic", r)
+			c.end(nil, wire.Errorf(wire.CodeServerInternal, "internal error in the SDK: %v", r))
+			select {
+			case first <- wire.Errorf(wire.CodeServerInternal, "internal error in the SDK: %v", r):
+			default:
+			}
+		}
+	}()
 	var (
 		attempt  int  // failed attempts since the last good session
 		next     int  // index of the next address to try

@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 
@@ -53,6 +54,13 @@ func newSession(ws *websocket.Conn, addr string, onStatus func([]wire.Status)) *
 }
 
 func (s *session) read() {
+	// A panic on this goroutine would end the host process (the C library's
+	// host included): it ends the link instead, and the client reconnects.
+	defer func() {
+		if r := recover(); r != nil {
+			s.end(endIO, wire.CodeNetwork, fmt.Sprintf("internal error reading from the server: %v", r))
+		}
+	}()
 	for {
 		if t := s.getReadTimeout(); t > 0 {
 			s.ws.SetReadDeadline(time.Now().Add(t))

@@ -163,6 +163,13 @@ func (c *call) async(ctx context.Context, op func(ctx context.Context) (string, 
 	c.s.inflight.Add(1)
 	go func() {
 		defer c.s.inflight.Done()
+		// A panic here would end the host process: it becomes the call's
+		// error instead.
+		defer func() {
+			if r := recover(); r != nil {
+				c.finish(wire.CodeServerInternal, fmt.Sprintf("internal error in the SDK: %v", r), "")
+			}
+		}()
 		json, err := op(ctx)
 		code, desc := codeOf(err)
 		c.finish(code, desc, json)

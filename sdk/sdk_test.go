@@ -1,6 +1,7 @@
 package sdk
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -426,5 +427,19 @@ func TestLogFileAndCallback(t *testing.T) {
 	b, _ := os.ReadFile(files[0])
 	if !strings.Contains(string(b), "SDK initialised") || !strings.Contains(string(b), "from the app") {
 		t.Fatalf("log file:\n%s", b)
+	}
+}
+
+// A panic in a call's work becomes that call's error, not the end of the host.
+func TestPanicInCallBecomesError(t *testing.T) {
+	sd := &SDK{Dispatcher: Dispatcher{ThreadID: tid}}
+	sd.Dispatcher.Start()
+	defer sd.Dispatcher.Stop()
+	r := newResults(t)
+	got := check(t, r, "boom", func(cb Result) int {
+		return sd.start(cb, func(context.Context) (string, error) { panic("boom") })
+	}, wire.CodeServerInternal)
+	if !strings.Contains(got.desc, "boom") {
+		t.Fatalf("desc %q", got.desc)
 	}
 }
