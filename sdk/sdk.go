@@ -411,13 +411,20 @@ func parseIDs(json string, emptyOK bool) ([]string, int) {
 	return ids, Succ
 }
 
-// GetUserStatus is TIMGetUserStatus; the result is a JSON array of user status objects.
-func (s *SDK) GetUserStatus(json string, cb Result) int {
+// loggedInWithIDs is the synchronous checks of a call taking an id list:
+// logged in, then the list (see parseIDs).
+func (s *SDK) loggedInWithIDs(json string, emptyOK bool) (*core.Client, []string, int) {
 	c, r := s.loggedIn()
 	if r != Succ {
-		return r
+		return nil, nil, r
 	}
-	ids, r := parseIDs(json, false)
+	ids, r := parseIDs(json, emptyOK)
+	return c, ids, r
+}
+
+// GetUserStatus is TIMGetUserStatus; the result is a JSON array of user status objects.
+func (s *SDK) GetUserStatus(json string, cb Result) int {
+	c, ids, r := s.loggedInWithIDs(json, false)
 	if r != Succ {
 		return r
 	}
@@ -432,11 +439,7 @@ func (s *SDK) GetUserStatus(json string, cb Result) int {
 
 // SubscribeUserStatus is TIMSubscribeUserStatus.
 func (s *SDK) SubscribeUserStatus(json string, cb Result) int {
-	c, r := s.loggedIn()
-	if r != Succ {
-		return r
-	}
-	ids, r := parseIDs(json, false)
+	c, ids, r := s.loggedInWithIDs(json, false)
 	if r != Succ {
 		return r
 	}
@@ -450,11 +453,7 @@ func (s *SDK) SubscribeUserStatus(json string, cb Result) int {
 
 // UnsubscribeUserStatus is TIMUnsubscribeUserStatus; an empty list removes all.
 func (s *SDK) UnsubscribeUserStatus(json string, cb Result) int {
-	c, r := s.loggedIn()
-	if r != Succ {
-		return r
-	}
-	ids, r := parseIDs(json, true)
+	c, ids, r := s.loggedInWithIDs(json, true)
 	if r != Succ {
 		return r
 	}

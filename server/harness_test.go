@@ -16,6 +16,7 @@ import (
 	"github.com/gorilla/websocket"
 	"github.com/tidwall/gjson"
 
+	"github.com/imstatus/imstatus/internal/testserver"
 	"github.com/imstatus/imstatus/server"
 	"github.com/imstatus/imstatus/usersig"
 	"github.com/imstatus/imstatus/wire"
@@ -29,30 +30,12 @@ const (
 	wait = 10 * time.Second
 )
 
-// fakeClock is the injected time: tests move it instead of sleeping.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 // env is a real server on a loopback port with one app.
 type env struct {
 	t     *testing.T
 	srv   *server.Server
 	hs    *httptest.Server
-	clock *fakeClock
+	clock *testserver.Clock // the injected time: tests move it instead of sleeping
 	app   server.AppConfig
 }
 
@@ -77,7 +60,7 @@ func newEnv(t *testing.T, mods ...func(*server.AppConfig)) *env {
 
 func newEnvWith(t *testing.T, opts server.Options) *env {
 	t.Helper()
-	clock := &fakeClock{t: time.Unix(1800000000, 0)}
+	clock := testserver.NewClock(time.Unix(1800000000, 0))
 	opts.Clock = clock
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
