@@ -37,29 +37,10 @@ func TestLoginFailures(t *testing.T) {
 		{"another app's", e.loginBody("u", loginOpts{sig: gen(testApp+1, "u", time.Hour, now)}), wire.CodeSigSDKAppID},
 		{"bad user id", e.loginBody("bad id", loginOpts{sig: "x"}), wire.CodeServerParams},
 		{"bad platform", e.loginBody("u", loginOpts{platform: "Amiga"}), wire.CodeServerParams},
+		{"empty string", with(e.loginBody("u", loginOpts{}), "user_sig", ""), wire.CodeSigEmpty},
+		{"unknown app", with(e.loginBody("u", loginOpts{}), "sdkappid", 42), wire.CodeSigSDKAppID},
+		{"protocol v2", with(e.loginBody("u", loginOpts{}), "v", 2), wire.CodeServerParams},
 	}
-	emptySig := e.loginBody("u", loginOpts{})
-	emptySig["user_sig"] = ""
-	cases = append(cases, struct {
-		name string
-		body map[string]any
-		code int
-	}{"empty string", emptySig, wire.CodeSigEmpty})
-	unknownApp := e.loginBody("u", loginOpts{})
-	unknownApp["sdkappid"] = 42
-	cases = append(cases, struct {
-		name string
-		body map[string]any
-		code int
-	}{"unknown app", unknownApp, wire.CodeSigSDKAppID})
-	badVersion := e.loginBody("u", loginOpts{})
-	badVersion["v"] = 2
-	cases = append(cases, struct {
-		name string
-		body map[string]any
-		code int
-	}{"protocol v2", badVersion, wire.CodeServerParams})
-
 	c := e.dial()
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -78,6 +59,12 @@ func TestLoginFailures(t *testing.T) {
 	c.user = "u"
 	c.mustCall(0, wire.OpLogin, e.loginBody("u", loginOpts{}))
 	c.mustCall(wire.CodeServerParams, wire.OpLogin, e.loginBody("u", loginOpts{}))
+}
+
+// with sets body[key] = v and returns body.
+func with(body map[string]any, key string, v any) map[string]any {
+	body[key] = v
+	return body
 }
 
 func TestCallsBeforeLogin(t *testing.T) {
