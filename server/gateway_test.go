@@ -166,10 +166,12 @@ func TestBadFrames(t *testing.T) {
 func TestSlowReaderIsDisconnected(t *testing.T) {
 	e := newEnvWith(t, server.Options{
 		Apps: []server.AppConfig{{SDKAppID: testApp, SecretKey: testKey, Edition: "ultimate",
-			UserStatusEnabled: on(), RateLimitCalls: 100000}},
-		SendQueue: 256,
+			UserStatusEnabled: on(), RateLimitCalls: 1 << 30}},
+		SendQueue: 16,
+		// Only the full queue may drop the client here, not a write timeout.
+		WriteTimeout: time.Hour,
 	})
-	targets := names("target_with_a_long_name_", 100)
+	targets := names("target_with_a_long_name_", 500)
 	e.importAccounts(targets...)
 	e.importAccounts("x", "slow")
 	fast := e.login("fast")
@@ -180,7 +182,10 @@ func TestSlowReaderIsDisconnected(t *testing.T) {
 	w.drain()
 
 	// The slow client's socket has a small receive buffer and is never read,
-	// while it asks for ~10 KB frames (the state of 100 users) many times.
+	// while it asks for the state of 500 users (~40 KB a reply) until the
+	// server drops it. A query is cheap to answer, so even under the race
+	// detector the kernel's buffers (a few MB) and the 16-frame queue fill
+	// within a few hundred requests.
 	d := websocket.Dialer{
 		Subprotocols: []string{wire.Subprotocol},
 		NetDial: func(network, addr string) (net.Conn, error) {
@@ -199,11 +204,18 @@ func TestSlowReaderIsDisconnected(t *testing.T) {
 	login := `{"seq":1,"op":"login","body":{"v":1,"sdkappid":1400000000,"user_id":"slow","user_sig":"` + e.sig("slow") + `","platform":"Linux"}}`
 	slow.WriteMessage(websocket.TextMessage, []byte(login))
 	w.expect("slow", wire.StatusOnline, "", "Linux")
-	sub := []byte(`{"seq":2,"op":"subscribe","body":{"ids":["` + strings.Join(targets, `","`) + `"]}}`)
+	get := []byte(`{"seq":2,"op":"get_status","body":{"ids":["` + strings.Join(targets, `","`) + `"]}}`)
+	stop := make(chan struct{})
+	defer close(stop)
 	go func() {
-		for range 2000 {
-			if slow.WriteMessage(websocket.TextMessage, sub) != nil {
+		for {
+			select {
+			case <-stop:
 				return
+			default:
+			}
+			if slow.WriteMessage(websocket.TextMessage, get) != nil {
+				return // the server closed the link
 			}
 		}
 	}()
@@ -211,7 +223,7 @@ func TestSlowReaderIsDisconnected(t *testing.T) {
 	// Meanwhile x keeps changing and fast hears every change in order.
 	x := e.login("x")
 	fast.expect("x", wire.StatusOnline, "", "Windows")
-	deadline := time.Now().Add(wait)
+	deadline := time.Now().Add(3 * wait)
 	for i := 0; ; i++ {
 		x.setStatus(itoa(i))
 		fast.expect("x", wire.StatusOnline, itoa(i), "Windows")
