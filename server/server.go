@@ -70,7 +70,10 @@ type Server struct {
 	apps     map[uint64]*app
 	hooks    *webhook.Sender
 	upgrader websocket.Upgrader
-	mux      *http.ServeMux
+	// writeBufs holds the framing buffers of connections' writers: a
+	// connection has one only while it writes.
+	writeBufs sync.Pool
+	mux       *http.ServeMux
 
 	nextConn atomic.Uint64
 	mu       sync.Mutex
@@ -138,6 +141,7 @@ func New(opts Options) (*Server, error) {
 		}
 	}
 	s.hooks = webhook.New(opts.Webhook)
+	s.writeBufs.New = func() any { b := make([]byte, 0, 4096); return &b }
 	s.upgrader = websocket.Upgrader{
 		// Small read buffers: most connections are idle most of the time,
 		// and a frame larger than the buffer is read past it, not through it.
