@@ -8,6 +8,7 @@ package wire
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -315,6 +316,13 @@ func AppendStatusPush(dst []byte, sts ...Status) []byte {
 
 // AppendStatuses appends a JSON array of SDK user status objects.
 func AppendStatuses(dst []byte, sts []Status) []byte {
+	// One allocation for the whole array: growing as it goes costs the
+	// server most of its allocations when it answers 100-id subscribes.
+	n := 2
+	for _, s := range sts {
+		n += statusSize(s)
+	}
+	dst = slices.Grow(dst, n)
 	dst = append(dst, '[')
 	for i, s := range sts {
 		if i > 0 {
@@ -323,6 +331,20 @@ func AppendStatuses(dst []byte, sts []Status) []byte {
 		dst = AppendStatus(dst, s)
 	}
 	return append(dst, ']')
+}
+
+// statusSize is about how long AppendStatus makes s (exact unless strings
+// need escaping).
+func statusSize(s Status) int {
+	const fixed = len(`{"user_status_identifier":"","user_status_status_type":0,"user_status_custom_status":"","user_status_online_devices":[]},`)
+	n := fixed + len(s.UserID) + len(s.Custom)
+	for i, d := range s.Devices {
+		if i > 0 {
+			n++ // the comma
+		}
+		n += len(d) + 2
+	}
+	return n
 }
 
 // AppendStatus appends one SDK user status object (SPEC §5 keys).

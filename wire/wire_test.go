@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"fmt"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -877,5 +878,25 @@ func TestError(t *testing.T) {
 	e := Errorf(CodeServerParams, "bad %s", "ids")
 	if e.Code != CodeServerParams || e.Desc != "bad ids" || e.Error() != "bad ids (code 70402)" {
 		t.Errorf("got %+v %q", e, e.Error())
+	}
+}
+
+// AppendStatuses sizes its buffer once: a 100-status reply is one
+// allocation, not a dozen growths.
+func TestAppendStatusesAllocatesOnce(t *testing.T) {
+	sts := make([]Status, 100)
+	for i := range sts {
+		sts[i] = Status{UserID: fmt.Sprintf("user_%03d", i), Type: StatusOnline, Custom: "in a match", Devices: []string{"iPhone", "Windows"}}
+	}
+	var out []byte
+	if n := testing.AllocsPerRun(20, func() { out = AppendStatuses(nil, sts) }); n != 1 {
+		t.Fatalf("AppendStatuses: %v allocations, want 1", n)
+	}
+	want := 2 - 1 // brackets, less the last status's comma
+	for _, s := range sts {
+		want += statusSize(s)
+	}
+	if len(out) != want {
+		t.Fatalf("statusSize says %d bytes in all, AppendStatuses wrote %d", want, len(out))
 	}
 }

@@ -141,7 +141,7 @@ func parseOptions(args []string) (options, error) {
 	fs.StringVar(&o.key, "key", "imbench-secret-key", "the app's secret key (with --servers)")
 	fs.StringVar(&sources, "sources", "127.0.0.2-127.0.0.9", "local source `ADDRS` for the load's connections, a range A-B or a comma list; empty: the kernel's choice")
 	fs.StringVar(&scenarios, "scenarios", strings.Join(allScenarios, ","), "which scenarios to run: "+strings.Join(allScenarios, ","))
-	fs.StringVar(&o.serverProfile, "server-profile", "", "also run fan-out, churn and the storm against \"imbench serve\" (the server with pprof) and save its CPU and alloc profiles in `DIR`")
+	fs.StringVar(&o.serverProfile, "server-profile", "", "also run fan-out, churn and the storm against \"imbench serve\" (the server with pprof) and save its CPU, alloc and mutex-contention profiles in `DIR`")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write imbench's own CPU profile to `FILE`")
 	fs.StringVar(&o.memProfile, "memprofile", "", "write imbench's own heap profile to `FILE` at the end")
 	fs.StringVar(&o.docs, "docs", "", "replace the results section of `FILE` (docs/BENCHMARKS.md) with this run's table")

@@ -105,6 +105,11 @@ func (e *env) profiles(ctx context.Context) error {
 					fail(err)
 				}
 			})
+			wg.Go(func() {
+				if err := fetchProfile(ctx, addr, "mutex", d, filepath.Join(dir, scenario+"-mutex.pprof")); err != nil {
+					fail(err)
+				}
+			})
 			base := filepath.Join(dir, scenario+"-heap-start.pprof")
 			if err := fetchProfile(ctx, addr, "heap", 0, base); err != nil {
 				fail(err)
@@ -142,7 +147,7 @@ func (e *env) profiles(ctx context.Context) error {
 		return nil
 	}
 	for _, scenario := range []string{"fanout", "churn", "storm"} {
-		for _, kind := range []string{"cpu", "allocs"} {
+		for _, kind := range []string{"cpu", "allocs", "mutex"} {
 			file := filepath.Join(dir, scenario+"-"+kind+".pprof")
 			args := []string{"tool", "pprof", "-top", "-nodecount=25"}
 			if kind == "allocs" {

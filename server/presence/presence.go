@@ -273,12 +273,33 @@ func (m *Memory) Subscribe(_ context.Context, owner string, targets []string, ma
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	u := m.account(owner)
+	// Targets already on the list move to its end, in one pass: deleting
+	// them one at a time moved the list's tail once per target, the top
+	// cost of a reconnect storm's re-subscribes.
+	var marks [8]uint64
+	moved := marks[:]
+	if n := (len(u.subs) + 63) / 64; n > len(marks) {
+		moved = make([]uint64, n)
+	}
 	for _, t := range targets {
 		if i := slices.Index(u.subs, t); i >= 0 {
-			u.subs = slices.Delete(u.subs, i, i+1)
+			moved[i/64] |= 1 << (i % 64) // already among t's watchers
+		} else {
+			addTo(m.watchers, t, owner)
 		}
-		u.subs = append(u.subs, t)
-		addTo(m.watchers, t, owner)
+	}
+	kept := u.subs[:0]
+	for i, t := range u.subs {
+		if moved[i/64]&(1<<(i%64)) == 0 {
+			kept = append(kept, t)
+		}
+	}
+	clear(u.subs[len(kept):])
+	u.subs = kept
+	for i, t := range targets {
+		if !slices.Contains(targets[i+1:], t) { // a repeated target takes its last place
+			u.subs = append(u.subs, t)
+		}
 	}
 	if n := len(u.subs) - max; n > 0 {
 		evicted = slices.Clone(u.subs[:n])

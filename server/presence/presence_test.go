@@ -2,7 +2,9 @@ package presence
 
 import (
 	"context"
+	"math/rand/v2"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -134,6 +136,46 @@ func TestCustomStatusClearedWhenAway(t *testing.T) {
 	m.Login(ctx, "u", dev(2, "Web"), PerPlatform, t0)
 	if got := must(m.Statuses(ctx, "u"))[0].Custom; got != "" {
 		t.Fatalf("custom came back: %q", got)
+	}
+}
+
+// Subscribe keeps the list in the order of each target's latest subscribe
+// (a re-subscribe moves it to the end, a repeat within one call counts at
+// its last place) and evicts from the front: checked against the obvious
+// one-at-a-time model on random calls, with lists past 512 entries too.
+func TestSubscribeOrderMatchesModel(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, max := range []int{3, 200, 700} {
+		m := NewMemory()
+		var model []string
+		for range 300 {
+			targets := make([]string, 1+rng.IntN(100))
+			for i := range targets {
+				targets[i] = "u" + strconv.Itoa(rng.IntN(max+max/2))
+			}
+			for _, t := range targets {
+				if i := slices.Index(model, t); i >= 0 {
+					model = slices.Delete(model, i, i+1)
+				}
+				model = append(model, t)
+			}
+			var wantEvicted []string
+			if n := len(model) - max; n > 0 {
+				wantEvicted = slices.Clone(model[:n])
+				model = model[n:]
+			}
+			if ev := must(m.Subscribe(ctx, "o", targets, max)); !slices.Equal(ev, wantEvicted) {
+				t.Fatalf("max %d: evicted %v, want %v", max, ev, wantEvicted)
+			}
+			if got := must(m.Subscriptions(ctx, "o")); !slices.Equal(got, model) {
+				t.Fatalf("max %d: subscriptions %v, want %v", max, got, model)
+			}
+		}
+		for _, id := range model {
+			if w := must(m.AppendWatchers(ctx, nil, id, false)); !slices.Equal(w, []string{"o"}) {
+				t.Fatalf("max %d: %s watched by %v", max, id, w)
+			}
+		}
 	}
 }
 
