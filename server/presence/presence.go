@@ -83,6 +83,10 @@ type Memory struct {
 	watchers map[string]map[string]struct{} // target → subscribers
 	friendOf map[string]map[string]struct{} // user → users whose friend list holds them
 	away     map[string]time.Time           // owners with subscriptions, since they went away
+
+	// pos and last are Subscribe's scratch indexes (under mu), kept to
+	// spare an allocation per call.
+	pos, last map[string]int
 }
 
 // NewMemory returns an empty state.
@@ -92,6 +96,8 @@ func NewMemory() *Memory {
 		watchers: make(map[string]map[string]struct{}),
 		friendOf: make(map[string]map[string]struct{}),
 		away:     make(map[string]time.Time),
+		pos:      make(map[string]int),
+		last:     make(map[string]int),
 	}
 }
 
@@ -275,14 +281,29 @@ func (m *Memory) Subscribe(_ context.Context, owner string, targets []string, ma
 	u := m.account(owner)
 	// Targets already on the list move to its end, in one pass: deleting
 	// them one at a time moved the list's tail once per target, the top
-	// cost of a reconnect storm's re-subscribes.
+	// cost of a reconnect storm's re-subscribes. Beyond a few entries the
+	// lookups go through scratch maps: comparing every target with every
+	// entry was the next.
 	var marks [8]uint64
 	moved := marks[:]
 	if n := (len(u.subs) + 63) / 64; n > len(marks) {
 		moved = make([]uint64, n)
 	}
+	index := func(t string) int { return slices.Index(u.subs, t) }
+	if len(u.subs)*len(targets) > 64 {
+		clear(m.pos)
+		for i, t := range u.subs {
+			m.pos[t] = i
+		}
+		index = func(t string) int {
+			if i, ok := m.pos[t]; ok {
+				return i
+			}
+			return -1
+		}
+	}
 	for _, t := range targets {
-		if i := slices.Index(u.subs, t); i >= 0 {
+		if i := index(t); i >= 0 {
 			moved[i/64] |= 1 << (i % 64) // already among t's watchers
 		} else {
 			addTo(m.watchers, t, owner)
@@ -296,8 +317,17 @@ func (m *Memory) Subscribe(_ context.Context, owner string, targets []string, ma
 	}
 	clear(u.subs[len(kept):])
 	u.subs = kept
+	// A repeated target takes its last place.
+	isLast := func(i int) bool { return !slices.Contains(targets[i+1:], targets[i]) }
+	if len(targets) > 16 {
+		clear(m.last)
+		for i, t := range targets {
+			m.last[t] = i
+		}
+		isLast = func(i int) bool { return m.last[targets[i]] == i }
+	}
 	for i, t := range targets {
-		if !slices.Contains(targets[i+1:], t) { // a repeated target takes its last place
+		if isLast(i) {
 			u.subs = append(u.subs, t)
 		}
 	}
