@@ -303,7 +303,7 @@ func (a *app) getStatus(c *conn, ss session, req wire.Request) {
 		c.replyErr(req.Seq, a.storeErr(err))
 		return
 	}
-	c.replyOK(req.Seq, wire.AppendStatuses(make([]byte, 0, 64*len(sts)), sts))
+	c.send(wire.AppendStatusesReply(make([]byte, 0, 64), req.Seq, sts))
 }
 
 func (a *app) subscribe(c *conn, ss session, req wire.Request) {

@@ -32,7 +32,7 @@ const (
 
 // env is a real server on a loopback port with one app.
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	srv   *server.Server
 	hs    *httptest.Server
 	clock *testserver.Clock // the injected time: tests move it instead of sleeping
@@ -43,7 +43,7 @@ func on() *bool  { b := true; return &b }
 func off() *bool { b := false; return &b }
 
 // newEnv starts a server whose app has every feature on, then applies mods.
-func newEnv(t *testing.T, mods ...func(*server.AppConfig)) *env {
+func newEnv(t testing.TB, mods ...func(*server.AppConfig)) *env {
 	t.Helper()
 	app := server.AppConfig{
 		SDKAppID:               testApp,
@@ -58,7 +58,7 @@ func newEnv(t *testing.T, mods ...func(*server.AppConfig)) *env {
 	return newEnvWith(t, server.Options{Apps: []server.AppConfig{app}})
 }
 
-func newEnvWith(t *testing.T, opts server.Options) *env {
+func newEnvWith(t testing.TB, opts server.Options) *env {
 	t.Helper()
 	clock := testserver.NewClock(time.Unix(1800000000, 0))
 	opts.Clock = clock
@@ -90,7 +90,7 @@ func (e *env) wsURL() string { return "ws" + strings.TrimPrefix(e.hs.URL, "http"
 
 // client is a test client speaking the wire protocol over a real WebSocket.
 type client struct {
-	t    *testing.T
+	t    testing.TB
 	ws   *websocket.Conn
 	user string
 

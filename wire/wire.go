@@ -292,6 +292,16 @@ func AppendReply(dst []byte, seq uint64, code int, desc string, body []byte) []b
 	return append(dst, '}')
 }
 
+// AppendStatusesReply appends a successful reply whose body is sts: what
+// AppendReply makes of AppendStatuses, in one buffer instead of two.
+func AppendStatusesReply(dst []byte, seq uint64, sts []Status) []byte {
+	dst = append(dst, `{"seq":`...)
+	dst = strconv.AppendUint(dst, seq, 10)
+	dst = append(dst, `,"op":"reply","code":0,"body":`...)
+	dst = AppendStatuses(dst, sts)
+	return append(dst, '}')
+}
+
 // AppendPush appends a server push frame without a body.
 func AppendPush(dst []byte, op Op, code int, desc string) []byte {
 	dst = append(dst, `{"op":`...)

@@ -900,3 +900,12 @@ func TestAppendStatusesAllocatesOnce(t *testing.T) {
 		t.Fatalf("statusSize says %d bytes in all, AppendStatuses wrote %d", want, len(out))
 	}
 }
+
+func TestAppendStatusesReplyIsTheReplyOfTheStatuses(t *testing.T) {
+	for _, sts := range [][]Status{nil, {{UserID: "a", Type: StatusOnline, Custom: "x\"y", Devices: []string{"iPhone"}}}, {{UserID: "a"}, {UserID: "b", Type: StatusOffline}}} {
+		want := AppendReply(nil, 42, 0, "", AppendStatuses(nil, sts))
+		if got := AppendStatusesReply(nil, 42, sts); !bytes.Equal(got, want) {
+			t.Errorf("got %s, want %s", got, want)
+		}
+	}
+}
