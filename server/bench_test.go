@@ -20,7 +20,9 @@ import (
 // same paths at scale against the binary; these are for profiling one path
 // (go test -bench . -cpuprofile) and for comparing commits.
 
-func newBenchEnv(b *testing.B) *env {
+// newBenchEnv is a server whose one app has every feature on and no
+// practical rate limit.
+func newBenchEnv(b testing.TB) *env {
 	return newEnvWith(b, server.Options{Apps: []server.AppConfig{{SDKAppID: testApp, SecretKey: testKey,
 		Edition: "ultimate", UserStatusEnabled: on(), RateLimitCalls: 1 << 30}}})
 }
@@ -62,8 +64,10 @@ func rawCall(t testing.TB, ws *websocket.Conn, req []byte) []byte {
 	}
 }
 
-func idsRequest(op wire.Op, ids []string) []byte {
-	return []byte(`{"seq":2,"op":"` + string(op) + `","body":{"ids":["` + strings.Join(ids, `","`) + `"]}}`)
+func idsRequest(op wire.Op, ids []string) []byte { return idsRequestSeq(op, ids, 2) }
+
+func idsRequestSeq(op wire.Op, ids []string, seq uint64) []byte {
+	return []byte(`{"seq":` + strconv.FormatUint(seq, 10) + `,"op":"` + string(op) + `","body":{"ids":["` + strings.Join(ids, `","`) + `"]}}`)
 }
 
 // BenchmarkGetStatus500 is one GetUserStatus of 500 ids, round trip.
