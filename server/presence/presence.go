@@ -84,8 +84,8 @@ type Memory struct {
 	friendOf map[string]map[string]struct{} // user → users whose friend list holds them
 	away     map[string]time.Time           // owners with subscriptions, since they went away
 
-	// pos and last are Subscribe's scratch indexes (under mu), kept to
-	// spare an allocation per call.
+	// pos and last are Subscribe's scratch indexes (under mu, empty
+	// between calls), kept to spare an allocation per call.
 	pos, last map[string]int
 }
 
@@ -291,7 +291,7 @@ func (m *Memory) Subscribe(_ context.Context, owner string, targets []string, ma
 	}
 	index := func(t string) int { return slices.Index(u.subs, t) }
 	if len(u.subs)*len(targets) > 64 {
-		clear(m.pos)
+		defer clear(m.pos) // holding no ids between calls
 		for i, t := range u.subs {
 			m.pos[t] = i
 		}
@@ -320,7 +320,7 @@ func (m *Memory) Subscribe(_ context.Context, owner string, targets []string, ma
 	// A repeated target takes its last place.
 	isLast := func(i int) bool { return !slices.Contains(targets[i+1:], targets[i]) }
 	if len(targets) > 16 {
-		clear(m.last)
+		defer clear(m.last)
 		for i, t := range targets {
 			m.last[t] = i
 		}
