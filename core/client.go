@@ -10,6 +10,7 @@ package core
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -29,6 +30,9 @@ type Config struct {
 	// Servers are "host:port" (or ws:// / wss:// URLs) tried in order,
 	// then round robin. SetServers changes them later.
 	Servers []string
+	// TLSConfig configures wss:// connections; nil trusts the system's
+	// certificate authorities.
+	TLSConfig *tls.Config
 	// Platform is the device's platform (wire.Platforms); default from GOOS.
 	Platform string
 	// DeviceID tells devices of the same platform apart (optional).
@@ -76,6 +80,9 @@ type Client struct {
 	windows map[string]*window
 	closed  bool
 	order   orderer // calls reach the server in the order they were made
+	// lastConnErr is why the last connection attempt failed, for a login
+	// that times out to say.
+	lastConnErr string
 }
 
 // Errors a Client returns besides the server's; all are *wire.Error.
@@ -213,6 +220,7 @@ func (c *Client) StartLogin(userID, userSig string) (wait func(context.Context) 
 	}
 	c.state = Logining
 	c.userID, c.userSig = userID, userSig
+	c.lastConnErr = ""
 	c.subs = nil
 	clear(c.cache)
 	clear(c.windows)
@@ -233,6 +241,12 @@ func (c *Client) StartLogin(userID, userSig string) (wait func(context.Context) 
 		case <-ctx.Done():
 			c.end(nil, wire.Errorf(wire.CodeNotLoggedIn, "not logged in"))
 			<-done
+			c.mu.Lock()
+			last := c.lastConnErr
+			c.mu.Unlock()
+			if last != "" {
+				return wire.Errorf(wire.CodeTimeout, "login timed out: no server answered in time; the last attempt: %s", last)
+			}
 			return wire.Errorf(wire.CodeTimeout, "login timed out: no server answered in time")
 		}
 	}, nil

@@ -2,6 +2,7 @@ package core_test
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"strings"
 	"sync"
@@ -430,5 +431,44 @@ func TestRestoreSkipsUnknownAccounts(t *testing.T) {
 	w.eventually("known", wire.StatusOnline, "back")
 	if subs := w.Subscriptions(); len(subs) != 2 {
 		t.Fatalf("subscriptions %v: the unknown one must stay on the list", subs)
+	}
+}
+
+// wss://: a client that trusts the server's certificate (Config.TLSConfig)
+// logs in and hears changes; one that does not is never logged in, and its
+// error says why.
+func TestTLS(t *testing.T) {
+	certPEM, _, pair := testserver.SelfSigned(t, 1)
+	s := startServer(t)
+	s.Stop()
+	s.TLS = &tls.Config{Certificates: []tls.Certificate{pair}}
+	s.Start("x", "w", "u")
+	url := []string{"wss://" + s.Addr + "/ws"}
+	trust := func(cfg *core.Config) { cfg.TLSConfig = testserver.Trusting(t, certPEM) }
+
+	w := newClient(t, url, trust)
+	w.user = "w"
+	w.must(w.Login(bg, "w", s.sig("w", time.Hour)))
+	w.must(w.Subscribe(bg, []string{"x"}))
+	w.expect("x", wire.StatusUnlogined, "")
+	x := newClient(t, url, trust)
+	x.user = "x"
+	x.must(x.Login(bg, "x", s.sig("x", time.Hour)))
+	w.expect("x", wire.StatusOnline, "")
+	x.must(x.SetSelfStatus(bg, "over TLS"))
+	w.expect("x", wire.StatusOnline, "over TLS")
+
+	u := newClient(t, url) // the system's authorities do not know this certificate
+	ctx, cancel := context.WithTimeout(bg, time.Second)
+	defer cancel()
+	err := u.Login(ctx, "u", s.sig("u", time.Hour))
+	if err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Fatalf("login without trusting the certificate: %v; want an error naming the certificate", err)
+	}
+	if testing.Verbose() {
+		t.Log(err)
+	}
+	if st := u.LoginStatus(); st == core.Logined {
+		t.Fatal("logged in over an untrusted certificate")
 	}
 }

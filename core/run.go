@@ -75,6 +75,9 @@ func (c *Client) run(ctx context.Context, done chan struct{}, first chan<- error
 				code, desc = we.Code, we.Desc
 			}
 			c.log.Info("connection attempt failed", "addr", addr, "err", err)
+			c.mu.Lock()
+			c.lastConnErr = desc
+			c.mu.Unlock()
 			c.events.emit(NetworkChanged{Status: ConnectFailed, Code: code, Desc: desc})
 			attempt++
 			next++
@@ -152,6 +155,7 @@ func (c *Client) connect(ctx context.Context, addr string) (*session, wire.Serve
 		HandshakeTimeout: 10 * time.Second,
 		ReadBufferSize:   4096,
 		WriteBufferSize:  4096,
+		TLSClientConfig:  c.cfg.TLSConfig,
 	}
 	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()

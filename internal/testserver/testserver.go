@@ -6,7 +6,9 @@ package testserver
 
 import (
 	"context"
+	"crypto/tls"
 	"io"
+	"log"
 	"log/slog"
 	"net"
 	"net/http"
@@ -54,7 +56,9 @@ type Server struct {
 	Clock *Clock
 	App   server.AppConfig
 	Srv   *server.Server
-	hs    *http.Server
+	// TLS, when set before Start, makes the server speak wss:// and https://.
+	TLS *tls.Config
+	hs  *http.Server
 }
 
 // Start runs a server whose app has every feature on (ultimate edition,
@@ -100,8 +104,12 @@ func (s *Server) Start(accounts ...string) {
 		s.t.Fatal(err)
 	}
 	s.Addr = ln.Addr().String()
+	if s.TLS != nil {
+		ln = tls.NewListener(ln, s.TLS)
+	}
 	s.Srv = srv
-	s.hs = &http.Server{Handler: srv.Handler()}
+	// The handshakes tests fail on purpose are not news.
+	s.hs = &http.Server{Handler: srv.Handler(), ErrorLog: log.New(io.Discard, "", 0)}
 	go s.hs.Serve(ln)
 }
 
