@@ -10,6 +10,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"flag"
@@ -47,8 +48,20 @@ func run(args []string, stdout, stderr io.Writer) error {
 	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	shutdown := fs.Duration("shutdown-timeout", 10*time.Second, "how long a graceful shutdown may take")
 	pprofAddr := fs.String("pprof", "", "serve /debug/pprof/ on this separate `HOST:PORT` (off when empty; never expose it publicly)")
+	tlsCert := fs.String("tls-cert", "", "serve wss:// and https:// with the certificate chain in this PEM `FILE` (with --tls-key; SIGHUP reloads both)")
+	tlsKey := fs.String("tls-key", "", "the private key of --tls-cert, a PEM `FILE`")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if (*tlsCert == "") != (*tlsKey == "") {
+		return errors.New("--tls-cert and --tls-key go together")
+	}
+	var certs *certSource
+	if *tlsCert != "" {
+		var err error
+		if certs, err = newCertSource(*tlsCert, *tlsKey); err != nil {
+			return err
+		}
 	}
 	var lv slog.Level
 	if err := lv.UnmarshalText([]byte(*level)); err != nil {
@@ -79,8 +92,15 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if certs != nil {
+		ln = tls.NewListener(ln, certs.config())
+		fmt.Fprintf(stdout, "TLS: wss://%s/ws and https://\n", ln.Addr())
+	}
 	fmt.Fprintf(stdout, "listening on %s\n", ln.Addr())
-	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second,
+		// Mostly failed TLS handshakes (scanners, clients that distrust the
+		// certificate): details for debugging, not alarms.
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
 
 	if *pprofAddr != "" {
 		pln, err := net.Listen("tcp", *pprofAddr)
@@ -101,10 +121,29 @@ func run(args []string, stdout, stderr io.Writer) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	if certs != nil {
+		hup := make(chan os.Signal, 1)
+		signal.Notify(hup, syscall.SIGHUP)
+		defer signal.Stop(hup)
+		go func() {
+			for {
+				select {
+				case <-hup:
+					if err := certs.load(); err != nil {
+						log.Error("SIGHUP: keeping the certificate in use", "err", err)
+					} else {
+						log.Info("SIGHUP: TLS certificate reloaded", "cert", *tlsCert)
+					}
+				case <-ctx.Done():
+					return
+				}
+			}
+		}()
+	}
 	go srv.Run(ctx)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- hs.Serve(ln) }()
-	log.Info("imstatusd started", "addr", ln.Addr().String(), "apps", len(apps))
+	log.Info("imstatusd started", "addr", ln.Addr().String(), "apps", len(apps), "tls", certs != nil)
 
 	select {
 	case err := <-serveErr:

@@ -18,6 +18,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/imstatus/imstatus/internal/testserver"
 	"github.com/imstatus/imstatus/usersig"
 	"github.com/imstatus/imstatus/wire"
 )
@@ -213,5 +214,120 @@ func TestGracefulSIGTERM(t *testing.T) {
 		}
 	case <-time.After(15 * time.Second):
 		t.Fatal("imstatusd did not exit after SIGTERM")
+	}
+}
+
+// --tls-cert/--tls-key: WebSocket, REST and /healthz over TLS; SIGHUP takes
+// up a renewed certificate without dropping connections, and keeps the
+// one in use when the new files are bad.
+func TestTLS(t *testing.T) {
+	dir := t.TempDir()
+	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	writePair := func(certPEM, keyPEM []byte) {
+		t.Helper()
+		if err := os.WriteFile(certFile, certPEM, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(keyFile, keyPEM, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	certA, keyA, _ := testserver.SelfSigned(t, 1)
+	certB, keyB, _ := testserver.SelfSigned(t, 2)
+	writePair(certA, keyA)
+	key := "0123456789abcdef"
+	apps := filepath.Join(dir, "apps.json")
+	os.WriteFile(apps, []byte(`{"apps":[{"sdkappid":1400000001,"secret_key":"`+key+`"}]}`), 0o600)
+	d := start(t, "--apps", apps, "--tls-cert", certFile, "--tls-key", keyFile)
+
+	// serial is the serial number of the certificate a new connection gets.
+	serial := func(trust []byte) int64 {
+		t.Helper()
+		c := &http.Client{Transport: &http.Transport{TLSClientConfig: testserver.Trusting(t, trust)}, Timeout: 10 * time.Second}
+		resp, err := c.Get("https://" + d.addr + "/healthz")
+		if err != nil {
+			return -1
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("healthz over TLS: %d", resp.StatusCode)
+		}
+		return resp.TLS.PeerCertificates[0].SerialNumber.Int64()
+	}
+	if s := serial(certA); s != 1 {
+		t.Fatalf("serial %d, want 1", s)
+	}
+	if resp, err := http.Get("http://" + d.addr + "/healthz"); err == nil {
+		resp.Body.Close()
+		if resp.StatusCode == 200 {
+			t.Fatal("plain HTTP answered on the TLS port")
+		}
+	}
+
+	dl := websocket.Dialer{TLSClientConfig: testserver.Trusting(t, certA), HandshakeTimeout: 10 * time.Second}
+	ws, _, err := dl.Dial("wss://"+d.addr+"/ws", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	ws.SetReadDeadline(time.Now().Add(10 * time.Second))
+	call := func(req map[string]any) {
+		t.Helper()
+		ws.WriteJSON(req)
+		for {
+			_, msg, err := ws.ReadMessage()
+			f, _ := wire.DecodeServerFrame(msg)
+			if err == nil && f.Op == wire.OpStatus {
+				continue // the login's own status
+			}
+			if err != nil || f.Op != wire.OpReply || f.Code != 0 {
+				t.Fatalf("%v over wss: %s %v", req["op"], msg, err)
+			}
+			return
+		}
+	}
+	sig, _ := usersig.Generate(key, 1400000001, "u1", time.Hour, time.Now())
+	call(map[string]any{"seq": 1, "op": "login", "body": map[string]any{
+		"sdkappid": 1400000001, "user_id": "u1", "user_sig": sig, "platform": "Linux"}})
+
+	// Renewed in place, then SIGHUP: new connections get B.
+	writePair(certB, keyB)
+	d.cmd.Process.Signal(syscall.SIGHUP)
+	deadline := time.Now().Add(10 * time.Second)
+	for serial(certB) != 2 {
+		if time.Now().After(deadline) {
+			t.Fatal("SIGHUP did not load the new certificate")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	call(map[string]any{"seq": 2, "op": "heartbeat"}) // the old connection lives on
+
+	// Bad files: the certificate in use stays, the server too.
+	os.WriteFile(certFile, []byte("not a certificate"), 0o600)
+	d.cmd.Process.Signal(syscall.SIGHUP)
+	time.Sleep(100 * time.Millisecond)
+	if s := serial(certB); s != 2 {
+		t.Fatalf("after a bad reload: serial %d, want 2 still", s)
+	}
+	call(map[string]any{"seq": 3, "op": "heartbeat"})
+}
+
+func TestTLSFlagErrors(t *testing.T) {
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "missing.pem")
+	for name, tc := range map[string]struct {
+		args []string
+		want string
+	}{
+		"cert alone":    {[]string{"--tls-cert", missing}, "go together"},
+		"key alone":     {[]string{"--tls-key", missing}, "go together"},
+		"missing files": {[]string{"--tls-cert", missing, "--tls-key", missing}, missing},
+	} {
+		t.Run(name, func(t *testing.T) {
+			out, err := exec.Command(binary, append([]string{"--addr", "127.0.0.1:0"}, tc.args...)...).CombinedOutput()
+			if err == nil || !strings.Contains(string(out), tc.want) {
+				t.Fatalf("err %v, output %q; want a failure saying %q", err, out, tc.want)
+			}
+		})
 	}
 }
