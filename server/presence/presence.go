@@ -354,15 +354,29 @@ func (m *Memory) unsubscribe(owner string, targets []string) {
 	if u == nil {
 		return
 	}
-	if len(targets) == 0 {
-		targets = u.subs
-	}
-	for _, t := range slices.Clone(targets) {
-		if i := slices.Index(u.subs, t); i >= 0 {
-			u.subs = slices.Delete(u.subs, i, i+1)
-			removeFrom(m.watchers, t, owner)
+	// One pass over the list, as in Subscribe, rather than a search and a
+	// shift of the tail per removed entry.
+	drop := func(string) bool { return true } // no targets: all
+	if len(targets) > 0 {
+		drop = func(t string) bool { return slices.Contains(targets, t) }
+		if len(targets)*len(u.subs) > 64 {
+			defer clear(m.pos)
+			for _, t := range targets {
+				m.pos[t] = 0
+			}
+			drop = func(t string) bool { _, ok := m.pos[t]; return ok }
 		}
 	}
+	kept := u.subs[:0]
+	for _, t := range u.subs {
+		if drop(t) {
+			removeFrom(m.watchers, t, owner)
+		} else {
+			kept = append(kept, t)
+		}
+	}
+	clear(u.subs[len(kept):])
+	u.subs = kept
 	if len(u.subs) == 0 {
 		u.subs = nil
 		delete(m.away, owner)

@@ -141,8 +141,10 @@ func TestCustomStatusClearedWhenAway(t *testing.T) {
 
 // Subscribe keeps the list in the order of each target's latest subscribe
 // (a re-subscribe moves it to the end, a repeat within one call counts at
-// its last place) and evicts from the front: checked against the obvious
-// one-at-a-time model on random calls, with lists past 512 entries too.
+// its last place) and evicts from the front; Unsubscribe removes what it
+// names (everything when it names nothing) and keeps the order: checked
+// against the obvious one-at-a-time model on random calls, with lists past
+// 512 entries too.
 func TestSubscribeOrderMatchesModel(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	for _, max := range []int{3, 200, 700} {
@@ -152,6 +154,31 @@ func TestSubscribeOrderMatchesModel(t *testing.T) {
 			targets := make([]string, 1+rng.IntN(100))
 			for i := range targets {
 				targets[i] = "u" + strconv.Itoa(rng.IntN(max+max/2))
+			}
+			if rng.IntN(4) == 0 { // an unsubscribe, of everything one time in five
+				if rng.IntN(5) == 0 {
+					targets = nil
+				}
+				gone := model
+				if targets != nil {
+					gone = nil
+					for _, t := range model {
+						if slices.Contains(targets, t) {
+							gone = append(gone, t)
+						}
+					}
+				}
+				model = slices.DeleteFunc(slices.Clone(model), func(t string) bool { return slices.Contains(gone, t) })
+				m.Unsubscribe(ctx, "o", targets)
+				if got := must(m.Subscriptions(ctx, "o")); !slices.Equal(got, model) && len(got)+len(model) > 0 {
+					t.Fatalf("max %d: after unsubscribing %v: subscriptions %v, want %v", max, targets, got, model)
+				}
+				for _, id := range gone {
+					if w := must(m.AppendWatchers(ctx, nil, id, false)); len(w) != 0 {
+						t.Fatalf("max %d: %s still watched by %v after the unsubscribe", max, id, w)
+					}
+				}
+				continue
 			}
 			for _, t := range targets {
 				if i := slices.Index(model, t); i >= 0 {
@@ -272,5 +299,20 @@ func TestDeviceRecordsBounded(t *testing.T) {
 	}
 	if st := must(m.Statuses(ctx, "v"))[0]; len(st.Devices) != 20 {
 		t.Fatalf("%d live devices, want 20", len(st.Devices))
+	}
+}
+
+// BenchmarkClearAway is what the sweep does for each owner of a reconnect
+// storm that does not come back: drop a 200-entry list.
+func BenchmarkClearAway(b *testing.B) {
+	m := NewMemory()
+	targets := make([]string, 200)
+	for i := range targets {
+		targets[i] = "target_" + strconv.Itoa(i)
+	}
+	for b.Loop() {
+		must(m.Subscribe(ctx, "o", targets[:100], 200))
+		must(m.Subscribe(ctx, "o", targets[100:], 200))
+		m.Unsubscribe(ctx, "o", nil)
 	}
 }
