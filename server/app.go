@@ -3,6 +3,7 @@ package server
 import (
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/imstatus/imstatus/server/presence"
@@ -27,6 +28,7 @@ type app struct {
 
 	mu       sync.Mutex
 	conns    map[string][]*conn // user → live devices on this node
+	devices  atomic.Int64       // how many conns holds, for /metrics
 	watchers []string           // notify's scratch lists, reused under mu
 	targets  []*conn
 }
@@ -66,6 +68,7 @@ func (a *app) login(c *conn, seq uint64, l wire.LoginBody) {
 	now := a.now()
 	t, err := usersig.Verify(l.UserSig, a.cfg.SecretKey, a.cfg.SDKAppID, l.UserID, now)
 	if err != nil {
+		a.srv.metrics.loginRefused.Add(1)
 		c.reply(seq, usersig.CodeOf(err), err.Error(), nil)
 		return
 	}
@@ -89,6 +92,7 @@ func (a *app) login(c *conn, seq uint64, l wire.LoginBody) {
 	}
 	c.attach(session{app: a, user: l.UserID, platform: l.Platform, sigExpire: t.ExpiresAt()})
 	a.conns[l.UserID] = append(a.conns[l.UserID], c)
+	a.devices.Add(1)
 	body := make([]byte, 0, 96)
 	body = append(body, `{"user_id":`...)
 	body = wire.AppendString(body, l.UserID)
@@ -100,6 +104,7 @@ func (a *app) login(c *conn, seq uint64, l wire.LoginBody) {
 	body = wire.AppendLimits(body, a.limits())
 	body = append(body, '}')
 	c.replyOK(seq, body)
+	a.srv.metrics.logins.Add(1)
 	a.notify(ch)
 	a.srv.hooks.Send(a.cfg.WebhookURL, webhook.Event{
 		SDKAppID: a.cfg.SDKAppID, Action: webhook.ActionLogin, Account: l.UserID,
@@ -126,6 +131,7 @@ func (a *app) takeConn(user string, id uint64) *conn {
 	for i, c := range cs {
 		if c.id == id {
 			cs = slices.Delete(cs, i, i+1)
+			a.devices.Add(-1)
 			if len(cs) == 0 {
 				delete(a.conns, user)
 			} else {
@@ -219,6 +225,7 @@ func (a *app) notify(ch presence.Change) {
 	for _, c := range targets {
 		c.send(frame)
 	}
+	a.srv.metrics.statusPushes.Add(uint64(len(targets)))
 	clear(targets)
 	a.targets = targets[:0]
 }
@@ -268,6 +275,7 @@ func (a *app) gate(ss session, api string, ids []string, max int) *wire.Error {
 		}
 	}
 	if !a.limiter.allow(ss.user, api, a.now()) {
+		a.srv.metrics.rateLimited.Add(1)
 		return wire.Errorf(wire.CodeRateLimited, "more than %d calls in %v; try again later", a.cfg.RateLimitCalls, ms(a.cfg.RateLimitWindowMS))
 	}
 	return nil
@@ -356,6 +364,7 @@ func (a *app) subscribe(c *conn, ss session, req wire.Request) {
 	c.replyOK(req.Seq, nil)
 	// The current state, so a client that (re)subscribes converges.
 	c.send(wire.AppendStatusPush(nil, sts...))
+	a.srv.metrics.statusPushes.Add(1)
 }
 
 func (a *app) unsubscribe(c *conn, ss session, req wire.Request) {

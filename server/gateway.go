@@ -79,6 +79,7 @@ func (c *conn) readLoop() {
 		_, msg, err := c.ws.ReadMessage()
 		if err != nil {
 			if errors.Is(err, websocket.ErrReadLimit) {
+				c.srv.metrics.badFrames.Add(1)
 				c.srv.log.Info("frame too large; closing", "conn", c.id)
 			}
 			break
@@ -119,6 +120,7 @@ func (c *conn) handle(msg []byte) {
 	if err != nil {
 		// Without a usable seq there is nothing to answer; a client that
 		// sends garbage is closed so it cannot spin here.
+		c.srv.metrics.badFrames.Add(1)
 		c.closeWith(wire.AppendPush(nil, wire.OpShutdown, wire.CodeServerParams, err.Error()),
 			websocket.CloseUnsupportedData, "bad frame")
 		return
@@ -248,6 +250,7 @@ func (c *conn) send(frame []byte) {
 		c.closed = true
 		c.queue = nil
 		c.qmu.Unlock()
+		c.srv.metrics.slowReaders.Add(1)
 		c.srv.log.Info("slow reader: send queue full; closing", "conn", c.id)
 		c.ws.NetConn().Close()
 		return
@@ -347,9 +350,11 @@ func (c *conn) writeBatch(batch [][]byte) error {
 			if _, err := nc.Write(buf); err != nil {
 				return err
 			}
+			c.srv.metrics.writeCalls.Add(1)
 			buf = buf[:0]
 		}
 	}
+	c.srv.metrics.framesWritten.Add(uint64(len(batch)))
 	if cap(buf) <= 2*writeChunk {
 		*bp = buf // keep the grown buffer; an outsized one goes to the collector
 	}

@@ -236,6 +236,9 @@ func TestSlowReaderIsDisconnected(t *testing.T) {
 		}
 	}
 	w.expect("slow", wire.StatusOffline, "")
+	if n := e.scrape()["imstatus_slow_readers_closed_total"]; n != 1 {
+		t.Fatalf("imstatus_slow_readers_closed_total = %d, want 1", n)
+	}
 }
 
 func itoa(i int) string {

@@ -74,6 +74,7 @@ type Server struct {
 	// connection has one only while it writes.
 	writeBufs sync.Pool
 	mux       *http.ServeMux
+	metrics   metrics
 
 	nextConn atomic.Uint64
 	mu       sync.Mutex
@@ -156,6 +157,7 @@ func New(opts Options) (*Server, error) {
 	s.mux = http.NewServeMux()
 	s.mux.HandleFunc("GET /ws", s.serveWS)
 	s.mux.HandleFunc("/v4/{service}/{command}", s.serveREST)
+	s.mux.HandleFunc("GET /metrics", s.serveMetrics)
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprintf(w, `{"status":"ok","connections":%d}`+"\n", s.connCount())

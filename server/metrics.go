@@ -1,0 +1,66 @@
+package server
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strconv"
+	"sync/atomic"
+)
+
+// metrics are the server's cumulative counters: atomic adds on the paths
+// they count, read by GET /metrics.
+type metrics struct {
+	logins        atomic.Uint64 // successful logins
+	loginRefused  atomic.Uint64 // logins refused for their UserSig
+	statusPushes  atomic.Uint64 // status frames queued, one per recipient
+	framesWritten atomic.Uint64 // frames written to clients
+	writeCalls    atomic.Uint64 // write system calls that carried them
+	slowReaders   atomic.Uint64 // connections closed because their send queue was full
+	rateLimited   atomic.Uint64 // calls refused with 7008
+	badFrames     atomic.Uint64 // connections closed for an unreadable or oversize frame
+}
+
+// serveMetrics writes the counters and gauges in Prometheus's text format
+// (version 0.0.4), so any Prometheus-compatible scraper can read them.
+func (s *Server) serveMetrics(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+	m := &s.metrics
+	gauge(w, "imstatus_connections", "Open WebSocket connections, logged in or not.", uint64(s.connCount()))
+	ids := make([]uint64, 0, len(s.apps))
+	for id := range s.apps {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	header(w, "imstatus_devices", "gauge", "Logged-in devices on this node, by app.")
+	for _, id := range ids {
+		fmt.Fprintf(w, "imstatus_devices{sdkappid=\"%d\"} %d\n", id, s.apps[id].devices.Load())
+	}
+	counter(w, "imstatus_logins_total", "Successful logins.", m.logins.Load())
+	counter(w, "imstatus_login_refused_total", "Logins refused for their UserSig (70001-70014).", m.loginRefused.Load())
+	counter(w, "imstatus_status_pushes_total", "Status frames queued to clients, one per recipient.", m.statusPushes.Load())
+	counter(w, "imstatus_frames_written_total", "Frames written to clients.", m.framesWritten.Load())
+	counter(w, "imstatus_write_calls_total", "Write system calls that carried them (fewer than frames when a connection's frames are batched).", m.writeCalls.Load())
+	counter(w, "imstatus_slow_readers_closed_total", "Connections closed because their send queue was full.", m.slowReaders.Load())
+	counter(w, "imstatus_rate_limited_total", "Calls refused by the rate limit (7008).", m.rateLimited.Load())
+	counter(w, "imstatus_bad_frames_total", "Connections closed for an unreadable or oversize frame.", m.badFrames.Load())
+	hs := s.hooks.Stats()
+	counter(w, "imstatus_webhook_sent_total", "Webhook events the endpoint acknowledged.", hs.Sent)
+	counter(w, "imstatus_webhook_failed_total", "Webhook events whose request failed.", hs.Failed)
+	counter(w, "imstatus_webhook_dropped_total", "Webhook events never sent (queue full or shutting down).", hs.Dropped)
+}
+
+func header(w io.Writer, name, typ, help string) {
+	fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, typ)
+}
+
+func gauge(w io.Writer, name, help string, v uint64) {
+	header(w, name, "gauge", help)
+	io.WriteString(w, name+" "+strconv.FormatUint(v, 10)+"\n")
+}
+
+func counter(w io.Writer, name, help string, v uint64) {
+	header(w, name, "counter", help)
+	io.WriteString(w, name+" "+strconv.FormatUint(v, 10)+"\n")
+}
