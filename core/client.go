@@ -83,6 +83,7 @@ type Client struct {
 	// lastConnErr is why the last connection attempt failed, for a login
 	// that times out to say.
 	lastConnErr string
+	tlsConfig   *tls.Config // for wss:// (Config.TLSConfig, SetTLSConfig)
 }
 
 // Errors a Client returns besides the server's; all are *wire.Error.
@@ -118,15 +119,16 @@ func New(cfg Config) (*Client, error) {
 		cfg.Now = time.Now
 	}
 	c := &Client{
-		cfg:     cfg,
-		log:     cfg.Logger,
-		events:  newEventQueue(cfg.OnEvent, cfg.InlineEvents),
-		servers: slices.Clone(cfg.Servers),
-		state:   UnLogined,
-		endErr:  ErrNotLoggedIn,
-		changed: make(chan struct{}),
-		cache:   make(map[string]wire.Status),
-		windows: make(map[string]*window),
+		cfg:       cfg,
+		log:       cfg.Logger,
+		events:    newEventQueue(cfg.OnEvent, cfg.InlineEvents),
+		servers:   slices.Clone(cfg.Servers),
+		tlsConfig: cfg.TLSConfig,
+		state:     UnLogined,
+		endErr:    ErrNotLoggedIn,
+		changed:   make(chan struct{}),
+		cache:     make(map[string]wire.Status),
+		windows:   make(map[string]*window),
 	}
 	return c, nil
 }
@@ -152,6 +154,14 @@ func PlatformOf(goos string) string {
 func (c *Client) SetServers(addrs []string) {
 	c.mu.Lock()
 	c.servers = slices.Clone(addrs)
+	c.mu.Unlock()
+}
+
+// SetTLSConfig replaces Config.TLSConfig for the connections made from now
+// on (nil: the system's certificate authorities).
+func (c *Client) SetTLSConfig(cfg *tls.Config) {
+	c.mu.Lock()
+	c.tlsConfig = cfg
 	c.mu.Unlock()
 }
 

@@ -150,12 +150,15 @@ func fatalLogin(code int) bool {
 
 // connect dials addr and logs in over it.
 func (c *Client) connect(ctx context.Context, addr string) (*session, wire.ServerFrame, error) {
+	c.mu.Lock()
+	tlsConfig := c.tlsConfig
+	c.mu.Unlock()
 	d := websocket.Dialer{
 		Subprotocols:     []string{wire.Subprotocol},
 		HandshakeTimeout: 10 * time.Second,
 		ReadBufferSize:   4096,
 		WriteBufferSize:  4096,
-		TLSClientConfig:  c.cfg.TLSConfig,
+		TLSClientConfig:  tlsConfig,
 	}
 	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()

@@ -75,9 +75,14 @@
  * backoff), else to those in the environment variable IMSDK_SERVER_ADDR
  * ("host:port[,host:port...]", an IPv6 host in brackets: "[::1]:8080"), read at
  * TIMLogin. TIMLogin with neither answers its callback with 6017.
- * server_public_key is accepted and ignored: for transport security put a TLS
- * terminator in front of imstatusd and give the full URL in IMSDK_SERVER_ADDR
- * ("wss://presence.example.com/ws"); a plain host:port means ws://host:port/ws.
+ * A plain host:port means ws://host:port/ws. For TLS give a full URL, as
+ * server_address_ip (its server_address_port is then unused) or in
+ * IMSDK_SERVER_ADDR: "wss://presence.example.com/ws" (imstatusd --tls-cert,
+ * or a TLS terminator in front). The server's certificate must chain to the
+ * platform's authorities, or to PEM certificates given as server_public_key
+ * (e.g. a self-signed server's); any other server_public_key (upstream's key)
+ * is ignored. A login that cannot connect answers 6012 when it times out,
+ * its desc ending with why the last attempt failed.
  *
  * ==== Errors ====
  *

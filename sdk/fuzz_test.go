@@ -56,6 +56,8 @@ func FuzzParseSelfStatus(f *testing.F) {
 func FuzzExperimental(f *testing.F) {
 	for _, s := range []string{
 		`{"request_internal_operation":"internal_operation_set_custom_server_info","request_set_custom_server_info_param":{"longconnection_address_array":[{"server_address_ip":"127.0.0.1","server_address_port":8080}]}}`,
+		`{"request_internal_operation":"internal_operation_set_custom_server_info","request_set_custom_server_info_param":{"longconnection_address_array":[{"server_address_ip":"wss://h:1/ws"}],"server_public_key":"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"}}`,
+		`{"request_internal_operation":"internal_operation_set_custom_server_info","request_set_custom_server_info_param":{"longconnection_address_array":[{"server_address_ip":"ws://"}]}}`,
 		`{"request_internal_operation":"internal_operation_set_ui_platform"}`,
 		`{"request_internal_operation":"internal_operation_write_log","request_write_log_param":{"request_write_log_log_content_param":"x"}}`,
 		`{"request_internal_operation":1}`, `{}`, `null`, ``,

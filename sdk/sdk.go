@@ -7,9 +7,12 @@ package sdk
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -63,9 +66,12 @@ type SDK struct {
 	client   *core.Client
 	appID    uint64
 	servers  []string
-	logs     *logSink
-	closing  bool
-	inflight sync.WaitGroup
+	// tlsConfig trusts the certificates given in server_public_key, or
+	// is nil (the system's authorities).
+	tlsConfig *tls.Config
+	logs      *logSink
+	closing   bool
+	inflight  sync.WaitGroup
 }
 
 func (s *SDK) getenv(k string) string {
@@ -291,11 +297,12 @@ func (s *SDK) Login(userID, userSig string, cb Result) int {
 		return ErrParam
 	}
 	s.mu.Lock()
-	servers := s.servers
+	servers, tlsCfg := s.servers, s.tlsConfig
 	s.mu.Unlock()
 	if len(servers) == 0 {
 		servers = splitAddrs(s.getenv(ServerAddrEnv))
 	}
+	c.SetTLSConfig(tlsCfg)
 	if len(servers) == 0 {
 		return s.fail(cb, wire.Errorf(wire.CodeInvalidParams, "no server address: call callExperimentalAPI with internal_operation_set_custom_server_info, or set %s", ServerAddrEnv))
 	}
@@ -483,16 +490,17 @@ func (s *SDK) Experimental(json string, cb Result) int {
 	defer k.release()
 	switch op.Str {
 	case "internal_operation_set_custom_server_info":
-		addrs, err := serverAddrs(req.Get("request_set_custom_server_info_param"))
+		addrs, tlsCfg, err := serverInfo(req.Get("request_set_custom_server_info_param"))
 		if err != nil {
 			k.finish(wire.CodeInvalidParams, err.Error(), "")
 			return Succ
 		}
 		s.mu.Lock()
-		s.servers = addrs
+		s.servers, s.tlsConfig = addrs, tlsCfg
 		c := s.client
 		s.mu.Unlock()
 		if c != nil {
+			c.SetTLSConfig(tlsCfg)
 			c.SetServers(addrs)
 		}
 		k.finish(0, "", "")
@@ -514,6 +522,30 @@ func (s *SDK) Experimental(json string, cb Result) int {
 }
 
 // serverAddrs reads longconnection_address_array into "host:port" strings.
+// serverInfo reads request_set_custom_server_info_param: the addresses, and
+// the TLS trust for wss:// ones. A server_address_ip that is a ws:// or
+// wss:// URL is used as it is (its server_address_port is ignored); a
+// server_public_key holding PEM certificates adds them to the system's
+// authorities for wss:// (any other key, upstream's, is ignored).
+func serverInfo(p gjson.Result) ([]string, *tls.Config, error) {
+	addrs, err := serverAddrs(p)
+	if err != nil {
+		return nil, nil, err
+	}
+	key := p.Get("server_public_key")
+	if key.Type != gjson.String || !strings.Contains(key.Str, "-----BEGIN CERTIFICATE-----") {
+		return addrs, nil, nil
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil {
+		pool = x509.NewCertPool()
+	}
+	if !pool.AppendCertsFromPEM([]byte(key.Str)) {
+		return nil, nil, errors.New("server_public_key holds a PEM certificate block that cannot be read")
+	}
+	return addrs, &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}, nil
+}
+
 func serverAddrs(p gjson.Result) ([]string, error) {
 	arr := p.Get("longconnection_address_array")
 	if !arr.IsArray() || len(arr.Array()) == 0 {
@@ -525,6 +557,14 @@ func serverAddrs(p gjson.Result) ([]string, error) {
 		port := a.Get("server_address_port")
 		if ip.Type != gjson.String || ip.Str == "" {
 			return nil, errors.New("server_address_ip must be a non-empty string")
+		}
+		if strings.HasPrefix(ip.Str, "ws://") || strings.HasPrefix(ip.Str, "wss://") {
+			u, err := url.Parse(ip.Str)
+			if err != nil || u.Host == "" {
+				return nil, fmt.Errorf("server_address_ip %q is not a valid ws:// or wss:// URL", ip.Str)
+			}
+			out = append(out, ip.Str)
+			continue
 		}
 		if port.Type != gjson.Number || port.Num < 1 || port.Num > 65535 || port.Num != float64(int(port.Num)) {
 			return nil, errors.New("server_address_port must be an integer from 1 to 65535")

@@ -2,6 +2,8 @@ package sdk
 
 import (
 	"context"
+	"crypto/tls"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -441,5 +443,47 @@ func TestPanicInCallBecomesError(t *testing.T) {
 	}, wire.CodeServerInternal)
 	if !strings.Contains(got.desc, "boom") {
 		t.Fatalf("desc %q", got.desc)
+	}
+}
+
+// internal_operation_set_custom_server_info with a wss:// URL as the address
+// and the server's certificate (PEM) as server_public_key: the login goes
+// over TLS, trusting that certificate. Without the certificate the login
+// fails, saying why; a PEM block that is not a certificate is refused.
+func TestCustomServerInfoTLS(t *testing.T) {
+	certPEM, _, pair := testserver.SelfSigned(t, 7)
+	s := testserver.Start(t)
+	s.Stop()
+	s.TLS = &tls.Config{Certificates: []tls.Certificate{pair}}
+	s.Start("u")
+	info := func(key string) string {
+		k, _ := json.Marshal(key)
+		return `{"request_internal_operation":"internal_operation_set_custom_server_info",
+			"request_set_custom_server_info_param":{"longconnection_address_array":[
+			{"server_address_ip":"wss://` + s.Addr + `/ws","server_address_port":0}],"server_public_key":` + string(k) + `}}`
+	}
+	r := newResults(t)
+
+	sd := &SDK{Dispatcher: Dispatcher{ThreadID: tid}, ClientConfig: func(c *core.Config) {
+		c.BackoffMin, c.BackoffMax, c.RequestTimeout = 10*time.Millisecond, 100*time.Millisecond, time.Second
+	}}
+	t.Cleanup(func() { sd.Uninit() })
+	check(t, r, "bad pem", func(cb Result) int {
+		return sd.Experimental(info("-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n"), cb)
+	}, wire.CodeInvalidParams)
+	check(t, r, "untrusted", func(cb Result) int { return sd.Experimental(info("upstream-key"), cb) }, 0)
+	if sd.Init(testserver.App, "") != Succ {
+		t.Fatal("Init")
+	}
+	got := check(t, r, "login untrusted", func(cb Result) int { return sd.Login("u", s.Sig("u", time.Hour), cb) }, wire.CodeTimeout)
+	if !strings.Contains(got.desc, "certificate") {
+		t.Fatalf("login without trusting the certificate: %q; want the reason", got.desc)
+	}
+	check(t, r, "trusted", func(cb Result) int { return sd.Experimental(info(string(certPEM)), cb) }, 0)
+	check(t, r, "login", func(cb Result) int { return sd.Login("u", s.Sig("u", time.Hour), cb) }, 0)
+	check(t, r, "set", func(cb Result) int { return sd.SetSelfStatus(`{"user_status_custom_status":"over wss"}`, cb) }, 0)
+	got = check(t, r, "get", func(cb Result) int { return sd.GetUserStatus(`["u"]`, cb) }, 0)
+	if !strings.Contains(got.json, `"over wss"`) {
+		t.Fatalf("GetUserStatus over TLS: %s", got.json)
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -38,7 +39,7 @@ import (
 )
 
 // monoExpectedTests is the number of tests in tests/csharp/StatusTests.cs.
-const monoExpectedTests = 25
+const monoExpectedTests = 26
 
 // monoNonASCII is the custom status the C# tests set; the Go peers check
 // that they receive exactly these bytes.
@@ -64,6 +65,11 @@ func TestMonoUnityPackage(t *testing.T) {
 	std := testserver.Start(t, func(a *server.AppConfig) { a.Edition = "standard" })
 	off := testserver.Start(t, func(a *server.AppConfig) { f := false; a.UserStatusEnabled = &f })
 	limited := testserver.Start(t, func(a *server.AppConfig) { a.RateLimitCalls = 2 })
+	certPEM, _, pair := testserver.SelfSigned(t, 1)
+	secure := testserver.Start(t)
+	secure.Stop()
+	secure.TLS = &tls.Config{Certificates: []tls.Certificate{pair}}
+	secure.Start("alice")
 	// A UserSig valid for a minute, then two minutes pass on that server.
 	expired := std.Sig("alice", time.Minute)
 	std.Clock.Advance(2 * time.Minute)
@@ -78,6 +84,9 @@ func TestMonoUnityPackage(t *testing.T) {
 		"IMS_SERVER_STANDARD="+std.Addr,
 		"IMS_SERVER_SWITCHOFF="+off.Addr,
 		"IMS_SERVER_LIMITED="+limited.Addr,
+		"IMS_SERVER_TLS=wss://"+secure.Addr+"/ws",
+		"IMS_SERVER_TLS_CERT="+string(certPEM),
+		"IMS_SIG_ALICE_TLS="+secure.Sig("alice", time.Hour),
 		"IMS_SIG_ALICE="+main.Sig("alice", time.Hour),
 		"IMS_SIG_ALICE_STANDARD="+std.Sig("alice", time.Hour),
 		"IMS_SIG_ALICE_STANDARD_EXPIRED="+expired,

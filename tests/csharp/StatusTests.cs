@@ -56,6 +56,7 @@ namespace ImStatus.MonoTests
             yield return T("null_and_throwing_callbacks", NullAndThrowingCallbacks);
             yield return T("kicked_offline", KickedOffline);
             yield return T("edition_7013_switch_72001_expired_sig_70001", EditionSwitchExpired);
+            yield return T("wss_url_and_certificate", TlsServer);
             yield return T("rate_limit_7008", RateLimit);
             yield return T("logout_notifies_subscribers", LogoutNotifiesSubscribers);
             yield return T("uninit_delivers_pending_results", UninitDeliversPending);
@@ -727,6 +728,30 @@ namespace ImStatus.MonoTests
             Succ(TencentIMSDK.SubscribeUserStatus(Ids("bob"), Null(suboff, "sub")), "SubscribeUserStatus(bob)");
             Expect(suboff, 72001, "SubscribeUserStatus with the status switch off");
             LogoutAlice("Logout (switch off)");
+        }
+
+        private static void TlsServer()
+        {
+            Check.Equal(TIMResult.TIM_ERR_PARAM, TencentIMSDK.SetServerAddress("wss://"), "SetServerAddress(wss:// without a host)");
+            Succ(TencentIMSDK.SetServerAddress(Env("IMS_SERVER_TLS")), "SetServerAddress(wss URL)");
+            // The test's certificate is self-signed: trust it through
+            // upstream's server_public_key. (Without it the login times out
+            // naming the certificate: the Go SDK tests check that.)
+            var info = ServerInfo(Env("IMS_SERVER_TLS"), 0);
+            info.request_set_custom_server_info_param.server_public_key = Env("IMS_SERVER_TLS_CERT");
+            var set = new Got();
+            Succ(TencentIMSDK.CallExperimentalAPI(info, Value<string>(set, "set_custom_server_info")), "set_custom_server_info(wss, certificate)");
+            Expect(set, 0, "set_custom_server_info(wss, certificate)");
+            LoginAlice(Env("IMS_SIG_ALICE_TLS"), "Login over wss");
+            var self = new Got();
+            Succ(TencentIMSDK.SetSelfStatus(Custom("over wss"), Null(self, "set")), "SetSelfStatus over wss");
+            Expect(self, 0, "SetSelfStatus over wss");
+            var get = new Got();
+            Succ(TencentIMSDK.GetUserStatus(Ids("alice"), Value<List<UserStatus>>(get, "get")), "GetUserStatus over wss");
+            Expect(get, 0, "GetUserStatus over wss");
+            var sts = (List<UserStatus>)get.Data;
+            Check.Equal("over wss", sts[0].user_status_custom_status, "custom status read back over wss");
+            LogoutAlice("Logout (TLS)");
         }
 
         private static void RateLimit()

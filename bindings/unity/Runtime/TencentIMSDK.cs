@@ -214,9 +214,12 @@ namespace com.tencent.imsdk.unity
 
         /// <summary>
         /// Points the SDK at imstatus servers, used from the next Login: each
-        /// "host:port", an IPv6 host in brackets ("[::1]:8080"). Several mean
-        /// failover, tried in order. Works before Init. A shorthand for
-        /// CallExperimentalAPI(internal_operation_set_custom_server_info).
+        /// "host:port" (ws://host:port/ws), an IPv6 host in brackets
+        /// ("[::1]:8080"), or a full "wss://host[:port]/ws" (or ws://) URL. Several
+        /// mean failover, tried in order. Works before Init. A shorthand for
+        /// CallExperimentalAPI(internal_operation_set_custom_server_info);
+        /// to trust a certificate the platform does not, call that with the
+        /// certificate (PEM) as server_public_key.
         /// </summary>
         /// <returns>TIM_SUCC, or TIM_ERR_PARAM when no address is given or one is malformed.</returns>
         public static TIMResult SetServerAddress(params string[] hostPorts)
@@ -254,6 +257,15 @@ namespace com.tencent.imsdk.unity
                 return null;
             }
             hp = hp.Trim();
+            if (hp.StartsWith("ws://", StringComparison.Ordinal) || hp.StartsWith("wss://", StringComparison.Ordinal))
+            {
+                Uri uri;
+                if (!Uri.TryCreate(hp, UriKind.Absolute, out uri) || string.IsNullOrEmpty(uri.Host))
+                {
+                    return null;
+                }
+                return new ServerAddress { server_address_ip = hp }; // the library takes the URL as it is
+            }
             string host;
             string port;
             bool v6 = false;

@@ -51,9 +51,11 @@ namespace com.tencent.imsdk.unity.types
     [Preserve]
     public class ServerAddress
     {
-        /// <summary>Host name, IPv4 or IPv6 address.</summary>
+        /// <summary>Host name, IPv4 or IPv6 address; or, for imstatus, a full
+        /// ws:// or wss:// URL ("wss://presence.example.com/ws"), whose port
+        /// makes <see cref="server_address_port"/> unused.</summary>
         public string server_address_ip;
-        /// <summary>Port, 1..65535.</summary>
+        /// <summary>Port, 1..65535 (unused with a URL).</summary>
         public int server_address_port;
         /// <summary>Whether <see cref="server_address_ip"/> is an IPv6 address.</summary>
         public bool server_address_is_ipv6;
@@ -70,7 +72,9 @@ namespace com.tencent.imsdk.unity.types
         public List<ServerAddress> longconnection_address_array;
         /// <summary>Upstream only; ignored by imstatus.</summary>
         public List<ServerAddress> shortconnection_address_array;
-        /// <summary>Accepted and ignored by imstatus (put a TLS terminator in front of the server instead).</summary>
+        /// <summary>For imstatus: PEM certificates to trust for wss:// besides
+        /// the platform's authorities (e.g. a self-signed server's); any other
+        /// value (an upstream key) is ignored.</summary>
         public string server_public_key;
     }
 
