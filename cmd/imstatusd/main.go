@@ -94,7 +94,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	if certs != nil {
 		ln = tls.NewListener(ln, certs.config())
-		fmt.Fprintf(stdout, "TLS: wss://%s/ws and https://\n", ln.Addr())
+		fmt.Fprintf(stdout, "TLS: wss://%s/ws, https://%s/\n", ln.Addr(), ln.Addr())
 	}
 	fmt.Fprintf(stdout, "listening on %s\n", ln.Addr())
 	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second,
