@@ -521,7 +521,6 @@ func (s *SDK) Experimental(json string, cb Result) int {
 	return Succ
 }
 
-// serverAddrs reads longconnection_address_array into "host:port" strings.
 // serverInfo reads request_set_custom_server_info_param: the addresses, and
 // the TLS trust for wss:// ones. A server_address_ip that is a ws:// or
 // wss:// URL is used as it is (its server_address_port is ignored); a
@@ -546,6 +545,8 @@ func serverInfo(p gjson.Result) ([]string, *tls.Config, error) {
 	return addrs, &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}, nil
 }
 
+// serverAddrs reads longconnection_address_array into "host:port" strings
+// (or the URLs given).
 func serverAddrs(p gjson.Result) ([]string, error) {
 	arr := p.Get("longconnection_address_array")
 	if !arr.IsArray() || len(arr.Array()) == 0 {
