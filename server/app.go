@@ -223,7 +223,7 @@ func (a *app) notify(ch presence.Change) {
 	// Encoded once; every recipient's queue holds the same bytes.
 	frame := wire.AppendStatusPush(nil, ch.After)
 	for _, c := range targets {
-		c.send(frame)
+		c.sendStatus(frame, id)
 	}
 	a.srv.metrics.statusPushes.Add(uint64(len(targets)))
 	clear(targets)

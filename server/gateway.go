@@ -35,8 +35,8 @@ type conn struct {
 	sess session
 
 	qmu      sync.Mutex // guards the send queue
-	queue    [][]byte
-	spare    [][]byte // the writer's other slice, kept between bursts
+	queue    []outFrame
+	spare    []outFrame // the writer's other slice, kept between bursts
 	writing  bool
 	closed   bool // no more frames are accepted
 	closeMsg []byte
@@ -238,13 +238,42 @@ func (c *conn) reply(seq uint64, code int, desc string, body []byte) {
 // replyErr answers with a coded error.
 func (c *conn) replyErr(seq uint64, e *wire.Error) { c.reply(seq, e.Code, e.Desc, nil) }
 
+// outFrame is a queued frame; user names the one user whose status a push
+// carries ("" for any other frame).
+type outFrame struct {
+	b    []byte
+	user string
+}
+
 // send queues a frame. A client too slow to take its frames is disconnected
 // rather than allowed to hold memory or stall the sender.
-func (c *conn) send(frame []byte) {
+func (c *conn) send(frame []byte) { c.enqueue(frame, "") }
+
+// sendStatus queues a push of user's status. If a push of that user still
+// waits in the queue, behind nothing but other users' status pushes, it is
+// replaced instead: a client that reads slower than a user changes skips
+// the statuses it has not read yet that a newer one supersedes, and still
+// gets every user's latest, in order. So a user who floods status changes
+// cannot fill the queues of its subscribers and get them disconnected.
+func (c *conn) sendStatus(frame []byte, user string) { c.enqueue(frame, user) }
+
+func (c *conn) enqueue(frame []byte, user string) {
 	c.qmu.Lock()
 	if c.closed {
 		c.qmu.Unlock()
 		return
+	}
+	if user != "" {
+		// Back from the newest; any other frame (a reply, a push of several
+		// statuses) ends the search, so nothing overtakes what it says.
+		for i := len(c.queue) - 1; i >= 0 && c.queue[i].user != ""; i-- {
+			if c.queue[i].user == user {
+				c.queue[i].b = frame
+				c.qmu.Unlock()
+				c.srv.metrics.statusesSuperseded.Add(1)
+				return
+			}
+		}
 	}
 	if len(c.queue) >= c.srv.opts.SendQueue {
 		c.closed = true
@@ -255,7 +284,7 @@ func (c *conn) send(frame []byte) {
 		c.ws.NetConn().Close()
 		return
 	}
-	c.queue = append(c.queue, frame)
+	c.queue = append(c.queue, outFrame{frame, user})
 	start := !c.writing
 	c.writing = true
 	c.qmu.Unlock()
@@ -272,7 +301,7 @@ func (c *conn) closeWith(frame []byte, code int, reason string) {
 		return
 	}
 	if frame != nil {
-		c.queue = append(c.queue, frame)
+		c.queue = append(c.queue, outFrame{b: frame})
 	}
 	c.closed = true
 	c.closeMsg = websocket.FormatCloseMessage(code, reason)
@@ -335,7 +364,7 @@ func (c *conn) writeLoop() {
 // system call is most of what a busy server spends its CPU on. Frames stay
 // whole: a net.Conn Write is atomic with respect to other Writes, such as
 // gorilla's control frames (pongs, close).
-func (c *conn) writeBatch(batch [][]byte) error {
+func (c *conn) writeBatch(batch []outFrame) error {
 	nc := c.ws.NetConn()
 	if err := nc.SetWriteDeadline(time.Now().Add(c.srv.opts.WriteTimeout)); err != nil {
 		return err
@@ -344,8 +373,8 @@ func (c *conn) writeBatch(batch [][]byte) error {
 	defer c.srv.writeBufs.Put(bp)
 	buf := (*bp)[:0]
 	for i, f := range batch {
-		buf = appendTextHeader(buf, len(f))
-		buf = append(buf, f...)
+		buf = appendTextHeader(buf, len(f.b))
+		buf = append(buf, f.b...)
 		if len(buf) >= writeChunk || i == len(batch)-1 {
 			if _, err := nc.Write(buf); err != nil {
 				return err

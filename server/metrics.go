@@ -12,14 +12,17 @@ import (
 // metrics are the server's cumulative counters: atomic adds on the paths
 // they count, read by GET /metrics.
 type metrics struct {
-	logins        atomic.Uint64 // successful logins
-	loginRefused  atomic.Uint64 // logins refused for their UserSig
-	statusPushes  atomic.Uint64 // status frames queued, one per recipient
-	framesWritten atomic.Uint64 // frames written to clients
-	writeCalls    atomic.Uint64 // write system calls that carried them
-	slowReaders   atomic.Uint64 // connections closed because their send queue was full
-	rateLimited   atomic.Uint64 // calls refused with 7008
-	badFrames     atomic.Uint64 // connections closed for an unreadable or oversize frame
+	logins       atomic.Uint64 // successful logins
+	loginRefused atomic.Uint64 // logins refused for their UserSig
+	statusPushes atomic.Uint64 // status frames queued, one per recipient
+	// statusesSuperseded counts queued pushes replaced by a newer status
+	// of the same user before the client read them (conn.sendStatus).
+	statusesSuperseded atomic.Uint64
+	framesWritten      atomic.Uint64 // frames written to clients
+	writeCalls         atomic.Uint64 // write system calls that carried them
+	slowReaders        atomic.Uint64 // connections closed because their send queue was full
+	rateLimited        atomic.Uint64 // calls refused with 7008
+	badFrames          atomic.Uint64 // connections closed for an unreadable or oversize frame
 }
 
 // serveMetrics writes the counters and gauges in Prometheus's text format
@@ -40,6 +43,7 @@ func (s *Server) serveMetrics(w http.ResponseWriter, _ *http.Request) {
 	counter(w, "imstatus_logins_total", "Successful logins.", m.logins.Load())
 	counter(w, "imstatus_login_refused_total", "Logins refused for their UserSig (70001-70014).", m.loginRefused.Load())
 	counter(w, "imstatus_status_pushes_total", "Status frames queued to clients, one per recipient.", m.statusPushes.Load())
+	counter(w, "imstatus_statuses_superseded_total", "Queued status pushes replaced by a newer status of the same user before a slow client read them.", m.statusesSuperseded.Load())
 	counter(w, "imstatus_frames_written_total", "Frames written to clients.", m.framesWritten.Load())
 	counter(w, "imstatus_write_calls_total", "Write system calls that carried them (fewer than frames when a connection's frames are batched).", m.writeCalls.Load())
 	counter(w, "imstatus_slow_readers_closed_total", "Connections closed because their send queue was full.", m.slowReaders.Load())
