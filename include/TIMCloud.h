@@ -334,7 +334,12 @@ TIM_API int TIM_CALL TIMUnsubscribeUserStatus(const char* json_identifier_array,
  * including changes this device made). After TIMSubscribeUserStatus it
  * receives the subscribed users' current state; after an automatic
  * reconnect, whatever changed while the library was away (a status it
- * already reported is not repeated).
+ * already reported is not repeated). A user's statuses arrive in the order
+ * they changed. When the host falls behind (a slow callback, or queued mode
+ * pumped rarely), a waiting call of this callback about one user is
+ * replaced by a newer one about the same user: the host gets each user's
+ * latest status and never an older one after a newer one, and a user who
+ * changes status in a flood cannot grow the queue.
  */
 TIM_API void TIM_CALL TIMSetUserStatusChangedCallback(TIMUserStatusChangedCallback cb, const void* user_data);
 

@@ -19,12 +19,19 @@ type Dispatcher struct {
 	mu      sync.Mutex
 	armed   bool
 	queued  bool
-	queue   []func()
+	queue   []item
 	wake    chan struct{}
 	running bool          // the direct-mode goroutine exists
 	exit    bool          // tells it to end once the queue is empty
 	done    chan struct{} // closed when it ended
 	tid     uint64        // its OS thread
+}
+
+// item is a queued callback; key, when set, names what it reports on (the
+// one user of a status change), for PostLatest.
+type item struct {
+	f   func()
+	key string
 }
 
 func (d *Dispatcher) initLocked() {
@@ -61,13 +68,31 @@ func (d *Dispatcher) Armed() bool {
 }
 
 // Post queues f; it returns false (and drops f) when the dispatcher is not armed.
-func (d *Dispatcher) Post(f func()) bool {
+func (d *Dispatcher) Post(f func()) bool { return d.post(f, "") }
+
+// PostLatest is Post for a callback that reports the state of key (a
+// user's status): if a callback of the same key still waits, behind nothing
+// but other keyed ones, f takes its place instead. A host that falls behind
+// (a slow callback, or queued mode pumped rarely) thus gets each key's
+// latest state, in order, and the queue does not grow with a flood.
+func (d *Dispatcher) PostLatest(key string, f func()) bool { return d.post(f, key) }
+
+func (d *Dispatcher) post(f func(), key string) bool {
 	d.mu.Lock()
 	if !d.armed {
 		d.mu.Unlock()
 		return false
 	}
-	d.queue = append(d.queue, f)
+	if key != "" {
+		for i := len(d.queue) - 1; i >= 0 && d.queue[i].key != ""; i-- {
+			if d.queue[i].key == key {
+				d.queue[i].f = f
+				d.mu.Unlock()
+				return true
+			}
+		}
+	}
+	d.queue = append(d.queue, item{f, key})
 	d.mu.Unlock()
 	d.signal()
 	return true
@@ -106,8 +131,8 @@ func (d *Dispatcher) loop(done chan struct{}) {
 			<-d.wake
 			continue
 		}
-		f := d.queue[0]
-		d.queue[0] = nil
+		f := d.queue[0].f
+		d.queue[0] = item{}
 		d.queue = d.queue[1:]
 		d.mu.Unlock()
 		f()
@@ -163,8 +188,8 @@ func (d *Dispatcher) Pump(max int) int {
 			d.mu.Unlock()
 			return n
 		}
-		f := d.queue[0]
-		d.queue[0] = nil
+		f := d.queue[0].f
+		d.queue[0] = item{}
 		d.queue = d.queue[1:]
 		d.mu.Unlock()
 		f()
@@ -196,8 +221,8 @@ func (d *Dispatcher) Stop() {
 			if len(batch) == 0 {
 				break
 			}
-			for _, f := range batch {
-				f()
+			for _, it := range batch {
+				it.f()
 			}
 		}
 		if !queued {

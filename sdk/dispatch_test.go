@@ -188,3 +188,33 @@ func TestDispatcherSwitchToQueuedKeepsTheRest(t *testing.T) {
 	}
 	d.Stop()
 }
+
+// PostLatest replaces a waiting callback of the same key, looking back only
+// over keyed callbacks: an unkeyed one (a call's result) is never overtaken.
+func TestDispatcherPostLatest(t *testing.T) {
+	d := &Dispatcher{ThreadID: tid}
+	d.SetQueued(true)
+	d.Start()
+	defer d.Stop()
+	var got []string
+	post := func(key, name string) { d.PostLatest(key, func() { got = append(got, name) }) }
+	post("a", "a1")
+	post("b", "b1")
+	post("a", "a2") // replaces a1, in a1's place
+	d.Post(func() { got = append(got, "result") })
+	post("a", "a3") // behind the result: queued anew
+	post("b", "b2")
+	post("a", "a4") // replaces a3
+	if n := d.Pump(0); n != 5 {
+		t.Fatalf("pumped %d, want 5", n)
+	}
+	want := []string{"a2", "b1", "result", "a4", "b2"}
+	if len(got) != len(want) {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("got %v, want %v", got, want)
+		}
+	}
+}

@@ -582,7 +582,13 @@ func (s *SDK) onEvent(e core.Event) {
 	case core.StatusChanged:
 		if h.StatusChanged != nil {
 			json := string(wire.AppendStatuses(nil, e.Statuses))
-			s.Dispatcher.Post(func() { h.StatusChanged(json) })
+			f := func() { h.StatusChanged(json) }
+			if len(e.Statuses) == 1 {
+				// One user's status: a newer one may replace it while it waits.
+				s.Dispatcher.PostLatest(e.Statuses[0].UserID, f)
+			} else {
+				s.Dispatcher.Post(f)
+			}
 		}
 	case core.NetworkChanged:
 		if h.Network != nil {

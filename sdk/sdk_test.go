@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -486,4 +487,85 @@ func TestCustomServerInfoTLS(t *testing.T) {
 	if !strings.Contains(got.json, `"over wss"`) {
 		t.Fatalf("GetUserStatus over TLS: %s", got.json)
 	}
+}
+
+// In queued mode a host that pumps rarely gets, for a user who changed many
+// times meanwhile, that user's latest status — not every change — in order.
+func TestQueuedModeKeepsEachUsersLatestStatus(t *testing.T) {
+	s := testserver.Start(t, func(a *server.AppConfig) { a.RateLimitCalls = 1 << 20 })
+	s.Srv.ImportAccounts(testserver.App, "x")
+	sd := newSDK(t, s)
+	var mu sync.Mutex
+	var seen []string // x's custom statuses, as the callbacks report them
+	sd.SetHandlers(func(h *Handlers) {
+		h.StatusChanged = func(json string) {
+			mu.Lock()
+			defer mu.Unlock()
+			for _, st := range gjson.Parse(json).Array() {
+				if st.Get("user_status_identifier").Str == "x" {
+					seen = append(seen, st.Get("user_status_custom_status").Str)
+				}
+			}
+		}
+	})
+	if sd.Init(testserver.App, "") != Succ {
+		t.Fatal("Init")
+	}
+	r := newResults(t)
+	check(t, r, "login", func(cb Result) int { return sd.Login("w", s.Sig("w", time.Hour), cb) }, 0)
+	check(t, r, "sub", func(cb Result) int { return sd.SubscribeUserStatus(`["x"]`, cb) }, 0)
+	waitFor(t, "x's first status", func() bool { mu.Lock(); defer mu.Unlock(); return len(seen) > 0 })
+
+	sd.Dispatcher.SetQueued(true)
+	mu.Lock()
+	seen = nil
+	mu.Unlock()
+	x, err := core.New(core.Config{SDKAppID: testserver.App, Servers: []string{s.Addr}, Platform: "Linux"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	ctx := context.Background()
+	if err := x.Login(ctx, "x", s.Sig("x", time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	const n = 200
+	for i := range n {
+		if err := x.SetSelfStatus(ctx, "change "+strconv.Itoa(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// w's query is answered after every push of those changes reached w:
+	// pumping until its result runs delivers them all.
+	var done atomic.Bool
+	if sd.GetUserStatus(`["x"]`, func(int, string, string) { done.Store(true) }) != Succ {
+		t.Fatal("GetUserStatus")
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !done.Load() {
+		if time.Now().After(deadline) {
+			t.Fatal("the query's result never came")
+		}
+		sd.Dispatcher.Pump(0)
+		time.Sleep(time.Millisecond)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(seen) == 0 || seen[len(seen)-1] != "change "+strconv.Itoa(n-1) {
+		t.Fatalf("x's statuses seen: %q; want the last change last", seen)
+	}
+	if len(seen) >= n {
+		t.Fatalf("%d status callbacks for %d changes: waiting ones were not replaced", len(seen), n)
+	}
+	prev := -1
+	for _, c := range seen {
+		if num, ok := strings.CutPrefix(c, "change "); ok {
+			k, _ := strconv.Atoi(num)
+			if k < prev {
+				t.Fatalf("x's statuses went back: %q", seen)
+			}
+			prev = k
+		}
+	}
+	t.Logf("%d changes of x reached the host as %d callbacks", n, len(seen))
 }
