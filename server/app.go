@@ -6,6 +6,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gorilla/websocket"
+
 	"github.com/imstatus/imstatus/server/presence"
 	"github.com/imstatus/imstatus/server/webhook"
 	"github.com/imstatus/imstatus/usersig"
@@ -70,6 +72,11 @@ func (a *app) login(c *conn, seq uint64, l wire.LoginBody) {
 	if err != nil {
 		a.srv.metrics.loginRefused.Add(1)
 		c.reply(seq, usersig.CodeOf(err), err.Error(), nil)
+		// A client guessing UserSigs makes the server check each one; past a
+		// few on one link it must open a new link to go on guessing.
+		if c.failedLogins.Add(1) >= maxFailedLogins {
+			c.closeWith(nil, websocket.ClosePolicyViolation, "too many failed logins")
+		}
 		return
 	}
 	a.mu.Lock()
@@ -112,6 +119,9 @@ func (a *app) login(c *conn, seq uint64, l wire.LoginBody) {
 		Kicked: kickedPlatforms, Time: now,
 	})
 }
+
+// maxFailedLogins is how many refused UserSigs one connection may send.
+const maxFailedLogins = 10
 
 // limits are what the login reply tells clients.
 func (a *app) limits() wire.Limits {

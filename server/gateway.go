@@ -26,6 +26,8 @@ type conn struct {
 	id       uint64
 	ip       string
 	lastSeen atomic.Int64 // clock's UnixNano of the last frame read
+	// failedLogins counts the UserSigs refused on this connection.
+	failedLogins atomic.Int32
 	// anonSince is when the connection last had no session (opened or
 	// logged out), in the clock's UnixNano: it must log in within
 	// LoginTimeout of that, heartbeats or not.

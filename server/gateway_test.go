@@ -107,6 +107,24 @@ func TestUserSigExpiresWhileConnected(t *testing.T) {
 	w.expect("x", wire.StatusOffline, "")
 }
 
+// A connection that sends refused UserSigs over and over is closed after
+// ten: guessing costs the guesser a new link every ten tries.
+func TestRepeatedFailedLoginsClose(t *testing.T) {
+	e := newEnv(t)
+	c := e.dial()
+	for range 9 {
+		c.mustCall(wire.CodeSigInvalid, wire.OpLogin, e.loginBody("u", loginOpts{sig: e.sig("u") + "A"}))
+	}
+	c.mustCall(0, wire.OpHeartbeat, nil) // nine: still open
+	c.mustCall(wire.CodeSigInvalid, wire.OpLogin, e.loginBody("u", loginOpts{sig: e.sig("u") + "A"}))
+	if ce := c.waitClosed(); ce == nil || ce.Code != websocket.ClosePolicyViolation || ce.Text != "too many failed logins" {
+		t.Fatalf("close = %v, want 1008 too many failed logins", ce)
+	}
+	if n := e.scrape()["imstatus_login_refused_total"]; n != 10 {
+		t.Fatalf("imstatus_login_refused_total = %d, want 10", n)
+	}
+}
+
 func TestLoginTimeout(t *testing.T) {
 	e := newEnv(t)
 	c := e.dial()
