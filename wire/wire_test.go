@@ -93,20 +93,11 @@ func TestDecodeRequest(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r, err := DecodeRequest([]byte(tt.frame))
-			if tt.err != "" {
-				if err == nil {
-					t.Fatalf("got %+v, want error containing %q", r, tt.err)
-				}
+			if errCase(t, err, tt.err, r) {
 				if !errors.Is(err, ErrFrame) {
 					t.Errorf("error %v does not wrap ErrFrame", err)
 				}
-				if !strings.Contains(err.Error(), tt.err) {
-					t.Errorf("error %q, want it to contain %q", err, tt.err)
-				}
 				return
-			}
-			if err != nil {
-				t.Fatalf("unexpected error: %v", err)
 			}
 			if r.Seq != tt.want.seq || r.Op != tt.want.op {
 				t.Errorf("seq, op = %d, %q; want %d, %q", r.Seq, r.Op, tt.want.seq, tt.want.op)
@@ -202,17 +193,8 @@ func TestParseLogin(t *testing.T) {
 				frame = `{"seq":1,"op":"login","body":` + tt.body + `}`
 			}
 			l, err := ParseLogin(bodyOf(t, frame))
-			if tt.err != "" {
-				if err == nil {
-					t.Fatalf("got %+v, want error containing %q", l, tt.err)
-				}
-				if !strings.Contains(err.Error(), tt.err) {
-					t.Errorf("error %q, want it to contain %q", err, tt.err)
-				}
+			if errCase(t, err, tt.err, l) {
 				return
-			}
-			if err != nil {
-				t.Fatalf("unexpected error: %v", err)
 			}
 			if l != tt.want {
 				t.Errorf("got %+v, want %+v", l, tt.want)
@@ -411,17 +393,8 @@ func TestParseCustomStatus(t *testing.T) {
 				t.Fatalf("DecodeRequest(%q): %v", tt.frame, err)
 			}
 			s, err := ParseCustomStatus(r.Body)
-			if tt.err != "" {
-				if err == nil {
-					t.Fatalf("got %q, want error containing %q", s, tt.err)
-				}
-				if !strings.Contains(err.Error(), tt.err) {
-					t.Errorf("error %q, want it to contain %q", err, tt.err)
-				}
+			if errCase(t, err, tt.err, s) {
 				return
-			}
-			if err != nil {
-				t.Fatalf("unexpected error: %v", err)
 			}
 			if s != tt.want {
 				t.Errorf("got %q, want %q", s, tt.want)
@@ -915,4 +888,24 @@ func TestAppendStatusesReplyIsTheReplyOfTheStatuses(t *testing.T) {
 			t.Errorf("got %s, want %s", got, want)
 		}
 	}
+}
+
+// errCase checks err against a table case's want: "" wants no error,
+// anything else an error containing it. It reports whether an error was
+// wanted, i.e. the case is done.
+func errCase(t *testing.T, err error, want string, got any) bool {
+	t.Helper()
+	if want == "" {
+		if err != nil {
+			t.Fatalf("unexpected error: %v", err)
+		}
+		return false
+	}
+	if err == nil {
+		t.Fatalf("got %+v, want error containing %q", got, want)
+	}
+	if !strings.Contains(err.Error(), want) {
+		t.Errorf("error %q, want it to contain %q", err, want)
+	}
+	return true
 }

@@ -3,7 +3,6 @@
 // results.json, results.md and PNG plots (see docs/BENCHMARKS.md).
 //
 //	imbench [run] [--quick] [--out DIR] [--servers HOST:PORT,…] …
-//	imbench serve --apps FILE [--addr A] [--pprof A]   the server with pprof
 //	imbench baseline-idle|baseline-echo|baseline-hub [--addr A]
 //	imbench plot [--out DIR] RESULTS.json              draw the plots again
 //
@@ -45,8 +44,6 @@ func main() {
 	switch cmd {
 	case "run":
 		err = run(args)
-	case "serve":
-		err = serve(args)
 	case "baseline-idle":
 		err = baselineIdle(args)
 	case "baseline-echo":
@@ -56,7 +53,7 @@ func main() {
 	case "plot":
 		err = replot(args)
 	default:
-		err = fmt.Errorf("unknown command %q (run, serve, baseline-idle, baseline-echo, baseline-hub, plot)", cmd)
+		err = fmt.Errorf("unknown command %q (run, baseline-idle, baseline-echo, baseline-hub, plot)", cmd)
 	}
 	if err != nil && !errors.Is(err, flag.ErrHelp) {
 		fmt.Fprintln(os.Stderr, "imbench:", err)
@@ -141,7 +138,7 @@ func parseOptions(args []string) (options, error) {
 	fs.StringVar(&o.key, "key", "imbench-secret-key", "the app's secret key (with --servers)")
 	fs.StringVar(&sources, "sources", "127.0.0.2-127.0.0.9", "local source `ADDRS` for the load's connections, a range A-B or a comma list; empty: the kernel's choice")
 	fs.StringVar(&scenarios, "scenarios", strings.Join(allScenarios, ","), "which scenarios to run: "+strings.Join(allScenarios, ","))
-	fs.StringVar(&o.serverProfile, "server-profile", "", "also run fan-out, churn and the storm against \"imbench serve\" (the server with pprof) and save its CPU, alloc and mutex-contention profiles in `DIR`")
+	fs.StringVar(&o.serverProfile, "server-profile", "", "also run fan-out, churn and the storm against imstatusd --pprof and save its CPU, alloc and mutex-contention profiles in `DIR`")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write imbench's own CPU profile to `FILE`")
 	fs.StringVar(&o.memProfile, "memprofile", "", "write imbench's own heap profile to `FILE` at the end")
 	fs.StringVar(&o.docs, "docs", "", "replace the results section of `FILE` (docs/BENCHMARKS.md) with this run's table")
@@ -252,7 +249,7 @@ type env struct {
 	prog     *progress
 	res      *Results
 	pool     *dialPool
-	self     string // this executable, for the baselines and serve
+	self     string // this executable, for the baselines
 	tmp      string
 	appsFile string
 	sdkAppID uint64
@@ -365,7 +362,7 @@ func run(args []string) error {
 		}
 	}
 	if o.serverProfile != "" && ctx.Err() == nil {
-		e.prog.printf("== profiles (imbench serve with pprof)")
+		e.prog.printf("== profiles (imstatusd --pprof)")
 		if err := e.profiles(ctx); err != nil {
 			e.prog.printf("!! profiles failed: %v", err)
 			e.res.notef("Profiling failed: %s", oneLine(err.Error()))
@@ -512,9 +509,8 @@ func (e *env) startServer(ctx context.Context) (*target, error) {
 	return &target{name: "imstatusd", addrs: []string{c.addr}, procs: []*child{c}}, nil
 }
 
-// startProfiled starts the server under test with its profiles exposed:
-// imstatusd --pprof when the binary has the flag, else `imbench serve`
-// (the server package with net/http/pprof, in this binary).
+// startProfiled starts the server under test with its profiles exposed
+// (imstatusd --pprof).
 func (e *env) startProfiled(ctx context.Context) (*target, error) {
 	if e.appsFile == "" {
 		return nil, errors.New("profiling needs a server imbench starts (no --servers)")
@@ -522,11 +518,7 @@ func (e *env) startProfiled(ctx context.Context) (*target, error) {
 	c, err := startChildWith(ctx, "imstatusd --pprof", filepath.Join(e.opts.bin, "imstatusd"), true,
 		"--addr", "127.0.0.1:0", "--apps", e.appsFile, "--log-level", "info", "--shutdown-timeout", "3s", "--pprof", "127.0.0.1:0")
 	if err != nil {
-		e.prog.printf("   imstatusd has no --pprof; profiling imbench serve")
-		c, err = startChildWith(ctx, "imbench serve", e.self, true, "serve", "--apps", e.appsFile, "--addr", "127.0.0.1:0", "--pprof", "127.0.0.1:0")
-		if err != nil {
-			return nil, err
-		}
+		return nil, err
 	}
 	return &target{name: c.name, addrs: []string{c.addr}, procs: []*child{c}}, nil
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -75,7 +77,7 @@ func replaceBetween(doc, begin, end, with string) (string, error) {
 	return doc[:i+len(begin)] + "\n" + with + doc[j:], nil
 }
 
-// profiles runs fan-out, churn and the storm against `imbench serve` and
+// profiles runs fan-out, churn and the storm against imstatusd --pprof and
 // saves the server's CPU and allocation profiles over a window of each,
 // with their top entries.
 func (e *env) profiles(ctx context.Context) error {
@@ -172,4 +174,35 @@ func (e *env) profiles(ctx context.Context) error {
 type profileHooks struct {
 	churn, storm func(*target)
 	wait         func()
+}
+
+// fetchProfile saves the server's profile kind to path: "profile" (CPU) or
+// "mutex" over the next d, or "heap" now, after a GC.
+func fetchProfile(ctx context.Context, pprofAddr, kind string, d time.Duration, path string) error {
+	url := fmt.Sprintf("http://%s/debug/pprof/%s?seconds=%d", pprofAddr, kind, int(d.Seconds()))
+	if kind == "heap" {
+		url = fmt.Sprintf("http://%s/debug/pprof/heap?gc=1", pprofAddr)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
+		return fmt.Errorf("%s: %s: %s", url, resp.Status, b)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }

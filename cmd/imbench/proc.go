@@ -48,24 +48,31 @@ func readRSS(pid int) (int64, error) {
 }
 
 // parseStatCPU returns utime + stime (in USER_HZ ticks) from the content of
-// a /proc/PID/stat file. The command name (field 2) may hold spaces and
-// parentheses, so fields are counted from the last ')'.
-func parseStatCPU(stat []byte) (uint64, error) {
+// a /proc/PID/stat file.
+func parseStatCPU(stat []byte) (uint64, error) { return sumStatFields(stat, 14, 15) }
+
+// sumStatFields returns the sum of the given (1-based, as in proc(5))
+// numeric fields of a /proc/PID/stat file; negative values count as 0. The
+// command name (field 2) may hold spaces and parentheses, so fields are
+// counted from the last ')'.
+func sumStatFields(stat []byte, fields ...int) (uint64, error) {
 	i := bytes.LastIndexByte(stat, ')')
 	if i < 0 {
 		return 0, errors.New("stat: no ')' after the command name")
 	}
-	f := strings.Fields(string(stat[i+1:]))
-	// f[0] is field 3 (state); utime and stime are fields 14 and 15.
-	if len(f) < 13 {
-		return 0, fmt.Errorf("stat: %d fields after the command name, want at least 13", len(f))
+	f := strings.Fields(string(stat[i+1:])) // f[0] is field 3 (state)
+	var sum uint64
+	for _, n := range fields {
+		if n-3 >= len(f) {
+			return 0, fmt.Errorf("stat: %d fields after the command name, want at least %d", len(f), n-2)
+		}
+		v, err := strconv.ParseInt(f[n-3], 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("stat: %w", err)
+		}
+		sum += uint64(max(v, 0))
 	}
-	ut, err1 := strconv.ParseUint(f[11], 10, 64)
-	st, err2 := strconv.ParseUint(f[12], 10, 64)
-	if err := errors.Join(err1, err2); err != nil {
-		return 0, fmt.Errorf("stat: %w", err)
-	}
-	return ut + st, nil
+	return sum, nil
 }
 
 // readCPUTicks returns the CPU time process pid has used, in USER_HZ ticks.
@@ -131,25 +138,7 @@ func machineInfo() Machine {
 // parseStatCPUAll returns the process's own CPU time and that of its
 // waited-for children (utime + stime + cutime + cstime), in USER_HZ ticks,
 // from a /proc/PID/stat file.
-func parseStatCPUAll(stat []byte) (uint64, error) {
-	i := bytes.LastIndexByte(stat, ')')
-	if i < 0 {
-		return 0, errors.New("stat: no ')' after the command name")
-	}
-	f := strings.Fields(string(stat[i+1:]))
-	if len(f) < 15 {
-		return 0, fmt.Errorf("stat: %d fields after the command name, want at least 15", len(f))
-	}
-	var sum uint64
-	for _, k := range []int{11, 12, 13, 14} { // fields 14-17
-		v, err := strconv.ParseInt(f[k], 10, 64)
-		if err != nil {
-			return 0, fmt.Errorf("stat: %w", err)
-		}
-		sum += uint64(max(v, 0))
-	}
-	return sum, nil
-}
+func parseStatCPUAll(stat []byte) (uint64, error) { return sumStatFields(stat, 14, 15, 16, 17) }
 
 // parseProcStat returns the busy time of all CPUs (user, nice, system, irq,
 // softirq) from /proc/stat, in USER_HZ ticks.

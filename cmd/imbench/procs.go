@@ -15,9 +15,9 @@ import (
 	"time"
 )
 
-// child is a server process imbench started: imstatusd, a baseline or
-// `imbench serve`. It prints "listening on ADDR" (and, for serve, "pprof
-// on ADDR") on stdout when ready.
+// child is a server process imbench started: imstatusd or a baseline. It
+// prints "listening on ADDR" (and, with --pprof, "pprof on ADDR") on stdout
+// when ready.
 type child struct {
 	name  string
 	cmd   *exec.Cmd

@@ -245,7 +245,7 @@ func (e *env) drive(ctx context.Context, t *target, label string, conns fleet, c
 }
 
 // churnImstatusd runs the churn and then the storm against a fresh
-// imstatusd (or, with hooks, `imbench serve`).
+// imstatusd (with hooks, one with --pprof).
 func (e *env) churnImstatusd(ctx context.Context, n, S int, warm, run time.Duration, hooks *profileHooks) (churnResult, stormResult, error) {
 	var t *target
 	var err error

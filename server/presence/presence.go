@@ -84,9 +84,16 @@ type Memory struct {
 	friendOf map[string]map[string]struct{} // user → users whose friend list holds them
 	away     map[string]time.Time           // owners with subscriptions, since they went away
 
-	// pos and last are Subscribe's scratch indexes (under mu, empty
-	// between calls), kept to spare an allocation per call.
-	pos, last map[string]int
+	// scratch is Subscribe's and Unsubscribe's index of the targets of one
+	// call (under mu, empty between calls), kept to spare an allocation.
+	scratch map[string]slot
+}
+
+// slot is what Subscribe knows of one target: its last place among the
+// call's targets, and whether the list already held it.
+type slot struct {
+	last   int
+	listed bool
 }
 
 // NewMemory returns an empty state.
@@ -96,8 +103,7 @@ func NewMemory() *Memory {
 		watchers: make(map[string]map[string]struct{}),
 		friendOf: make(map[string]map[string]struct{}),
 		away:     make(map[string]time.Time),
-		pos:      make(map[string]int),
-		last:     make(map[string]int),
+		scratch:  make(map[string]slot),
 	}
 }
 
@@ -279,56 +285,35 @@ func (m *Memory) Subscribe(_ context.Context, owner string, targets []string, ma
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	u := m.account(owner)
-	// Targets already on the list move to its end, in one pass: deleting
-	// them one at a time moved the list's tail once per target, the top
-	// cost of a reconnect storm's re-subscribes. Beyond a few entries the
-	// lookups go through scratch maps: comparing every target with every
-	// entry was the next.
-	var marks [8]uint64
-	moved := marks[:]
-	if n := (len(u.subs) + 63) / 64; n > len(marks) {
-		moved = make([]uint64, n)
+	// In passes over the list and the targets, through a scratch map:
+	// searching the list and deleting from it target by target was the
+	// top cost of a reconnect storm's re-subscribes.
+	sc := m.scratch
+	defer clear(sc) // holding no ids between calls
+	for i, t := range targets {
+		sc[t] = slot{last: i}
 	}
-	index := func(t string) int { return slices.Index(u.subs, t) }
-	if len(u.subs)*len(targets) > 64 {
-		defer clear(m.pos) // holding no ids between calls
-		for i, t := range u.subs {
-			m.pos[t] = i
-		}
-		index = func(t string) int {
-			if i, ok := m.pos[t]; ok {
-				return i
-			}
-			return -1
-		}
-	}
-	for _, t := range targets {
-		if i := index(t); i >= 0 {
-			moved[i/64] |= 1 << (i % 64) // already among t's watchers
-		} else {
-			addTo(m.watchers, t, owner)
-		}
-	}
+	// Targets already on the list leave their place (and stay watchers)...
 	kept := u.subs[:0]
-	for i, t := range u.subs {
-		if moved[i/64]&(1<<(i%64)) == 0 {
-			kept = append(kept, t)
+	for _, t := range u.subs {
+		if s, ok := sc[t]; ok {
+			s.listed = true
+			sc[t] = s
+			continue
 		}
+		kept = append(kept, t)
 	}
 	clear(u.subs[len(kept):])
 	u.subs = kept
-	// A repeated target takes its last place.
-	isLast := func(i int) bool { return !slices.Contains(targets[i+1:], targets[i]) }
-	if len(targets) > 16 {
-		defer clear(m.last)
-		for i, t := range targets {
-			m.last[t] = i
-		}
-		isLast = func(i int) bool { return m.last[targets[i]] == i }
-	}
+	// ...and every target goes to the end, a repeated one at its last place.
 	for i, t := range targets {
-		if isLast(i) {
-			u.subs = append(u.subs, t)
+		s := sc[t]
+		if s.last != i {
+			continue
+		}
+		u.subs = append(u.subs, t)
+		if !s.listed {
+			addTo(m.watchers, t, owner)
 		}
 	}
 	if n := len(u.subs) - max; n > 0 {
@@ -358,14 +343,12 @@ func (m *Memory) unsubscribe(owner string, targets []string) {
 	// shift of the tail per removed entry.
 	drop := func(string) bool { return true } // no targets: all
 	if len(targets) > 0 {
-		drop = func(t string) bool { return slices.Contains(targets, t) }
-		if len(targets)*len(u.subs) > 64 {
-			defer clear(m.pos)
-			for _, t := range targets {
-				m.pos[t] = 0
-			}
-			drop = func(t string) bool { _, ok := m.pos[t]; return ok }
+		sc := m.scratch
+		defer clear(sc)
+		for _, t := range targets {
+			sc[t] = slot{}
 		}
+		drop = func(t string) bool { _, ok := sc[t]; return ok }
 	}
 	kept := u.subs[:0]
 	for _, t := range u.subs {
