@@ -59,12 +59,10 @@ func header(w io.Writer, name, typ, help string) {
 	fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, typ)
 }
 
-func gauge(w io.Writer, name, help string, v uint64) {
-	header(w, name, "gauge", help)
-	io.WriteString(w, name+" "+strconv.FormatUint(v, 10)+"\n")
-}
+func gauge(w io.Writer, name, help string, v uint64)   { sample(w, name, "gauge", help, v) }
+func counter(w io.Writer, name, help string, v uint64) { sample(w, name, "counter", help, v) }
 
-func counter(w io.Writer, name, help string, v uint64) {
-	header(w, name, "counter", help)
+func sample(w io.Writer, name, typ, help string, v uint64) {
+	header(w, name, typ, help)
 	io.WriteString(w, name+" "+strconv.FormatUint(v, 10)+"\n")
 }
