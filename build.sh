@@ -149,10 +149,11 @@ fuzz() {
 
 demo() {
 	build
-	local log key
-	log=$(mktemp)
+	local dir log key
+	dir=$(mktemp -d)
+	log=$dir/imstatusd.log
 	say "starting imstatusd on 127.0.0.1 (development app)"
-	start_server "$log"
+	start_server "$log" --data "$dir/data"
 	local addr=$SERVER_ADDR pid=$SERVER_PID
 	key=$(sed -n 's/.*secret_key=\([0-9a-f]*\).*/\1/p' "$log")
 	grep -E '^(development app|listening)' "$log"
@@ -166,7 +167,7 @@ demo() {
 	say "stopping imstatusd (SIGTERM)"
 	kill -TERM $pid
 	wait $pid || die "imstatusd did not exit cleanly"
-	rm -f "$log"
+	rm -rf "$dir"
 	say "demo done"
 }
 

@@ -16,7 +16,6 @@ import (
 	"log/slog"
 	"runtime"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -211,8 +210,8 @@ func (c *Client) Login(ctx context.Context, userID, userSig string) error {
 // enters Logining before it returns; wait returns the outcome, as Login
 // does. wait must be called exactly once.
 func (c *Client) StartLogin(userID, userSig string) (wait func(context.Context) error, err error) {
-	if !usersig.ValidUserID(userID) {
-		return nil, wire.Errorf(wire.CodeInvalidParams, "invalid user id %q: 1 to 32 characters of A-Z a-z 0-9 _ -", userID)
+	if err := usersig.CheckUserID(userID); err != nil {
+		return nil, &wire.Error{Code: wire.CodeInvalidParams, Desc: err.Error()}
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -550,18 +549,11 @@ func checkIDs(ids []string, emptyOK bool) error {
 		return wire.Errorf(wire.CodeInvalidParams, "no user ids given")
 	}
 	for _, id := range ids {
-		if !usersig.ValidUserID(id) {
-			return wire.Errorf(wire.CodeInvalidParams, "invalid user id %q: 1 to 32 characters of A-Z a-z 0-9 _ -", truncate(id, 40))
+		if err := usersig.CheckUserID(id); err != nil {
+			return &wire.Error{Code: wire.CodeInvalidParams, Desc: err.Error()}
 		}
 	}
 	return nil
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return strings.ToValidUTF8(s[:n], "") + "…"
 }
 
 // addSubs appends ids (moving ones already there to the newest place) and

@@ -6,15 +6,15 @@ import (
 	"github.com/imstatus/imstatus/wire"
 )
 
-// API names of the local rate limits, one window each.
+// The local rate limits keep one window per API (wire.API…).
 const (
-	apiGet         = "get"
-	apiSubscribe   = "subscribe"
-	apiUnsubscribe = "unsubscribe"
+	apiGet         = wire.APIGet
+	apiSubscribe   = wire.APISubscribe
+	apiUnsubscribe = wire.APIUnsubscribe
 )
 
-// Limits used until the server has told its own at login (upstream's defaults).
-var defaultLimits = wire.Limits{RateLimitCalls: 20, RateLimitWindowMS: 5000, MaxGetIDs: 500, MaxSubscribeIDs: 100, MaxSubscriptions: 200}
+// Limits used until the server has told its own at login.
+var defaultLimits = wire.DefaultLimits
 
 type window struct {
 	start time.Time

@@ -96,7 +96,7 @@ func (c *Client) run(ctx context.Context, done chan struct{}, first chan<- error
 			s.end(endClosed, 0, "")
 			break
 		}
-		c.limits = wire.ParseLimits(reply.Body.Get("limits"))
+		c.limits = wire.ParseLoginReply(reply.Body).Limits
 		c.sess = s
 		c.state = Logined
 		c.broadcast()
@@ -172,18 +172,16 @@ func (c *Client) connect(ctx context.Context, addr string) (*session, wire.Serve
 	s := newSession(ws, addr, c.onStatus)
 	c.mu.Lock()
 	user, sig := c.userID, c.userSig
+	// Versions order the statuses of one link: the server of a new link
+	// (another node, or a restarted one that lost its versions) may number
+	// them anew. What was reported stays, to tell news from repeats.
+	for id, st := range c.cache {
+		st.Version = 0
+		c.cache[id] = st
+	}
 	c.mu.Unlock()
-	body := []byte(`{"v":1,"sdkappid":`)
-	body = appendUint(body, c.cfg.SDKAppID)
-	body = append(body, `,"user_id":`...)
-	body = wire.AppendString(body, user)
-	body = append(body, `,"user_sig":`...)
-	body = wire.AppendString(body, sig)
-	body = append(body, `,"platform":`...)
-	body = wire.AppendString(body, c.cfg.Platform)
-	body = append(body, `,"device_id":`...)
-	body = wire.AppendString(body, c.cfg.DeviceID)
-	body = append(body, '}')
+	body := wire.AppendLoginBody(nil, wire.LoginBody{Version: wire.Version, SDKAppID: c.cfg.SDKAppID,
+		UserID: user, UserSig: sig, Platform: c.cfg.Platform, DeviceID: c.cfg.DeviceID})
 	lctx, cancel2 := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel2()
 	f, err := s.request(lctx, wire.OpLogin, body)
@@ -214,7 +212,7 @@ func (c *Client) heartbeatInterval(reply wire.ServerFrame) time.Duration {
 	if c.cfg.HeartbeatInterval > 0 {
 		return c.cfg.HeartbeatInterval
 	}
-	if ms := reply.Body.Get("heartbeat_interval_ms").Int(); ms > 0 {
+	if ms := wire.ParseLoginReply(reply.Body).HeartbeatInterval; ms > 0 {
 		return time.Duration(ms) * time.Millisecond
 	}
 	return 30 * time.Second
@@ -289,8 +287,17 @@ func (c *Client) onStatus(sts []wire.Status) {
 	var changed []wire.Status
 	c.mu.Lock()
 	for _, st := range sts {
-		if old, ok := c.cache[st.UserID]; ok && old.Equal(st) {
-			continue
+		if old, ok := c.cache[st.UserID]; ok {
+			if st.Stale(old) {
+				// Overtaken by a newer status already reported: a
+				// subscribe's snapshot read before a change whose push
+				// arrived first.
+				continue
+			}
+			if old.Equal(st) {
+				c.cache[st.UserID] = st // the same, at a newer version
+				continue
+			}
 		}
 		c.cache[st.UserID] = st
 		changed = append(changed, st)
@@ -323,18 +330,4 @@ func (c *Client) sleep(ctx context.Context, d time.Duration) bool {
 	case <-ctx.Done():
 		return false
 	}
-}
-
-func appendUint(dst []byte, n uint64) []byte {
-	var b [20]byte
-	i := len(b)
-	for {
-		i--
-		b[i] = byte('0' + n%10)
-		n /= 10
-		if n == 0 {
-			break
-		}
-	}
-	return append(dst, b[i:]...)
 }

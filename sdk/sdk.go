@@ -440,7 +440,7 @@ func (s *SDK) GetUserStatus(json string, cb Result) int {
 		if err != nil {
 			return "", err
 		}
-		return string(wire.AppendStatuses(make([]byte, 0, 128*len(sts)), sts)), nil
+		return string(wire.AppendUserStatuses(make([]byte, 0, 128*len(sts)), sts)), nil
 	})
 }
 
@@ -581,7 +581,7 @@ func (s *SDK) onEvent(e core.Event) {
 	switch e := e.(type) {
 	case core.StatusChanged:
 		if h.StatusChanged != nil {
-			json := string(wire.AppendStatuses(nil, e.Statuses))
+			json := string(wire.AppendUserStatuses(nil, e.Statuses))
 			f := func() { h.StatusChanged(json) }
 			if len(e.Statuses) == 1 {
 				// One user's status: a newer one may replace it while it waits.

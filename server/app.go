@@ -1,9 +1,10 @@
 package server
 
 import (
+	"context"
 	"slices"
+	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -14,39 +15,56 @@ import (
 	"github.com/imstatus/imstatus/wire"
 )
 
-// app is the presence engine of one SDKAppID. Its mutex serialises every
-// change with the queueing of the frames that tell of it, so notifications
-// of one user reach every recipient in the order the changes happened.
+// app is the presence engine of one SDKAppID on this node. Its state lives
+// behind the three contracts of package presence: accounts and friends in
+// the directory, devices, statuses and subscriptions in the store, and
+// changes travel through the broker to every node, this one included
+// (Deliver). Nothing here holds a lock across a call to them: what orders
+// a user's changes is the version the store gives each one.
 type app struct {
-	srv     *Server
-	cfg     AppConfig
-	policy  presence.Policy
-	state   Store
-	limiter *limiter
+	srv    *Server
+	cfg    AppConfig
+	policy presence.Policy
+	dir    presence.Directory
+	store  presence.Store
+	broker presence.Broker
+	hub    *hub
 
 	heartbeatTimeout time.Duration
 	clearDelay       time.Duration
 	heartbeatEvery   time.Duration
 
-	mu       sync.Mutex
-	conns    map[string][]*conn // user → live devices on this node
-	devices  atomic.Int64       // how many conns holds, for /metrics
-	watchers []string           // notify's scratch lists, reused under mu
-	targets  []*conn
+	// scratch holds watcher lists between deliveries, so notifying
+	// allocates nothing.
+	scratch sync.Pool
+
+	// leaves are departures the store failed to record, retried at each
+	// sweep: a device the store still holds live would stay ONLINE.
+	leavesMu sync.Mutex
+	leaves   []pendingLeave
 }
 
-func newApp(s *Server, cfg AppConfig, state Store) *app {
-	policy, _ := parsePolicy(cfg.MultiDevicePolicy) // Validate has checked it
+type pendingLeave struct {
+	user string
+	key  presence.DeviceKey
+	how  presence.Leave
+	at   time.Time
+}
+
+func newApp(s *Server, cfg AppConfig, b presence.Backend) *app {
+	policy, _ := presence.ParsePolicy(cfg.MultiDevicePolicy) // Validate has checked it
 	a := &app{
 		srv:              s,
 		cfg:              cfg,
 		policy:           policy,
-		state:            state,
-		limiter:          newLimiter(cfg.RateLimitCalls, ms(cfg.RateLimitWindowMS)),
+		dir:              b.Directory,
+		store:            b.Store,
+		broker:           b.Broker,
+		hub:              newHub(),
 		heartbeatTimeout: ms(cfg.HeartbeatTimeoutMS),
 		clearDelay:       ms(cfg.SubscriptionClearDelayMS),
-		conns:            make(map[string][]*conn),
 	}
+	a.scratch.New = func() any { return new([]string) }
 	a.heartbeatEvery = s.opts.HeartbeatInterval
 	if a.heartbeatEvery <= 0 {
 		a.heartbeatEvery = min(a.heartbeatTimeout/4, 30*time.Second)
@@ -56,11 +74,21 @@ func newApp(s *Server, cfg AppConfig, state Store) *app {
 
 func (a *app) now() time.Time { return a.srv.clock.Now() }
 
+// call is the context of one round of calls to the backend: none may
+// outlast the store timeout.
+func (a *app) call() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(a.srv.ctx, a.srv.opts.StoreTimeout)
+}
+
+func (a *app) key(c *conn) presence.DeviceKey {
+	return presence.DeviceKey{Node: a.srv.nodeID, Conn: c.id}
+}
+
 // login verifies the UserSig and makes c a live device of the user,
 // kicking the devices the multi-device policy replaces.
 func (a *app) login(c *conn, seq uint64, l wire.LoginBody) {
-	if !usersig.ValidUserID(l.UserID) {
-		c.reply(seq, wire.CodeServerParams, "invalid user id: 1 to 32 characters of A-Z a-z 0-9 _ -", nil)
+	if err := usersig.CheckUserID(l.UserID); err != nil {
+		c.reply(seq, wire.CodeServerParams, err.Error(), nil)
 		return
 	}
 	if !wire.ValidPlatform(l.Platform) {
@@ -79,45 +107,52 @@ func (a *app) login(c *conn, seq uint64, l wire.LoginBody) {
 		}
 		return
 	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	ch, kicked, err := a.state.Login(a.srv.ctx, l.UserID, presence.Device{Conn: c.id, Platform: l.Platform, DeviceID: l.DeviceID}, a.policy, now)
+	ctx, cancel := a.call()
+	defer cancel()
+	// A valid UserSig registers the user, as upstream does.
+	if err := a.ensureAccount(ctx, l.UserID); err != nil {
+		c.replyErr(seq, a.storeErr(err))
+		return
+	}
+	// In the hub before the store knows the device, so that a concurrent
+	// login the store lets kick it finds it.
+	a.hub.add(l.UserID, c)
+	d := presence.Device{Key: a.key(c), Platform: l.Platform, DeviceID: l.DeviceID}
+	ch, kicked, err := a.store.Login(ctx, l.UserID, d, a.policy, now)
 	if err != nil {
+		a.hub.take(l.UserID, c.id)
 		c.replyErr(seq, a.storeErr(err))
 		return
 	}
 	var kickedPlatforms []string
 	for _, k := range kicked {
-		kc := a.takeConn(l.UserID, k.Conn)
-		if kc == nil {
-			continue
-		}
 		kickedPlatforms = append(kickedPlatforms, k.Platform)
-		kc.detach()
-		kc.closeWith(wire.AppendPush(nil, wire.OpKicked, wire.CodeKickedOffline, "kicked offline: the account logged in on another "+k.Platform+" device"),
-			1000, "kicked offline")
+		a.kickDevice(ctx, l.UserID, k, l.Platform)
 	}
 	c.attach(session{app: a, user: l.UserID, platform: l.Platform, sigExpire: t.ExpiresAt()})
-	a.conns[l.UserID] = append(a.conns[l.UserID], c)
-	a.devices.Add(1)
-	body := make([]byte, 0, 96)
-	body = append(body, `{"user_id":`...)
-	body = wire.AppendString(body, l.UserID)
-	body = append(body, `,"heartbeat_interval_ms":`...)
-	body = appendInt(body, a.heartbeatEvery.Milliseconds())
-	body = append(body, `,"server_time_ms":`...)
-	body = appendInt(body, now.UnixMilli())
-	body = append(body, `,"limits":`...)
-	body = wire.AppendLimits(body, a.limits())
-	body = append(body, '}')
-	c.replyOK(seq, body)
+	c.replyOK(seq, wire.AppendLoginReply(make([]byte, 0, 192), wire.LoginReply{
+		UserID:            l.UserID,
+		HeartbeatInterval: a.heartbeatEvery.Milliseconds(),
+		ServerTime:        now.UnixMilli(),
+		Limits:            a.limits(),
+	}))
 	a.srv.metrics.logins.Add(1)
-	a.notify(ch)
+	a.publish(ctx, ch)
 	a.srv.hooks.Send(a.cfg.WebhookURL, webhook.Event{
 		SDKAppID: a.cfg.SDKAppID, Action: webhook.ActionLogin, Account: l.UserID,
 		Reason: webhook.ReasonRegister, Platform: l.Platform, ClientIP: c.ip,
 		Kicked: kickedPlatforms, Time: now,
 	})
+}
+
+// ensureAccount creates the user's account unless it exists; reading
+// first keeps a durable directory from writing at every login.
+func (a *app) ensureAccount(ctx context.Context, user string) error {
+	ok, err := a.dir.Exists(ctx, user)
+	if err != nil || ok[0] {
+		return err
+	}
+	return a.dir.ImportAccounts(ctx, user)
 }
 
 // maxFailedLogins is how many refused UserSigs one connection may send.
@@ -134,23 +169,51 @@ func (a *app) limits() wire.Limits {
 	}
 }
 
-// takeConn removes the connection id from the user's live devices.
-// a.mu is held.
-func (a *app) takeConn(user string, id uint64) *conn {
-	cs := a.conns[user]
-	for i, c := range cs {
-		if c.id == id {
-			cs = slices.Delete(cs, i, i+1)
-			a.devices.Add(-1)
-			if len(cs) == 0 {
-				delete(a.conns, user)
-			} else {
-				a.conns[user] = cs
-			}
-			return c
-		}
+// kickDevice kicks a device the policy replaced: here if this node holds
+// it, else through the broker to the node that does.
+func (a *app) kickDevice(ctx context.Context, user string, k presence.Device, by string) {
+	if k.Key.Node == a.srv.nodeID {
+		a.kickLocal(user, k.Key.Conn, by)
+		return
 	}
-	return nil
+	if err := a.broker.PublishKick(ctx, k.Key.Node, presence.Kick{User: user, Key: k.Key, Platform: by}); err != nil {
+		a.storeErr(err)
+	}
+}
+
+func (a *app) kickLocal(user string, id uint64, by string) {
+	kc := a.hub.take(user, id)
+	if kc == nil {
+		return
+	}
+	kc.detach()
+	kc.closeWith(wire.AppendPush(nil, wire.OpKicked, wire.CodeKickedOffline, "kicked offline: the account logged in on another "+by+" device"),
+		1000, "kicked offline")
+}
+
+// Kick implements presence.Node: a kick the broker brings from another node
+// (or from this one, for an admin's kick).
+func (a *app) Kick(k presence.Kick) {
+	if !k.Key.IsZero() {
+		if k.Key.Node == a.srv.nodeID {
+			a.kickLocal(k.User, k.Key.Conn, k.Platform)
+		}
+		return
+	}
+	for _, c := range a.hub.connsOf(k.User) {
+		_, ss, ok := c.detach()
+		if !ok {
+			continue
+		}
+		a.leave(c, ss, presence.LoggedOut, webhook.ReasonUnregister)
+		c.closeWith(wire.AppendPush(nil, wire.OpKicked, wire.CodeKickedOffline, "kicked offline by the app's administrator"),
+			1000, "kicked offline")
+	}
+}
+
+// kickUser logs out every device of user, on every node, at the admin's request.
+func (a *app) kickUser(ctx context.Context, user string) error {
+	return a.broker.PublishKick(ctx, "", presence.Kick{User: user, ByAdmin: true})
 }
 
 // logout ends c's session at the client's request; the link stays open.
@@ -161,31 +224,28 @@ func (a *app) logout(c *conn, seq uint64) {
 		return
 	}
 	c.anonSince.Store(a.now().UnixNano())
-	a.mu.Lock()
-	defer a.mu.Unlock()
 	c.replyOK(seq, nil)
-	a.leaveLocked(c, ss, presence.LoggedOut, webhook.ReasonUnregister)
+	a.leave(c, ss, presence.LoggedOut, webhook.ReasonUnregister)
 }
 
 // leave records that c's device went away; c's session is already detached.
 func (a *app) leave(c *conn, ss session, how presence.Leave, reason string) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.leaveLocked(c, ss, how, reason)
-}
-
-func (a *app) leaveLocked(c *conn, ss session, how presence.Leave, reason string) {
 	now := a.now()
-	a.takeConn(ss.user, c.id)
-	ch, found, err := a.state.Leave(a.srv.ctx, ss.user, c.id, how, now)
+	a.hub.take(ss.user, c.id)
+	ctx, cancel := a.call()
+	defer cancel()
+	ch, found, err := a.store.Leave(ctx, ss.user, a.key(c), how, now)
 	if err != nil {
 		a.storeErr(err)
+		a.leavesMu.Lock()
+		a.leaves = append(a.leaves, pendingLeave{user: ss.user, key: a.key(c), how: how, at: now})
+		a.leavesMu.Unlock()
 		return
 	}
 	if !found {
 		return
 	}
-	a.notify(ch)
+	a.publish(ctx, ch)
 	action := webhook.ActionDisconnect
 	if how == presence.LoggedOut {
 		action = webhook.ActionLogout
@@ -196,48 +256,80 @@ func (a *app) leaveLocked(c *conn, ss session, how presence.Leave, reason string
 	})
 }
 
-// kick logs out every device of user at the admin's request.
-func (a *app) kick(user string) int {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	cs := slices.Clone(a.conns[user])
-	for _, c := range cs {
-		_, ss, ok := c.detach()
-		if !ok {
-			continue
-		}
-		a.leaveLocked(c, ss, presence.LoggedOut, webhook.ReasonUnregister)
-		c.closeWith(wire.AppendPush(nil, wire.OpKicked, wire.CodeKickedOffline, "kicked offline by the app's administrator"),
-			1000, "kicked offline")
-	}
-	return len(cs)
-}
-
-// notify tells everyone concerned of a change: the user's own devices, its
-// online subscribers and, with auto-notify on, its online friends. The frame
-// is encoded once. a.mu is held.
-func (a *app) notify(ch presence.Change) {
+// publish sends a change to every node, with who besides the user is told
+// of it: its subscribers and, with auto-notify on, the users whose friend
+// list holds it.
+func (a *app) publish(ctx context.Context, ch presence.Change) {
 	if !ch.Changed() {
 		return
 	}
 	id := ch.After.UserID
-	watchers, err := a.state.AppendWatchers(a.srv.ctx, a.watchers[:0], id, *a.cfg.FriendStatusAutoNotify)
+	wp := a.scratch.Get().(*[]string)
+	defer a.scratch.Put(wp)
+	w, err := a.store.AppendWatchers(ctx, (*wp)[:0], id)
 	if err != nil {
+		a.storeErr(err) // the user's own devices are still told
+	}
+	if *a.cfg.FriendStatusAutoNotify {
+		n := len(w)
+		if w, err = a.dir.AppendFriendOf(ctx, w, id); err != nil {
+			a.storeErr(err)
+		}
+		if n > 0 && len(w) > n {
+			w = dedupe(w)
+		}
+	}
+	if err := a.broker.Publish(ctx, presence.Delivery{Status: ch.After, Watchers: w}); err != nil {
 		a.storeErr(err)
 	}
-	a.watchers = watchers
-	targets := append(a.targets[:0], a.conns[id]...)
-	for _, w := range watchers {
-		targets = append(targets, a.conns[w]...)
+	clear(w)
+	*wp = w[:0]
+}
+
+// dedupe drops repeated ids (a subscriber that is also a friend).
+func dedupe(ids []string) []string {
+	seen := make(map[string]struct{}, len(ids))
+	out := ids[:0]
+	for _, id := range ids {
+		if _, dup := seen[id]; !dup {
+			seen[id] = struct{}{}
+			out = append(out, id)
+		}
 	}
-	// Encoded once; every recipient's queue holds the same bytes.
-	frame := wire.AppendStatusPush(nil, ch.After)
-	for _, c := range targets {
-		c.sendStatus(frame, id)
+	clear(ids[len(out):])
+	return out
+}
+
+// Deliver implements presence.Node: it queues a change to this node's
+// connections of the user and of its watchers. The frame is encoded once.
+// Deliveries of one user are serialised and an older version than one
+// already delivered is dropped, so every connection gets a user's statuses
+// in order; different users' deliveries never wait for each other.
+func (a *app) Deliver(d presence.Delivery) {
+	st := d.Status
+	o := a.hub.ordering(st.UserID, a.now())
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if st.Version != 0 && st.Version <= o.latest.Version {
+		a.srv.metrics.staleDeliveries.Add(1)
+		return
 	}
-	a.srv.metrics.statusPushes.Add(uint64(len(targets)))
+	o.latest = st
+	tp := a.srv.targets.Get().(*[]*conn)
+	defer a.srv.targets.Put(tp)
+	targets := a.hub.appendConns((*tp)[:0], st.UserID)
+	for _, w := range d.Watchers {
+		targets = a.hub.appendConns(targets, w)
+	}
+	if len(targets) > 0 {
+		frame := wire.AppendStatusPush(nil, st)
+		for _, c := range targets {
+			c.sendStatus(frame, st.UserID, st.Version)
+		}
+		a.srv.metrics.statusPushes.Add(uint64(len(targets)))
+	}
 	clear(targets)
-	a.targets = targets[:0]
+	*tp = targets[:0]
 }
 
 func (a *app) setStatus(c *conn, ss session, req wire.Request) {
@@ -246,31 +338,25 @@ func (a *app) setStatus(c *conn, ss session, req wire.Request) {
 		c.reply(req.Seq, wire.CodeServerParams, err.Error(), nil)
 		return
 	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
 	if !c.attachedTo(a) {
 		c.reply(req.Seq, wire.CodeNotLoggedIn, "not logged in", nil)
 		return
 	}
-	ch, err := a.state.SetCustom(a.srv.ctx, ss.user, custom, a.now())
+	ctx, cancel := a.call()
+	defer cancel()
+	ch, err := a.store.SetCustom(ctx, ss.user, custom, a.now())
 	if err != nil {
 		c.replyErr(req.Seq, a.storeErr(err))
 		return
 	}
 	c.replyOK(req.Seq, nil)
-	a.notify(ch)
+	a.publish(ctx, ch)
 }
 
-// API names for rate limiting.
-const (
-	apiGet         = "get"
-	apiSubscribe   = "subscribe"
-	apiUnsubscribe = "unsubscribe"
-)
-
-// gate applies the edition and switch checks of SPEC §3, the batch size and
-// the id rules, then the rate limit. It returns nil when the call may go on.
-func (a *app) gate(ss session, api string, ids []string, max int) *wire.Error {
+// gate applies the edition and switch checks of SEMANTICS §3, the batch
+// size and the id rules, then the rate limit. It returns nil when the call
+// may go on.
+func (a *app) gate(ctx context.Context, ss session, api string, ids []string, max int) *wire.Error {
 	switch {
 	case a.cfg.Edition != "ultimate":
 		return wire.Errorf(wire.CodeEditionRequired, "the app's edition (%s) does not include this API; the ultimate edition does", a.cfg.Edition)
@@ -280,11 +366,15 @@ func (a *app) gate(ss session, api string, ids []string, max int) *wire.Error {
 		return wire.Errorf(wire.CodeBatchTooLarge, "%d ids in one call; at most %d", len(ids), max)
 	}
 	for _, id := range ids {
-		if !usersig.ValidUserID(id) {
-			return wire.Errorf(wire.CodeServerParams, "invalid user id %q", truncate(id, 40))
+		if err := usersig.CheckUserID(id); err != nil {
+			return &wire.Error{Code: wire.CodeServerParams, Desc: err.Error()}
 		}
 	}
-	if !a.limiter.allow(ss.user, api, a.now()) {
+	ok, err := a.store.Allow(ctx, ss.user+"\x00"+api, a.cfg.RateLimitCalls, ms(a.cfg.RateLimitWindowMS), a.now())
+	if err != nil {
+		return a.storeErr(err)
+	}
+	if !ok {
 		a.srv.metrics.rateLimited.Add(1)
 		return wire.Errorf(wire.CodeRateLimited, "more than %d calls in %v; try again later", a.cfg.RateLimitCalls, ms(a.cfg.RateLimitWindowMS))
 	}
@@ -303,20 +393,54 @@ func requireIDs(req wire.Request) ([]string, *wire.Error) {
 	return ids, nil
 }
 
+// statuses returns each id's status: the store's, UNLOGINED for an account
+// the store holds nothing of, UNKNOWN for an id without an account.
+func (a *app) statuses(ctx context.Context, ids []string) ([]wire.Status, error) {
+	sts, err := a.store.Statuses(ctx, ids...)
+	if err != nil {
+		return nil, err
+	}
+	var unknown []string
+	for _, st := range sts {
+		if st.Type == wire.StatusUnknown {
+			unknown = append(unknown, st.UserID)
+		}
+	}
+	if len(unknown) == 0 {
+		return sts, nil
+	}
+	exist, err := a.dir.Exists(ctx, unknown...)
+	if err != nil {
+		return nil, err
+	}
+	j := 0
+	for i := range sts {
+		if sts[i].Type == wire.StatusUnknown {
+			if exist[j] {
+				sts[i].Type = wire.StatusUnlogined
+			}
+			j++
+		}
+	}
+	return sts, nil
+}
+
 func (a *app) getStatus(c *conn, ss session, req wire.Request) {
 	ids, e := requireIDs(req)
 	if e != nil {
 		c.replyErr(req.Seq, e)
 		return
 	}
+	ctx, cancel := a.call()
+	defer cancel()
 	// Querying only yourself needs no edition, switch or rate limit.
 	if !(len(ids) == 1 && ids[0] == ss.user) {
-		if e := a.gate(ss, apiGet, ids, a.cfg.MaxGetIDs); e != nil {
+		if e := a.gate(ctx, ss, wire.APIGet, ids, a.cfg.MaxGetIDs); e != nil {
 			c.replyErr(req.Seq, e)
 			return
 		}
 	}
-	sts, err := a.state.Statuses(a.srv.ctx, ids...)
+	sts, err := a.statuses(ctx, ids)
 	if err != nil {
 		c.replyErr(req.Seq, a.storeErr(err))
 		return
@@ -330,7 +454,9 @@ func (a *app) subscribe(c *conn, ss session, req wire.Request) {
 		c.replyErr(req.Seq, e)
 		return
 	}
-	if e := a.gate(ss, apiSubscribe, ids, a.cfg.MaxSubscribeIDs); e != nil {
+	ctx, cancel := a.call()
+	defer cancel()
+	if e := a.gate(ctx, ss, wire.APISubscribe, ids, a.cfg.MaxSubscribeIDs); e != nil {
 		c.replyErr(req.Seq, e)
 		return
 	}
@@ -338,15 +464,15 @@ func (a *app) subscribe(c *conn, ss session, req wire.Request) {
 		c.reply(req.Seq, wire.CodeServerParams, "cannot subscribe to yourself; your own changes always reach your devices", nil)
 		return
 	}
-	exist, err := a.state.Exists(a.srv.ctx, ids...)
+	known, err := a.statuses(ctx, ids)
 	if err != nil {
 		c.replyErr(req.Seq, a.storeErr(err))
 		return
 	}
 	var missing []string
-	for i, ok := range exist {
-		if !ok {
-			missing = append(missing, ids[i])
+	for _, st := range known {
+		if st.Type == wire.StatusUnknown {
+			missing = append(missing, st.UserID)
 		}
 	}
 	if len(missing) > 0 {
@@ -356,24 +482,60 @@ func (a *app) subscribe(c *conn, ss session, req wire.Request) {
 			wire.AppendIDsBody(nil, missing))
 		return
 	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
 	if !c.attachedTo(a) {
 		c.reply(req.Seq, wire.CodeNotLoggedIn, "not logged in", nil)
 		return
 	}
-	if _, err := a.state.Subscribe(a.srv.ctx, ss.user, ids, a.cfg.MaxSubscriptions); err != nil {
+	if _, err := a.store.Subscribe(ctx, ss.user, ids, a.cfg.MaxSubscriptions); err != nil {
 		c.replyErr(req.Seq, a.storeErr(err))
 		return
 	}
-	sts, err := a.state.Statuses(a.srv.ctx, ids...)
+	// Read after subscribing: a change between the two reaches c as a push,
+	// and whichever of the two is older is dropped by its version.
+	sts, err := a.store.Statuses(ctx, ids...)
 	if err != nil {
 		c.replyErr(req.Seq, a.storeErr(err))
 		return
 	}
+	for i := range sts {
+		if sts[i].Type == wire.StatusUnknown {
+			sts[i].Type = known[i].Type // an account the store holds nothing of
+		}
+	}
 	c.replyOK(req.Seq, nil)
-	// The current state, so a client that (re)subscribes converges.
+	a.sendSnapshot(c, sts)
+}
+
+// sendSnapshot queues the answer of a subscribe: the targets' current
+// statuses, so a client that (re)subscribes converges. They were read
+// without a lock, so a change may have been delivered since: under the
+// targets' delivery orders (taken in id order, as no delivery holds more
+// than one), a status older than the one delivered is replaced by it, and
+// no delivery passes the snapshot while it is queued. The connection hears
+// each target in version order.
+func (a *app) sendSnapshot(c *conn, sts []wire.Status) {
+	now := a.now()
+	order := make([]int, len(sts))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(i, j int) int { return strings.Compare(sts[i].UserID, sts[j].UserID) })
+	held := make([]*ordering, 0, len(sts))
+	var o *ordering
+	for k, i := range order {
+		if k == 0 || sts[i].UserID != sts[order[k-1]].UserID {
+			o = a.hub.ordering(sts[i].UserID, now)
+			o.mu.Lock()
+			held = append(held, o)
+		}
+		if o.latest.Version > sts[i].Version {
+			sts[i] = o.latest
+		}
+	}
 	c.send(wire.AppendStatusPush(nil, sts...))
+	for _, o := range held {
+		o.mu.Unlock()
+	}
 	a.srv.metrics.statusPushes.Add(1)
 }
 
@@ -383,32 +545,83 @@ func (a *app) unsubscribe(c *conn, ss session, req wire.Request) {
 		c.reply(req.Seq, wire.CodeServerParams, err.Error(), nil)
 		return
 	}
-	if e := a.gate(ss, apiUnsubscribe, ids, a.cfg.MaxSubscribeIDs); e != nil {
+	ctx, cancel := a.call()
+	defer cancel()
+	if e := a.gate(ctx, ss, wire.APIUnsubscribe, ids, a.cfg.MaxSubscribeIDs); e != nil {
 		c.replyErr(req.Seq, e)
 		return
 	}
-	if err := a.state.Unsubscribe(a.srv.ctx, ss.user, ids); err != nil {
+	if err := a.store.Unsubscribe(ctx, ss.user, ids); err != nil {
 		c.replyErr(req.Seq, a.storeErr(err))
 		return
 	}
 	c.replyOK(req.Seq, nil)
 }
 
-// storeErr logs a failure of the state store and returns what the client is told.
+// storeErr logs a failure of the backend (at most a line a second: clients
+// trigger these calls) and returns what the client is told.
 func (a *app) storeErr(err error) *wire.Error {
-	a.srv.log.Error("presence store", "sdkappid", a.cfg.SDKAppID, "err", err)
+	a.srv.metrics.storeErrors.Add(1)
+	if a.srv.storeLog.allow(a.srv.clock.Now()) {
+		a.srv.log.Error("presence backend", "sdkappid", a.cfg.SDKAppID, "err", err,
+			"errors_since_last_line", a.srv.storeLog.take())
+	}
 	return wire.Errorf(wire.CodeServerInternal, "server error: the presence store failed; try again")
 }
 
-// sweep clears the subscription lists of owners who went away long enough
-// ago, and forgets spent rate-limit windows.
+// sweep is this node's share of the time-driven work: it renews the node's
+// lease, retries the departures the store failed to take, and forgets idle
+// delivery orders; the node that leads the app's sweep also ends the
+// devices of nodes whose lease ran out and clears the subscription lists
+// of owners who went away long enough ago.
 func (a *app) sweep(now time.Time) {
-	owners, err := a.state.ClearAwaySubscriptions(a.srv.ctx, now, a.clearDelay)
+	a.hub.prune(now)
+	ctx, cancel := a.call()
+	defer cancel()
+	if err := a.store.RenewLease(ctx, a.srv.nodeID, now, a.srv.opts.LeaseTTL); err != nil {
+		a.storeErr(err)
+		return // not leading a sweep that could end this node's own devices
+	}
+	a.retryLeaves(ctx)
+	lead, err := a.store.Lead(ctx, "sweep", a.srv.nodeID, now, a.srv.opts.LeaseTTL)
+	if err != nil {
+		a.storeErr(err)
+		return
+	}
+	if !lead {
+		return
+	}
+	changes, err := a.store.ExpireLeases(ctx, now)
+	if err != nil {
+		a.storeErr(err)
+	}
+	for _, ch := range changes {
+		a.srv.log.Info("device lost with its node's lease", "sdkappid", a.cfg.SDKAppID, "user", ch.After.UserID)
+		a.publish(ctx, ch)
+	}
+	owners, err := a.store.ClearAwaySubscriptions(ctx, now, a.clearDelay)
 	if err != nil {
 		a.storeErr(err)
 	}
 	for _, owner := range owners {
 		a.srv.log.Debug("cleared subscriptions", "sdkappid", a.cfg.SDKAppID, "user", owner)
 	}
-	a.limiter.prune(now)
+}
+
+func (a *app) retryLeaves(ctx context.Context) {
+	a.leavesMu.Lock()
+	todo := a.leaves
+	a.leaves = nil
+	a.leavesMu.Unlock()
+	for i, l := range todo {
+		ch, _, err := a.store.Leave(ctx, l.user, l.key, l.how, l.at)
+		if err != nil {
+			a.storeErr(err)
+			a.leavesMu.Lock()
+			a.leaves = append(a.leaves, todo[i:]...)
+			a.leavesMu.Unlock()
+			return
+		}
+		a.publish(ctx, ch)
+	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/imstatus/imstatus/server/presence"
 	"github.com/imstatus/imstatus/usersig"
+	"github.com/imstatus/imstatus/wire"
 )
 
 // AppConfig is one app's settings, the "console switches" of SPEC §3, as
@@ -57,11 +58,11 @@ const (
 	DefaultEdition                = "standard"
 	DefaultHeartbeatTimeout       = 400 * time.Second
 	DefaultSubscriptionClearDelay = 10 * time.Minute
-	DefaultRateLimitCalls         = 20
-	DefaultRateLimitWindow        = 5 * time.Second
-	DefaultMaxGetIDs              = 500
-	DefaultMaxSubscribeIDs        = 100
-	DefaultMaxSubscriptions       = 200
+	DefaultRateLimitCalls         = wire.DefaultRateLimitCalls
+	DefaultRateLimitWindow        = wire.DefaultRateLimitWindowMS * time.Millisecond
+	DefaultMaxGetIDs              = wire.DefaultMaxGetIDs
+	DefaultMaxSubscribeIDs        = wire.DefaultMaxSubscribeIDs
+	DefaultMaxSubscriptions       = wire.DefaultMaxSubscriptions
 	DefaultMultiDevicePolicy      = "per_platform"
 	DefaultAdmin                  = "administrator"
 )
@@ -122,22 +123,10 @@ func (c AppConfig) Validate() error {
 	default:
 		return fmt.Errorf("app %d: edition %q is not one of developer, standard, pro, ultimate", c.SDKAppID, c.Edition)
 	}
-	if _, err := parsePolicy(c.MultiDevicePolicy); err != nil {
+	if _, err := presence.ParsePolicy(c.MultiDevicePolicy); err != nil {
 		return fmt.Errorf("app %d: %w", c.SDKAppID, err)
 	}
 	return nil
-}
-
-func parsePolicy(s string) (presence.Policy, error) {
-	switch s {
-	case "per_platform":
-		return presence.PerPlatform, nil
-	case "single":
-		return presence.Single, nil
-	case "unlimited":
-		return presence.Unlimited, nil
-	}
-	return 0, fmt.Errorf("multi_device_policy %q is not one of per_platform, single, unlimited", s)
 }
 
 func ms(n int64) time.Duration { return time.Duration(n) * time.Millisecond }

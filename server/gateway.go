@@ -241,25 +241,29 @@ func (c *conn) reply(seq uint64, code int, desc string, body []byte) {
 func (c *conn) replyErr(seq uint64, e *wire.Error) { c.reply(seq, e.Code, e.Desc, nil) }
 
 // outFrame is a queued frame; user names the one user whose status a push
-// carries ("" for any other frame).
+// carries ("" for any other frame), version that status's version.
 type outFrame struct {
-	b    []byte
-	user string
+	b       []byte
+	user    string
+	version uint64
 }
 
 // send queues a frame. A client too slow to take its frames is disconnected
 // rather than allowed to hold memory or stall the sender.
-func (c *conn) send(frame []byte) { c.enqueue(frame, "") }
+func (c *conn) send(frame []byte) { c.enqueue(frame, "", 0) }
 
-// sendStatus queues a push of user's status. If a push of that user still
-// waits in the queue, behind nothing but other users' status pushes, it is
-// replaced instead: a client that reads slower than a user changes skips
-// the statuses it has not read yet that a newer one supersedes, and still
-// gets every user's latest, in order. So a user who floods status changes
-// cannot fill the queues of its subscribers and get them disconnected.
-func (c *conn) sendStatus(frame []byte, user string) { c.enqueue(frame, user) }
+// sendStatus queues a push of user's status at version. If a push of that
+// user still waits in the queue, behind nothing but other users' status
+// pushes, it is replaced instead (or, if it is newer, this one is dropped):
+// a client that reads slower than a user changes skips the statuses it has
+// not read yet that a newer one supersedes, and still gets every user's
+// latest, in order. So a user who floods status changes cannot fill the
+// queues of its subscribers and get them disconnected.
+func (c *conn) sendStatus(frame []byte, user string, version uint64) {
+	c.enqueue(frame, user, version)
+}
 
-func (c *conn) enqueue(frame []byte, user string) {
+func (c *conn) enqueue(frame []byte, user string, version uint64) {
 	c.qmu.Lock()
 	if c.closed {
 		c.qmu.Unlock()
@@ -269,8 +273,10 @@ func (c *conn) enqueue(frame []byte, user string) {
 		// Back from the newest; any other frame (a reply, a push of several
 		// statuses) ends the search, so nothing overtakes what it says.
 		for i := len(c.queue) - 1; i >= 0 && c.queue[i].user != ""; i-- {
-			if c.queue[i].user == user {
-				c.queue[i].b = frame
+			if q := &c.queue[i]; q.user == user {
+				if version == 0 || version >= q.version {
+					q.b, q.version = frame, version
+				}
 				c.qmu.Unlock()
 				c.srv.metrics.statusesSuperseded.Add(1)
 				return
@@ -286,7 +292,7 @@ func (c *conn) enqueue(frame []byte, user string) {
 		c.ws.NetConn().Close()
 		return
 	}
-	c.queue = append(c.queue, outFrame{frame, user})
+	c.queue = append(c.queue, outFrame{frame, user, version})
 	start := !c.writing
 	c.writing = true
 	c.qmu.Unlock()

@@ -23,6 +23,10 @@ type metrics struct {
 	slowReaders        atomic.Uint64 // connections closed because their send queue was full
 	rateLimited        atomic.Uint64 // calls refused with 7008
 	badFrames          atomic.Uint64 // connections closed for an unreadable or oversize frame
+	// staleDeliveries counts deliveries dropped because a newer version of
+	// the same user had been delivered already.
+	staleDeliveries atomic.Uint64
+	storeErrors     atomic.Uint64 // failed calls to the presence backend
 }
 
 // serveMetrics writes the counters and gauges in Prometheus's text format
@@ -38,7 +42,7 @@ func (s *Server) serveMetrics(w http.ResponseWriter, _ *http.Request) {
 	slices.Sort(ids)
 	header(w, "imstatus_devices", "gauge", "Logged-in devices on this node, by app.")
 	for _, id := range ids {
-		fmt.Fprintf(w, "imstatus_devices{sdkappid=\"%d\"} %d\n", id, s.apps[id].devices.Load())
+		fmt.Fprintf(w, "imstatus_devices{sdkappid=\"%d\"} %d\n", id, s.apps[id].hub.devices.Load())
 	}
 	counter(w, "imstatus_logins_total", "Successful logins.", m.logins.Load())
 	counter(w, "imstatus_login_refused_total", "Logins refused for their UserSig (70001-70014).", m.loginRefused.Load())
@@ -49,6 +53,8 @@ func (s *Server) serveMetrics(w http.ResponseWriter, _ *http.Request) {
 	counter(w, "imstatus_slow_readers_closed_total", "Connections closed because their send queue was full.", m.slowReaders.Load())
 	counter(w, "imstatus_rate_limited_total", "Calls refused by the rate limit (7008).", m.rateLimited.Load())
 	counter(w, "imstatus_bad_frames_total", "Connections closed for an unreadable or oversize frame.", m.badFrames.Load())
+	counter(w, "imstatus_stale_deliveries_total", "Deliveries dropped because a newer status of the same user had been delivered already.", m.staleDeliveries.Load())
+	counter(w, "imstatus_store_errors_total", "Failed calls to the presence backend (directory, store, broker).", m.storeErrors.Load())
 	hs := s.hooks.Stats()
 	counter(w, "imstatus_webhook_sent_total", "Webhook events the endpoint acknowledged.", hs.Sent)
 	counter(w, "imstatus_webhook_failed_total", "Webhook events whose request failed.", hs.Failed)

@@ -127,7 +127,7 @@ func account(req gjson.Result, keys ...string) (string, *restReply) {
 	for _, k := range keys {
 		if v := req.Get(k); v.Exists() {
 			if v.Type != gjson.String || !usersig.ValidUserID(v.Str) {
-				return "", restFail(wire.CodeServerParams, k+" must be a valid user id (1 to 32 of A-Z a-z 0-9 _ -)")
+				return "", restFail(wire.CodeServerParams, k+" must be a valid user id ("+usersig.UserIDRule+")")
 			}
 			return v.Str, nil
 		}
@@ -140,7 +140,9 @@ func (a *app) restAccountImport(req gjson.Result) *restReply {
 	if fail != nil {
 		return fail
 	}
-	if err := a.state.ImportAccounts(a.srv.ctx, id); err != nil {
+	ctx, cancel := a.call()
+	defer cancel()
+	if err := a.dir.ImportAccounts(ctx, id); err != nil {
 		return a.restStoreErr(err)
 	}
 	return newReply()
@@ -166,7 +168,9 @@ func (a *app) restMultiAccountImport(req gjson.Result) *restReply {
 		}
 		fails = wire.AppendString(fails, id)
 	}
-	if err := a.state.ImportAccounts(a.srv.ctx, ok...); err != nil {
+	ctx, cancel := a.call()
+	defer cancel()
+	if err := a.dir.ImportAccounts(ctx, ok...); err != nil {
 		return a.restStoreErr(err)
 	}
 	return newReply().field("FailAccounts", append(fails, ']'))
@@ -177,14 +181,18 @@ func (a *app) restKick(req gjson.Result) *restReply {
 	if fail != nil {
 		return fail
 	}
-	exist, err := a.state.Exists(a.srv.ctx, id)
+	ctx, cancel := a.call()
+	defer cancel()
+	exist, err := a.dir.Exists(ctx, id)
 	if err != nil {
 		return a.restStoreErr(err)
 	}
 	if !exist[0] {
 		return restFail(wire.CodeAccountNotFound, "account "+id+" does not exist")
 	}
-	a.kick(id)
+	if err := a.kickUser(ctx, id); err != nil {
+		return a.restStoreErr(err)
+	}
 	return newReply()
 }
 
@@ -196,7 +204,9 @@ func (a *app) restQueryOnline(req gjson.Result) *restReply {
 	if len(ids) > 500 {
 		return restFail(wire.CodeServerParams, "at most 500 To_Account per call")
 	}
-	sts, err := a.state.Statuses(a.srv.ctx, ids...)
+	ctx, cancel := a.call()
+	defer cancel()
+	sts, err := a.statuses(ctx, ids)
 	if err != nil {
 		return a.restStoreErr(err)
 	}
@@ -276,7 +286,9 @@ func (a *app) restFriendAdd(req gjson.Result, max int, bothByDefault bool) *rest
 	default:
 		return restFail(wire.CodeServerParams, "AddType must be Add_Type_Both or Add_Type_Single")
 	}
-	rs, err := a.state.AddFriends(a.srv.ctx, from, to, both)
+	ctx, cancel := a.call()
+	defer cancel()
+	rs, err := a.dir.AddFriends(ctx, from, to, both)
 	if err != nil {
 		return a.restStoreErr(err)
 	}
@@ -308,7 +320,9 @@ func (a *app) restFriendDelete(req gjson.Result) *restReply {
 	default:
 		return restFail(wire.CodeServerParams, "DeleteType must be Delete_Type_Both or Delete_Type_Single")
 	}
-	rs, err := a.state.DeleteFriends(a.srv.ctx, from, to, both)
+	ctx, cancel := a.call()
+	defer cancel()
+	rs, err := a.dir.DeleteFriends(ctx, from, to, both)
 	if err != nil {
 		return a.restStoreErr(err)
 	}

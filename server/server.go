@@ -6,6 +6,8 @@ package server
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -17,6 +19,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/imstatus/imstatus/server/presence"
+	"github.com/imstatus/imstatus/server/presence/memstore"
 	"github.com/imstatus/imstatus/server/webhook"
 	"github.com/imstatus/imstatus/usersig"
 	"github.com/imstatus/imstatus/wire"
@@ -54,16 +57,28 @@ type Options struct {
 	HeartbeatInterval time.Duration
 	// Webhook overrides the webhook sender's options.
 	Webhook webhook.Options
-	// NewStore makes each app's state store; default: in memory
-	// (presence.NewMemory), which holds everything on this node.
-	NewStore func(AppConfig) (Store, error)
+	// Backend makes each app's directory, store and broker (package
+	// presence); default: all three in memory (memstore), which holds
+	// everything on this node and forgets it when the process ends.
+	Backend func(AppConfig) (presence.Backend, error)
+	// NodeID names this process among the nodes that share a backend; it
+	// is part of every device key, so it must be unique per process start.
+	// Default: "n-" and 12 random hex digits.
+	NodeID string
+	// StoreTimeout bounds each round of calls to the backend for one
+	// request; past it the client gets a server error. Default 5 s.
+	StoreTimeout time.Duration
+	// LeaseTTL is how long this node's devices stay live in the store
+	// without the node renewing its lease (every sweep). Default 15 s.
+	LeaseTTL time.Duration
 }
 
-// Server is a single-node imstatus server. Create it with New, serve its
-// Handler, drive its sweeps with Run, and stop it with Shutdown.
+// Server is one imstatus node. Create it with New, serve its Handler,
+// drive its sweeps with Run, and stop it with Shutdown.
 type Server struct {
-	// ctx is the context of store calls; the single-node store ignores it.
+	// ctx is the parent of every backend call's context.
 	ctx      context.Context
+	nodeID   string
 	opts     Options
 	clock    Clock
 	log      *slog.Logger
@@ -75,6 +90,11 @@ type Server struct {
 	writeBufs sync.Pool
 	mux       *http.ServeMux
 	metrics   metrics
+	// targets holds the recipient lists of deliveries between uses.
+	targets  sync.Pool
+	storeLog throttle
+	// unregister ends the apps' broker registrations.
+	unregister []func()
 
 	nextConn atomic.Uint64
 	mu       sync.Mutex
@@ -109,13 +129,26 @@ func New(opts Options) (*Server, error) {
 	if opts.Webhook.Logger == nil {
 		opts.Webhook.Logger = opts.Logger
 	}
+	if opts.StoreTimeout <= 0 {
+		opts.StoreTimeout = 5 * time.Second
+	}
+	if opts.LeaseTTL <= 0 {
+		opts.LeaseTTL = 15 * time.Second
+	}
+	if opts.NodeID == "" {
+		opts.NodeID = randomNodeID()
+	}
+	if opts.Backend == nil {
+		opts.Backend = func(AppConfig) (presence.Backend, error) { return memstore.NewBackend(), nil }
+	}
 	s := &Server{
-		ctx:   context.Background(),
-		opts:  opts,
-		clock: opts.Clock,
-		log:   opts.Logger,
-		apps:  make(map[uint64]*app),
-		conns: make(map[uint64]*conn),
+		ctx:    context.Background(),
+		nodeID: opts.NodeID,
+		opts:   opts,
+		clock:  opts.Clock,
+		log:    opts.Logger,
+		apps:   make(map[uint64]*app),
+		conns:  make(map[uint64]*conn),
 	}
 	for _, c := range opts.Apps {
 		c = c.WithDefaults()
@@ -125,23 +158,26 @@ func New(opts Options) (*Server, error) {
 		if _, dup := s.apps[c.SDKAppID]; dup {
 			return nil, fmt.Errorf("server: sdkappid %d configured twice", c.SDKAppID)
 		}
-		var state Store = presence.NewMemory()
-		if opts.NewStore != nil {
-			var err error
-			if state, err = opts.NewStore(c); err != nil {
-				return nil, fmt.Errorf("server: app %d: %w", c.SDKAppID, err)
-			}
+		b, err := opts.Backend(c)
+		if err != nil {
+			return nil, fmt.Errorf("server: app %d: %w", c.SDKAppID, err)
 		}
-		if err := state.ImportAccounts(s.ctx, c.Admin); err != nil {
-			return nil, fmt.Errorf("server: %w", err)
+		if b.Directory == nil || b.Store == nil || b.Broker == nil {
+			return nil, fmt.Errorf("server: app %d: the backend lacks a directory, a store or a broker", c.SDKAppID)
 		}
-		s.apps[c.SDKAppID] = newApp(s, c, state)
+		a := newApp(s, c, b)
+		if err := s.startApp(a); err != nil {
+			s.stopApps()
+			return nil, fmt.Errorf("server: app %d: %w", c.SDKAppID, err)
+		}
+		s.apps[c.SDKAppID] = a
 		if c.Edition != "ultimate" || !*c.UserStatusEnabled {
 			s.log.Warn("querying others and subscribing are off for this app",
 				"sdkappid", c.SDKAppID, "edition", c.Edition, "user_status_enabled", *c.UserStatusEnabled)
 		}
 	}
 	s.hooks = webhook.New(opts.Webhook)
+	s.targets.New = func() any { return new([]*conn) }
 	s.writeBufs.New = func() any { b := make([]byte, 0, 4096); return &b }
 	s.upgrader = websocket.Upgrader{
 		// Small read buffers: most connections are idle most of the time,
@@ -165,6 +201,41 @@ func New(opts Options) (*Server, error) {
 	return s, nil
 }
 
+// startApp readies an app's backend for this node: the admin's account,
+// the node's lease, and its registration with the broker.
+func (s *Server) startApp(a *app) error {
+	ctx, cancel := a.call()
+	defer cancel()
+	if err := a.dir.ImportAccounts(ctx, a.cfg.Admin); err != nil {
+		return err
+	}
+	if err := a.store.RenewLease(ctx, s.nodeID, s.clock.Now(), s.opts.LeaseTTL); err != nil {
+		return err
+	}
+	stop, err := a.broker.Register(ctx, s.nodeID, a)
+	if err != nil {
+		return err
+	}
+	s.unregister = append(s.unregister, stop)
+	return nil
+}
+
+func (s *Server) stopApps() {
+	for _, stop := range s.unregister {
+		stop()
+	}
+	s.unregister = nil
+}
+
+// NodeID is this node's id, part of every device key it hands out.
+func (s *Server) NodeID() string { return s.nodeID }
+
+func randomNodeID() string {
+	var b [6]byte
+	rand.Read(b[:])
+	return "n-" + hex.EncodeToString(b[:])
+}
+
 // ImportAccounts creates accounts in an app, as the REST account_import
 // does; existing ones are left alone.
 func (s *Server) ImportAccounts(sdkAppID uint64, ids ...string) error {
@@ -173,11 +244,13 @@ func (s *Server) ImportAccounts(sdkAppID uint64, ids ...string) error {
 		return fmt.Errorf("server: no app %d", sdkAppID)
 	}
 	for _, id := range ids {
-		if !usersig.ValidUserID(id) {
-			return fmt.Errorf("server: invalid user id %q", id)
+		if err := usersig.CheckUserID(id); err != nil {
+			return fmt.Errorf("server: %w", err)
 		}
 	}
-	return a.state.ImportAccounts(s.ctx, ids...)
+	ctx, cancel := a.call()
+	defer cancel()
+	return a.dir.ImportAccounts(ctx, ids...)
 }
 
 // Handler serves the WebSocket gateway at /ws, the REST API under /v4/ and
@@ -207,9 +280,10 @@ func (s *Server) Run(ctx context.Context) {
 // Sweep does one pass of the time-driven work at the clock's current time:
 // it closes connections that did not log in in time, declares devices whose
 // heartbeats stopped gone (OFFLINE), logs out devices whose UserSig expired,
-// clears subscription lists whose owners went away long enough ago, and
-// forgets spent rate-limit windows. Run calls it; tests call it after
-// moving a fake clock.
+// renews this node's lease and, on the node that leads each app's sweep,
+// ends the devices of nodes whose lease ran out and clears subscription
+// lists whose owners went away long enough ago. Run calls it; tests call it
+// after moving a fake clock.
 func (s *Server) Sweep() {
 	now := s.clock.Now()
 	s.mu.Lock()
@@ -269,8 +343,37 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			c.ws.NetConn().Close()
 		}
 	}
+	s.stopApps()
 	if herr := s.hooks.Close(ctx); err == nil {
 		err = herr
 	}
 	return err
+}
+
+// throttle lets a line through at most once a second and counts the
+// others, for log lines that clients can trigger.
+type throttle struct {
+	mu       sync.Mutex
+	last     time.Time
+	withheld int
+}
+
+func (t *throttle) allow(now time.Time) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if !t.last.IsZero() && now.Sub(t.last) < time.Second && now.After(t.last) {
+		t.withheld++
+		return false
+	}
+	t.last = now
+	return true
+}
+
+// take returns how many lines were withheld since the last one let through.
+func (t *throttle) take() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	n := t.withheld
+	t.withheld = 0
+	return n
 }

@@ -14,6 +14,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"strconv"
@@ -86,8 +87,23 @@ func CodeOf(err error) int {
 	return ErrInvalid.Code
 }
 
+// UserIDRule says what ValidUserID accepts, for error messages.
+const UserIDRule = "1 to 32 characters of A-Z a-z 0-9 _ -"
+
+// CheckUserID returns an error that quotes id (shortened) and states the
+// rule when id is not valid: the one message every layer gives.
+func CheckUserID(id string) error {
+	if ValidUserID(id) {
+		return nil
+	}
+	if len(id) > 40 {
+		id = id[:40] + "…"
+	}
+	return fmt.Errorf("invalid user id %q: %s", id, UserIDRule)
+}
+
 // ValidUserID reports whether id is an acceptable user identifier:
-// 1 to 32 bytes drawn from [A-Za-z0-9_-].
+// 1 to 32 bytes drawn from [A-Za-z0-9_-] (SEMANTICS §7).
 func ValidUserID(id string) bool {
 	if len(id) == 0 || len(id) > 32 {
 		return false

@@ -86,9 +86,19 @@ type Status struct {
 	Type    StatusType
 	Custom  string
 	Devices []string // platforms of the live devices, in login order
+	// Version grows with every change of the user's status (0: unknown,
+	// from a server that does not version). A receiver that holds a higher
+	// version of the user drops this status as stale (docs/PROTOCOL.md).
+	Version uint64
 }
 
-// Equal reports whether two statuses are the same.
+// Stale reports whether s is older than held, a status of the same user:
+// both are versioned and s's version is lower.
+func (s Status) Stale(held Status) bool {
+	return s.Version != 0 && s.Version < held.Version
+}
+
+// Equal reports whether two statuses say the same; versions are not compared.
 func (s Status) Equal(o Status) bool {
 	if s.UserID != o.UserID || s.Type != o.Type || s.Custom != o.Custom || len(s.Devices) != len(o.Devices) {
 		return false
@@ -324,13 +334,24 @@ func AppendStatusPush(dst []byte, sts ...Status) []byte {
 	return append(dst, '}')
 }
 
-// AppendStatuses appends a JSON array of SDK user status objects.
+// AppendStatuses appends a JSON array of the protocol's user status
+// objects: the SDK's keys and the version.
 func AppendStatuses(dst []byte, sts []Status) []byte {
+	return appendStatuses(dst, sts, true)
+}
+
+// AppendUserStatuses appends a JSON array of SDK user status objects, the
+// C API's JSON: upstream's keys only, no version.
+func AppendUserStatuses(dst []byte, sts []Status) []byte {
+	return appendStatuses(dst, sts, false)
+}
+
+func appendStatuses(dst []byte, sts []Status, versioned bool) []byte {
 	// One allocation for the whole array: growing as it goes costs the
 	// server most of its allocations when it answers 100-id subscribes.
 	n := 2 - 1 // the brackets, less the comma statusSize counts for the last
 	for _, s := range sts {
-		n += statusSize(s)
+		n += statusSize(s, versioned)
 	}
 	dst = slices.Grow(dst, n)
 	dst = append(dst, '[')
@@ -338,16 +359,19 @@ func AppendStatuses(dst []byte, sts []Status) []byte {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = AppendStatus(dst, s)
+		dst = appendStatus(dst, s, versioned)
 	}
 	return append(dst, ']')
 }
 
 // statusSize is about how long AppendStatus makes s (exact unless strings
 // need escaping).
-func statusSize(s Status) int {
+func statusSize(s Status, versioned bool) int {
 	const fixed = len(`{"user_status_identifier":"","user_status_status_type":0,"user_status_custom_status":"","user_status_online_devices":[]},`)
 	n := fixed + len(s.UserID) + len(s.Custom)
+	if versioned && s.Version != 0 {
+		n += len(`,"user_status_version":`) + digits(s.Version)
+	}
 	for i, d := range s.Devices {
 		if i > 0 {
 			n++ // the comma
@@ -357,8 +381,20 @@ func statusSize(s Status) int {
 	return n
 }
 
-// AppendStatus appends one SDK user status object (SPEC §5 keys).
-func AppendStatus(dst []byte, s Status) []byte {
+func digits(n uint64) int {
+	d := 1
+	for n >= 10 {
+		n /= 10
+		d++
+	}
+	return d
+}
+
+// AppendStatus appends one protocol user status object: the SDK's keys
+// (SEMANTICS §5) and, when s is versioned, "user_status_version".
+func AppendStatus(dst []byte, s Status) []byte { return appendStatus(dst, s, true) }
+
+func appendStatus(dst []byte, s Status, versioned bool) []byte {
 	dst = append(dst, `{"user_status_identifier":`...)
 	dst = AppendString(dst, s.UserID)
 	dst = append(dst, `,"user_status_status_type":`...)
@@ -372,7 +408,12 @@ func AppendStatus(dst []byte, s Status) []byte {
 		}
 		dst = AppendString(dst, d)
 	}
-	return append(dst, "]}"...)
+	dst = append(dst, ']')
+	if versioned && s.Version != 0 {
+		dst = append(dst, `,"user_status_version":`...)
+		dst = strconv.AppendUint(dst, s.Version, 10)
+	}
+	return append(dst, '}')
 }
 
 // ParseStatuses reads a JSON array of SDK user status objects.
@@ -417,6 +458,13 @@ func ParseStatus(e gjson.Result) (Status, error) {
 		return s, errors.New("user_status_online_devices must be an array of strings")
 	}
 	s.Devices = devs
+	if v := e.Get("user_status_version"); v.Exists() {
+		n, err := strconv.ParseUint(v.Raw, 10, 64)
+		if v.Type != gjson.Number || err != nil {
+			return s, errors.New("user_status_version must be an unsigned integer")
+		}
+		s.Version = n
+	}
 	return s, nil
 }
 
@@ -572,4 +620,84 @@ func AppendIDsBody(dst []byte, ids []string) []byte {
 		dst = AppendString(dst, id)
 	}
 	return append(dst, "]}"...)
+}
+
+// AppendLoginBody appends the body of an OpLogin request.
+func AppendLoginBody(dst []byte, l LoginBody) []byte {
+	dst = append(dst, `{"v":`...)
+	dst = strconv.AppendInt(dst, int64(l.Version), 10)
+	dst = append(dst, `,"sdkappid":`...)
+	dst = strconv.AppendUint(dst, l.SDKAppID, 10)
+	dst = append(dst, `,"user_id":`...)
+	dst = AppendString(dst, l.UserID)
+	dst = append(dst, `,"user_sig":`...)
+	dst = AppendString(dst, l.UserSig)
+	dst = append(dst, `,"platform":`...)
+	dst = AppendString(dst, l.Platform)
+	dst = append(dst, `,"device_id":`...)
+	dst = AppendString(dst, l.DeviceID)
+	return append(dst, '}')
+}
+
+// LoginReply is the body of a successful login's reply.
+type LoginReply struct {
+	UserID            string
+	HeartbeatInterval int64 // ms the client should wait between heartbeats; 0: unknown
+	ServerTime        int64 // the server's clock, Unix ms
+	Limits            Limits
+}
+
+// AppendLoginReply appends a login reply body.
+func AppendLoginReply(dst []byte, r LoginReply) []byte {
+	dst = append(dst, `{"user_id":`...)
+	dst = AppendString(dst, r.UserID)
+	dst = append(dst, `,"heartbeat_interval_ms":`...)
+	dst = strconv.AppendInt(dst, r.HeartbeatInterval, 10)
+	dst = append(dst, `,"server_time_ms":`...)
+	dst = strconv.AppendInt(dst, r.ServerTime, 10)
+	dst = append(dst, `,"limits":`...)
+	dst = AppendLimits(dst, r.Limits)
+	return append(dst, '}')
+}
+
+// ParseLoginReply reads a login reply body. Absent or out-of-range numbers
+// are 0, meaning unknown: an older server may leave them out.
+func ParseLoginReply(body gjson.Result) LoginReply {
+	hb := body.Get("heartbeat_interval_ms").Int()
+	if hb < 0 || hb > 1<<40 {
+		hb = 0
+	}
+	return LoginReply{
+		UserID:            body.Get("user_id").String(),
+		HeartbeatInterval: hb,
+		ServerTime:        body.Get("server_time_ms").Int(),
+		Limits:            ParseLimits(body.Get("limits")),
+	}
+}
+
+// The APIs that rate limits count, by name.
+const (
+	APIGet         = "get"
+	APISubscribe   = "subscribe"
+	APIUnsubscribe = "unsubscribe"
+)
+
+// Upstream's default limits (SEMANTICS §2): what an app gets when its
+// configuration names none, and what a client assumes until the server's
+// login reply says otherwise.
+const (
+	DefaultRateLimitCalls    = 20
+	DefaultRateLimitWindowMS = 5000
+	DefaultMaxGetIDs         = 500
+	DefaultMaxSubscribeIDs   = 100
+	DefaultMaxSubscriptions  = 200
+)
+
+// DefaultLimits are the default limits together.
+var DefaultLimits = Limits{
+	RateLimitCalls:    DefaultRateLimitCalls,
+	RateLimitWindowMS: DefaultRateLimitWindowMS,
+	MaxGetIDs:         DefaultMaxGetIDs,
+	MaxSubscribeIDs:   DefaultMaxSubscribeIDs,
+	MaxSubscriptions:  DefaultMaxSubscriptions,
 }

@@ -860,11 +860,12 @@ func TestError(t *testing.T) {
 func TestAppendStatusesSizesOnce(t *testing.T) {
 	sts := make([]Status, 100)
 	for i := range sts {
-		sts[i] = Status{UserID: fmt.Sprintf("user_%03d", i), Type: StatusOnline, Custom: "in a match", Devices: []string{"iPhone", "Windows"}}
+		sts[i] = Status{UserID: fmt.Sprintf("user_%03d", i), Type: StatusOnline, Custom: "in a match", Devices: []string{"iPhone", "Windows"},
+			Version: uint64(i) * 999_999_937} // 1 to 11 digits, and none for the first
 	}
 	want := 2 - 1 // brackets, less the last status's comma
 	for _, s := range sts {
-		want += statusSize(s)
+		want += statusSize(s, true)
 	}
 	out := AppendStatuses(nil, sts)
 	if len(out) != want {

@@ -1,10 +1,12 @@
 // Command imstatusd is the imstatus presence server.
 //
-//	imstatusd [--addr HOST:PORT] [--apps FILE] [--log-level LEVEL]
+//	imstatusd [--addr HOST:PORT] [--apps FILE] [--data DIR] [--log-level LEVEL] …
 //	imstatusd usersig --sdkappid N --key K --user U [--expire SECONDS]
 //
 // With no --apps it starts one development app with every switch on and
-// prints its SDKAppID, secret key and an admin UserSig.
+// prints its SDKAppID, secret key and an admin UserSig. Accounts and friend
+// links are kept on disk under --data (default ./imstatus-data); statuses
+// live in memory, and clients assert theirs again when they reconnect.
 package main
 
 import (
@@ -22,11 +24,15 @@ import (
 	"net/http/pprof"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 	"syscall"
 	"time"
 
 	"github.com/imstatus/imstatus/server"
+	"github.com/imstatus/imstatus/server/presence"
+	"github.com/imstatus/imstatus/server/presence/boltdir"
+	"github.com/imstatus/imstatus/server/presence/memstore"
 	"github.com/imstatus/imstatus/usersig"
 )
 
@@ -50,6 +56,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 	pprofAddr := fs.String("pprof", "", "serve /debug/pprof/ on this separate `HOST:PORT` (off when empty; never expose it publicly)")
 	tlsCert := fs.String("tls-cert", "", "serve wss:// and https:// with the certificate chain in this PEM `FILE` (with --tls-key; SIGHUP reloads both)")
 	tlsKey := fs.String("tls-key", "", "the private key of --tls-cert, a PEM `FILE`")
+	dataDir := fs.String("data", defaultDataDir, "`DIR` of the durable data (accounts and friend links, in DIR/"+dataFile+`); "" keeps them in memory only, lost when imstatusd stops`)
+	nodeID := fs.String("node-id", "", "this node's `ID` among nodes sharing a backend, unique per start (default: random)")
+	leaseTTL := fs.Duration("lease-ttl", 15*time.Second, "how long this node's devices stay ONLINE in the shared state if the node stops renewing them")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -84,7 +93,23 @@ func run(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "development app: sdkappid=%d secret_key=%s admin=%s\nadmin usersig: %s\n",
 			dev.SDKAppID, dev.SecretKey, dev.Admin, sig)
 	}
-	srv, err := server.New(server.Options{Apps: apps, Logger: log})
+	opts := server.Options{Apps: apps, Logger: log, NodeID: *nodeID, LeaseTTL: *leaseTTL}
+	if *dataDir == "" {
+		log.Warn("--data is empty: accounts and friend links live in memory and are lost when imstatusd stops")
+	} else {
+		db, err := boltdir.Open(filepath.Join(*dataDir, dataFile), boltdir.Options{})
+		if err != nil {
+			return fmt.Errorf("--data: %w", err)
+		}
+		defer db.Close()
+		opts.Backend = func(c server.AppConfig) (presence.Backend, error) {
+			b := memstore.NewBackend()
+			b.Directory = db.App(c.SDKAppID)
+			return b, nil
+		}
+		log.Info("durable data", "file", db.Path())
+	}
+	srv, err := server.New(opts)
 	if err != nil {
 		return err
 	}
@@ -143,7 +168,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	go srv.Run(ctx)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- hs.Serve(ln) }()
-	log.Info("imstatusd started", "addr", ln.Addr().String(), "apps", len(apps), "tls", certs != nil)
+	log.Info("imstatusd started", "addr", ln.Addr().String(), "apps", len(apps), "tls", certs != nil, "node", srv.NodeID())
 
 	select {
 	case err := <-serveErr:
@@ -163,6 +188,13 @@ func run(args []string, stdout, stderr io.Writer) error {
 	log.Info("stopped")
 	return err
 }
+
+// The durable data's default place, relative to the working directory (as
+// etcd's default.etcd), and its file name within it.
+const (
+	defaultDataDir = "imstatus-data"
+	dataFile       = "imstatus.db"
+)
 
 // devApp makes the development app: a random key, every switch on.
 func devApp() (server.AppConfig, string, error) {

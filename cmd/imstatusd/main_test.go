@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -49,8 +50,13 @@ type daemon struct {
 	done chan error
 }
 
+// start runs imstatusd with args; its data goes to a fresh directory
+// unless args name one.
 func start(t *testing.T, args ...string) *daemon {
 	t.Helper()
+	if !slices.Contains(args, "--data") {
+		args = append([]string{"--data", t.TempDir()}, args...)
+	}
 	cmd := exec.Command(binary, append([]string{"--addr", "127.0.0.1:0"}, args...)...)
 	stdout, _ := cmd.StdoutPipe()
 	cmd.Stderr = io.Discard
@@ -128,7 +134,7 @@ func TestBadAppsFile(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "apps.json")
 			os.WriteFile(path, []byte(content), 0o600)
-			out, err := exec.Command(binary, "--addr", "127.0.0.1:0", "--apps", path).CombinedOutput()
+			out, err := exec.Command(binary, "--addr", "127.0.0.1:0", "--data", "", "--apps", path).CombinedOutput()
 			if err == nil || !strings.Contains(string(out), "apps file") {
 				t.Fatalf("err %v, output %q; want a failure naming the apps file", err, out)
 			}
@@ -329,5 +335,107 @@ func TestTLSFlagErrors(t *testing.T) {
 				t.Fatalf("err %v, output %q; want a failure saying %q", err, out, tc.want)
 			}
 		})
+	}
+}
+
+// Accounts and friend links survive a kill -9 and a start on the same
+// --data: query_online_status knows the imported accounts (it answered
+// 70107 for each before there was a data directory), and a friend still
+// hears of a change without subscribing (auto-notify).
+func TestRestartKeepsAccountsAndFriends(t *testing.T) {
+	const key, app = "restart-key", 1400000002
+	dir := t.TempDir()
+	apps := filepath.Join(dir, "apps.json")
+	os.WriteFile(apps, []byte(fmt.Sprintf(`{"apps":[{"sdkappid":%d,"secret_key":%q,"edition":"ultimate","user_status_enabled":true,"friend_status_auto_notify":true}]}`, app, key)), 0o600)
+	data := filepath.Join(dir, "data")
+	rest := func(d *daemon, cmd, body string) string {
+		t.Helper()
+		sig, _ := usersig.Generate(key, app, "administrator", time.Hour, time.Now())
+		q := url.Values{"sdkappid": {fmt.Sprint(app)}, "identifier": {"administrator"}, "usersig": {sig}, "random": {"1"}, "contenttype": {"json"}}
+		resp, err := http.Post("http://"+d.addr+"/v4/"+cmd+"?"+q.Encode(), "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	const query = `{"To_Account":["alice","bob","carol"]}`
+
+	d := start(t, "--apps", apps, "--data", data)
+	if got := rest(d, "openim/query_online_status", query); !strings.Contains(got, `"ErrorCode":70107`) {
+		t.Fatalf("before importing: %s; want 70107 for each", got)
+	}
+	if got := rest(d, "im_open_login_svc/multiaccount_import", `{"Accounts":["alice","bob","carol"]}`); !strings.Contains(got, `"ActionStatus":"OK"`) {
+		t.Fatalf("import: %s", got)
+	}
+	if got := rest(d, "sns/friend_add", `{"From_Account":"alice","AddFriendItem":[{"To_Account":"bob"}],"AddType":"Add_Type_Both"}`); !strings.Contains(got, `"ResultCode":0`) {
+		t.Fatalf("friend_add: %s", got)
+	}
+	d.cmd.Process.Signal(syscall.SIGKILL)
+	<-d.done
+
+	d = start(t, "--apps", apps, "--data", data)
+	got := rest(d, "openim/query_online_status", query)
+	if strings.Contains(got, "70107") || strings.Count(got, `"Status":"Offline"`) != 3 {
+		t.Fatalf("after kill -9 and restart: %s; want the 3 accounts, none unknown", got)
+	}
+	login := func(user string) *websocket.Conn {
+		ws, _, err := websocket.DefaultDialer.Dial("ws://"+d.addr+"/ws", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { ws.Close() })
+		sig, _ := usersig.Generate(key, app, user, time.Hour, time.Now())
+		ws.WriteJSON(map[string]any{"seq": 1, "op": "login", "body": map[string]any{
+			"sdkappid": app, "user_id": user, "user_sig": sig, "platform": "Linux"}})
+		for {
+			ws.SetReadDeadline(time.Now().Add(10 * time.Second))
+			_, msg, err := ws.ReadMessage()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if f, _ := wire.DecodeServerFrame(msg); f.Op == wire.OpReply {
+				if f.Code != 0 {
+					t.Fatalf("login %s: %s", user, msg)
+				}
+				return ws
+			}
+		}
+	}
+	bob := login("bob")
+	alice := login("alice")
+	alice.WriteJSON(map[string]any{"seq": 2, "op": "set_status", "body": map[string]any{"user_status_custom_status": "back"}})
+	for {
+		bob.SetReadDeadline(time.Now().Add(10 * time.Second))
+		_, msg, err := bob.ReadMessage()
+		if err != nil {
+			t.Fatalf("bob, alice's friend, never heard of her custom status after the restart: %v", err)
+		}
+		f, _ := wire.DecodeServerFrame(msg)
+		sts, _ := wire.ParseStatuses(f.Body)
+		if f.Op == wire.OpStatus && len(sts) == 1 && sts[0].UserID == "alice" && sts[0].Custom == "back" {
+			break
+		}
+	}
+}
+
+// A data file another process holds, or one that is not a data file, is a
+// clear startup error, never an empty start.
+func TestDataFileErrors(t *testing.T) {
+	dir := t.TempDir()
+	d := start(t, "--data", dir)
+	out, err := exec.Command(binary, "--addr", "127.0.0.1:0", "--data", dir).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "in use by another process") {
+		t.Fatalf("second imstatusd on the same --data: err %v, output %q", err, out)
+	}
+	d.cmd.Process.Kill()
+	<-d.done
+
+	bad := t.TempDir()
+	os.WriteFile(filepath.Join(bad, "imstatus.db"), []byte(strings.Repeat("not a database\n", 2000)), 0o600)
+	out, err = exec.Command(binary, "--addr", "127.0.0.1:0", "--data", bad).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "corrupt") {
+		t.Fatalf("corrupt data file: err %v, output %q", err, out)
 	}
 }

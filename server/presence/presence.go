@@ -1,23 +1,31 @@
-// Package presence holds an app's user-status state in memory: accounts,
-// devices, custom statuses, subscriptions and friends. It derives each user's
-// status from all of that user's devices (SPEC §1) and reports every change as
-// a before/after pair, so the caller notifies only real transitions.
+// Package presence is the domain of the presence engine: its types (device,
+// change, policy), its rules as pure functions (a user's status derived from
+// its devices, which devices a login kicks, which subscription is evicted,
+// the friend result codes, how versions grow), and the three contracts the
+// engine stores its state through:
 //
-// A Memory is safe for concurrent use. It does no I/O, never blocks and
-// never fails: its methods take a context and return an error only to match
-// the server's Store interface, which an engine over the network implements too.
+//   - a Directory, durable: accounts and friend links;
+//   - a Store, ephemeral and leased: devices keyed by (node, connection),
+//     custom statuses, subscription lists, per-user versions, rate windows;
+//   - a Broker: carries a user's change to every node, and control messages
+//     (kick a device) to the node that holds a device.
+//
+// The rules are written once, here; an implementation of a contract keeps
+// state and applies them (package memstore on one node; a networked one
+// runs the same functions on what it reads). docs/SEMANTICS.md states the
+// rules in prose; storetest checks every implementation against them.
 package presence
 
 import (
 	"context"
+	"errors"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/imstatus/imstatus/wire"
 )
 
-// Policy decides which live devices a new login replaces (SPEC §10).
+// Policy decides which live devices a new login replaces (SEMANTICS §10).
 type Policy int
 
 const (
@@ -31,9 +39,35 @@ const (
 	Unlimited
 )
 
+// ParsePolicy reads a policy's configuration name.
+func ParsePolicy(s string) (Policy, error) {
+	switch s {
+	case "per_platform":
+		return PerPlatform, nil
+	case "single":
+		return Single, nil
+	case "unlimited":
+		return Unlimited, nil
+	}
+	return 0, errors.New("multi_device_policy " + quote(s) + " is not one of per_platform, single, unlimited")
+}
+
+func quote(s string) string { return string(wire.AppendString(nil, s)) }
+
+// DeviceKey names one logged-in connection across every node: the node that
+// holds it and that node's connection counter. Node ids are unique per
+// process start, so a restarted node never reuses a key.
+type DeviceKey struct {
+	Node string
+	Conn uint64
+}
+
+// IsZero reports whether k names no connection.
+func (k DeviceKey) IsZero() bool { return k.Node == "" && k.Conn == 0 }
+
 // Device is one logged-in connection of a user.
 type Device struct {
-	Conn     uint64 // the connection's id, unique within the server
+	Key      DeviceKey
 	Platform string
 	DeviceID string
 }
@@ -42,99 +76,60 @@ type Device struct {
 type Leave int
 
 const (
-	// Lost: the link closed or heartbeats stopped without a logout. The
-	// device counts as OFFLINE.
+	// Lost: the link closed, heartbeats stopped, or the node holding the
+	// device stopped renewing its lease; no logout. The device counts as OFFLINE.
 	Lost Leave = iota
 	// LoggedOut: the device logged out, or an admin kicked it. The device
 	// counts as UNLOGINED.
 	LoggedOut
 )
 
-// Change is the status of one user before and after an operation.
+// Change is the status of one user before and after an operation. After
+// carries the user's version; Before is what the operation replaced.
 type Change struct {
 	Before, After wire.Status
 }
 
-// Changed reports whether the operation changed anything a subscriber sees.
+// Changed reports whether the operation changed anything a watcher sees.
 func (c Change) Changed() bool { return !c.Before.Equal(c.After) }
 
-// maxDeviceRecords bounds the per-user records of devices that went away, so
-// a client that invents a new device id at every start cannot grow them.
-const maxDeviceRecords = 16
-
-type device struct {
-	slot  string
-	conn  uint64 // 0 once the device has gone away
-	plat  string
-	state wire.StatusType
+// DeviceRecord is what a store keeps of one device slot of a user: a live
+// device, or one that went away and still counts towards the status (a lost
+// device makes its user OFFLINE rather than UNLOGINED).
+type DeviceRecord struct {
+	Slot     string    // the policy's slot: platform, or platform/device id
+	Key      DeviceKey // zero once the device has gone away
+	Platform string
+	State    wire.StatusType // ONLINE while live; then OFFLINE or UNLOGINED
 }
 
-type user struct {
-	devices []device // live first-come order, then the ones that went away
-	custom  string
-	subs    []string // oldest first
-	friends map[string]struct{}
-}
+// Live reports whether the record is a logged-in connection.
+func (r DeviceRecord) Live() bool { return !r.Key.IsZero() }
 
-// Memory is the in-memory state of one app.
-type Memory struct {
-	mu       sync.Mutex
-	users    map[string]*user
-	watchers map[string]map[string]struct{} // target → subscribers
-	friendOf map[string]map[string]struct{} // user → users whose friend list holds them
-	away     map[string]time.Time           // owners with subscriptions, since they went away
+// MaxDeviceRecords bounds a user's records of devices that went away, so a
+// client that invents a new device id at every start cannot grow them.
+const MaxDeviceRecords = 16
 
-	// scratch is Subscribe's and Unsubscribe's index of the targets of one
-	// call (under mu, empty between calls), kept to spare an allocation.
-	scratch map[string]slot
-}
-
-// slot is what Subscribe knows of one target: its last place among the
-// call's targets, and whether the list already held it.
-type slot struct {
-	last   int
-	listed bool
-}
-
-// NewMemory returns an empty state.
-func NewMemory() *Memory {
-	return &Memory{
-		users:    make(map[string]*user),
-		watchers: make(map[string]map[string]struct{}),
-		friendOf: make(map[string]map[string]struct{}),
-		away:     make(map[string]time.Time),
-		scratch:  make(map[string]slot),
+// Derive is a user's status from its device records and custom status
+// (SEMANTICS §1): any live device makes it ONLINE, listing the live devices'
+// platforms in login order; else a device lost without logout makes it
+// OFFLINE; else UNLOGINED. Only an ONLINE user has a custom status. The
+// version is the caller's.
+func Derive(id string, recs []DeviceRecord, custom string) wire.Status {
+	s := wire.Status{UserID: id, Type: wire.StatusUnlogined}
+	for _, d := range recs {
+		switch {
+		case d.Live():
+			s.Type = wire.StatusOnline
+			s.Devices = append(s.Devices, d.Platform)
+		case d.State == wire.StatusOffline && s.Type != wire.StatusOnline:
+			s.Type = wire.StatusOffline
+		}
 	}
-}
-
-// ImportAccounts creates accounts; existing ones are left alone. A new account is UNLOGINED.
-func (m *Memory) ImportAccounts(_ context.Context, ids ...string) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	for _, id := range ids {
-		m.account(id)
+	if s.Type == wire.StatusOnline {
+		s.Custom = custom
 	}
-	return nil
-}
-
-// Exists reports which of ids have an account.
-func (m *Memory) Exists(_ context.Context, ids ...string) ([]bool, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	out := make([]bool, len(ids))
-	for i, id := range ids {
-		_, out[i] = m.users[id]
-	}
-	return out, nil
-}
-
-func (m *Memory) account(id string) *user {
-	u := m.users[id]
-	if u == nil {
-		u = &user{}
-		m.users[id] = u
-	}
-	return u
+	return s
 }
 
 func slotOf(p Policy, d Device) string {
@@ -144,271 +139,184 @@ func slotOf(p Policy, d Device) string {
 	return d.Platform
 }
 
-// Login records a new live device, creating the account if needed (a valid
-// UserSig registers the user, as upstream does). It returns the devices the
-// policy kicks; their records are replaced, not left OFFLINE.
-func (m *Memory) Login(_ context.Context, id string, d Device, p Policy, now time.Time) (Change, []Device, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	u := m.account(id)
-	before := u.status(id)
+// Login applies a new login to a user's records under the policy: the
+// devices it replaces are returned as kicked (live ones) and their records
+// dropped, and the new device goes after the other live ones. recs is
+// reused.
+func Login(recs []DeviceRecord, d Device, p Policy) (next []DeviceRecord, kicked []Device) {
 	slot := slotOf(p, d)
-	var kicked []Device
-	kept := u.devices[:0]
-	for _, x := range u.devices {
-		replace := x.slot == slot
-		if x.conn != 0 && (p == Single || (p == PerPlatform && x.plat == d.Platform)) {
+	kept := recs[:0]
+	for _, x := range recs {
+		replace := x.Slot == slot
+		if x.Live() && (p == Single || (p == PerPlatform && x.Platform == d.Platform)) {
 			replace = true
 		}
 		if replace {
-			if x.conn != 0 {
-				kicked = append(kicked, Device{Conn: x.conn, Platform: x.plat})
+			if x.Live() {
+				kicked = append(kicked, Device{Key: x.Key, Platform: x.Platform})
 			}
 			continue
 		}
 		kept = append(kept, x)
 	}
-	u.devices = kept
-	u.insertLive(device{slot: slot, conn: d.Conn, plat: d.Platform, state: wire.StatusOnline})
-	return m.finish(id, u, before, now), kicked, nil
-}
-
-// insertLive puts a live device after the other live ones.
-func (u *user) insertLive(d device) {
-	i := 0
-	for i < len(u.devices) && u.devices[i].conn != 0 {
-		i++
-	}
-	u.devices = slices.Insert(u.devices, i, d)
+	clear(recs[len(kept):])
+	next = insertAfterLive(kept, DeviceRecord{Slot: slot, Key: d.Key, Platform: d.Platform, State: wire.StatusOnline})
 	// Drop the records of devices that went away longest ago; live ones stay.
-	for len(u.devices) > maxDeviceRecords && u.devices[len(u.devices)-1].conn == 0 {
-		u.devices = u.devices[:len(u.devices)-1]
+	for len(next) > MaxDeviceRecords && !next[len(next)-1].Live() {
+		next = next[:len(next)-1]
 	}
+	return next, kicked
 }
 
-// Leave records that the device on conn went away. found is false when the
-// connection holds no live device of id (it was already replaced).
-func (m *Memory) Leave(_ context.Context, id string, conn uint64, how Leave, now time.Time) (c Change, found bool, err error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	u := m.users[id]
-	if u == nil {
-		return Change{}, false, nil
-	}
-	before := u.status(id)
-	for i := range u.devices {
-		if u.devices[i].conn != conn {
+// Depart records that the device key went away, how. found is false when
+// no live record holds the key (it was replaced already). The record moves
+// to the front of the gone ones: most recently gone first.
+func Depart(recs []DeviceRecord, key DeviceKey, how Leave) (next []DeviceRecord, found bool) {
+	for i := range recs {
+		if recs[i].Key != key || !recs[i].Live() {
 			continue
 		}
-		d := u.devices[i]
-		d.conn = 0
-		d.state = wire.StatusOffline
+		d := recs[i]
+		d.Key = DeviceKey{}
+		d.State = wire.StatusOffline
 		if how == LoggedOut {
-			d.state = wire.StatusUnlogined
+			d.State = wire.StatusUnlogined
 		}
-		// Most recently gone first among the records that went away.
-		u.devices = slices.Delete(u.devices, i, i+1)
-		j := 0
-		for j < len(u.devices) && u.devices[j].conn != 0 {
-			j++
-		}
-		u.devices = slices.Insert(u.devices, j, d)
-		return m.finish(id, u, before, now), true, nil
+		recs = slices.Delete(recs, i, i+1)
+		return insertAfterLive(recs, d), true
 	}
-	return Change{Before: before, After: before}, false, nil
+	return recs, false
 }
 
-// SetCustom sets the user's custom status. It is kept only while the user is
-// ONLINE: an offline user's custom status is always empty.
-func (m *Memory) SetCustom(_ context.Context, id, custom string, now time.Time) (Change, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	u := m.account(id)
-	before := u.status(id)
-	u.custom = custom
-	return m.finish(id, u, before, now), nil
+func insertAfterLive(recs []DeviceRecord, d DeviceRecord) []DeviceRecord {
+	i := 0
+	for i < len(recs) && recs[i].Live() {
+		i++
+	}
+	return slices.Insert(recs, i, d)
 }
 
-// finish applies the derived rules after a change and returns it.
-func (m *Memory) finish(id string, u *user, before wire.Status, now time.Time) Change {
-	after := u.status(id)
+// NextVersion is the version of a user's next status after prev. It grows
+// by at least one, and is at least the time in microseconds, so versions
+// keep growing across a restart that lost the previous ones (an in-memory
+// store) as long as the clock does not go back. Microseconds since 1970 stay
+// below 2^53 until the year 2255: a JavaScript number holds them exactly.
+func NextVersion(prev uint64, now time.Time) uint64 {
+	v := prev + 1
+	if t := now.UnixMicro(); t > 0 && uint64(t) > v {
+		v = uint64(t)
+	}
+	return v
+}
+
+// Settle applies the derived rules after an operation on a user: the custom
+// status is kept only while ONLINE (cleared on OFFLINE/UNLOGINED, SEMANTICS
+// §1), and a change gets the next version. It returns the change and the
+// custom status to keep.
+func Settle(before wire.Status, id string, recs []DeviceRecord, custom string, now time.Time) (Change, string) {
+	after := Derive(id, recs, custom)
 	if after.Type != wire.StatusOnline {
-		u.custom = "" // cleared on OFFLINE/UNLOGINED (SPEC §1)
-		after.Custom = ""
-		if before.Type == wire.StatusOnline && len(u.subs) > 0 {
-			m.away[id] = now
-		}
-	} else {
-		delete(m.away, id)
+		custom = ""
 	}
-	return Change{Before: before, After: after}
+	after.Version = before.Version
+	c := Change{Before: before, After: after}
+	if c.Changed() {
+		c.After.Version = NextVersion(before.Version, now)
+	}
+	return c, custom
 }
 
-// status derives the user's status from the device records.
-func (u *user) status(id string) wire.Status {
-	s := wire.Status{UserID: id, Type: wire.StatusUnlogined}
-	for _, d := range u.devices {
-		switch {
-		case d.conn != 0:
-			s.Type = wire.StatusOnline
-			s.Devices = append(s.Devices, d.plat)
-		case d.state == wire.StatusOffline && s.Type != wire.StatusOnline:
-			s.Type = wire.StatusOffline
-		}
-	}
-	if s.Type == wire.StatusOnline {
-		s.Custom = u.custom
-	}
-	return s
+// Subscriptions applies the subscription list rules (SEMANTICS §2) to one
+// owner's list, oldest first. A Subscriptions holds scratch space reused
+// from call to call: it is not safe for concurrent use.
+type Subscriptions struct {
+	scratch map[string]subSlot
 }
 
-// Statuses returns the status of each id, in order; ids without an account
-// are UNKNOWN.
-func (m *Memory) Statuses(_ context.Context, ids ...string) ([]wire.Status, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	out := make([]wire.Status, len(ids))
-	for i, id := range ids {
-		if u := m.users[id]; u != nil {
-			out[i] = u.status(id)
-		} else {
-			out[i] = wire.Status{UserID: id, Type: wire.StatusUnknown}
-		}
-	}
-	return out, nil
+// subSlot is what Add knows of one target: its last place among the call's
+// targets, and whether the list already held it.
+type subSlot struct {
+	last   int
+	listed bool
 }
 
-// Subscribe adds targets to owner's subscriptions, newest last; a target
-// already there moves to the newest place. Past max the oldest are evicted,
-// and returned.
-func (m *Memory) Subscribe(_ context.Context, owner string, targets []string, max int) (evicted []string, err error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	u := m.account(owner)
-	// In passes over the list and the targets, through a scratch map:
-	// searching the list and deleting from it target by target was the
-	// top cost of a reconnect storm's re-subscribes.
-	sc := m.scratch
+// scratchFrom is the list length from which Add and Remove index through a
+// map instead of searching the list: searching and deleting target by
+// target was the top cost of a reconnect storm's re-subscribes.
+const scratchFrom = 8
+
+// Add puts targets at the newest end of list; a target already there moves
+// to the newest place, a repeated target counts at its last place. Past max
+// the oldest are evicted. It returns the new list (list's array reused), the
+// targets new to the list, and the evicted ones.
+func (s *Subscriptions) Add(list, targets []string, max int) (next, added, evicted []string) {
+	if s.scratch == nil {
+		s.scratch = make(map[string]subSlot)
+	}
+	sc := s.scratch
 	defer clear(sc) // holding no ids between calls
 	for i, t := range targets {
-		sc[t] = slot{last: i}
+		sc[t] = subSlot{last: i}
 	}
-	// Targets already on the list leave their place (and stay watchers)...
-	kept := u.subs[:0]
-	for _, t := range u.subs {
-		if s, ok := sc[t]; ok {
-			s.listed = true
-			sc[t] = s
+	kept := list[:0]
+	for _, t := range list {
+		if x, ok := sc[t]; ok {
+			x.listed = true
+			sc[t] = x
 			continue
 		}
 		kept = append(kept, t)
 	}
-	clear(u.subs[len(kept):])
-	u.subs = kept
-	// ...and every target goes to the end, a repeated one at its last place.
+	clear(list[len(kept):])
+	next = kept
 	for i, t := range targets {
-		s := sc[t]
-		if s.last != i {
+		x := sc[t]
+		if x.last != i {
 			continue
 		}
-		u.subs = append(u.subs, t)
-		if !s.listed {
-			addTo(m.watchers, t, owner)
+		next = append(next, t)
+		if !x.listed {
+			added = append(added, t)
 		}
 	}
-	if n := len(u.subs) - max; n > 0 {
-		evicted = slices.Clone(u.subs[:n])
-		u.subs = slices.Delete(u.subs, 0, n)
-		for _, t := range evicted {
-			removeFrom(m.watchers, t, owner)
+	if n := len(next) - max; n > 0 {
+		evicted = slices.Clone(next[:n])
+		next = slices.Delete(next, 0, n)
+	}
+	return next, added, evicted
+}
+
+// Remove drops targets from list; no targets drops all. It returns the new
+// list (list's array reused) and what it removed.
+func (s *Subscriptions) Remove(list, targets []string) (next, removed []string) {
+	if len(targets) == 0 {
+		return nil, list
+	}
+	drop := func(t string) bool { return slices.Contains(targets, t) }
+	if len(targets) >= scratchFrom {
+		if s.scratch == nil {
+			s.scratch = make(map[string]subSlot)
 		}
-	}
-	return evicted, nil
-}
-
-// Unsubscribe removes targets from owner's subscriptions; no targets removes all.
-func (m *Memory) Unsubscribe(_ context.Context, owner string, targets []string) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.unsubscribe(owner, targets)
-	return nil
-}
-
-func (m *Memory) unsubscribe(owner string, targets []string) {
-	u := m.users[owner]
-	if u == nil {
-		return
-	}
-	// One pass over the list, as in Subscribe, rather than a search and a
-	// shift of the tail per removed entry.
-	drop := func(string) bool { return true } // no targets: all
-	if len(targets) > 0 {
-		sc := m.scratch
+		sc := s.scratch
 		defer clear(sc)
 		for _, t := range targets {
-			sc[t] = slot{}
+			sc[t] = subSlot{}
 		}
 		drop = func(t string) bool { _, ok := sc[t]; return ok }
 	}
-	kept := u.subs[:0]
-	for _, t := range u.subs {
+	kept := list[:0]
+	for _, t := range list {
 		if drop(t) {
-			removeFrom(m.watchers, t, owner)
+			removed = append(removed, t)
 		} else {
 			kept = append(kept, t)
 		}
 	}
-	clear(u.subs[len(kept):])
-	u.subs = kept
-	if len(u.subs) == 0 {
-		u.subs = nil
-		delete(m.away, owner)
+	clear(list[len(kept):])
+	if len(kept) == 0 {
+		kept = nil
 	}
-}
-
-// Subscriptions returns owner's subscriptions, oldest first.
-func (m *Memory) Subscriptions(_ context.Context, owner string) ([]string, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if u := m.users[owner]; u != nil {
-		return slices.Clone(u.subs), nil
-	}
-	return nil, nil
-}
-
-// AppendWatchers appends to dst who is told of id's changes besides id
-// itself: its subscribers and, when friends is true, every user whose
-// friend list holds id.
-func (m *Memory) AppendWatchers(_ context.Context, dst []string, id string, friends bool) ([]string, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	for w := range m.watchers[id] {
-		dst = append(dst, w)
-	}
-	if friends {
-		for f := range m.friendOf[id] {
-			if _, dup := m.watchers[id][f]; !dup {
-				dst = append(dst, f)
-			}
-		}
-	}
-	return dst, nil
-}
-
-// ClearAwaySubscriptions drops the subscriptions of every owner who went
-// away at least delay before now and has not come back. It returns those owners.
-func (m *Memory) ClearAwaySubscriptions(_ context.Context, now time.Time, delay time.Duration) ([]string, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	var cleared []string
-	for owner, since := range m.away {
-		if now.Sub(since) >= delay {
-			m.unsubscribe(owner, nil)
-			delete(m.away, owner)
-			cleared = append(cleared, owner)
-		}
-	}
-	return cleared, nil
+	return kept, removed
 }
 
 // FriendResult is the outcome of one friend operation, with upstream's code.
@@ -418,92 +326,133 @@ type FriendResult struct {
 	Info string
 }
 
-// AddFriends adds each of to into from's friend list and, when both is
-// true, from into theirs. Adding an existing friend succeeds.
-func (m *Memory) AddFriends(_ context.Context, from string, to []string, both bool) ([]FriendResult, error) {
-	return m.friendOp(from, to, both, m.link), nil
-}
-
-// DeleteFriends removes each of to from from's friend list and, when both is
-// true, from from theirs.
-func (m *Memory) DeleteFriends(_ context.Context, from string, to []string, both bool) ([]FriendResult, error) {
-	return m.friendOp(from, to, both, m.unlink), nil
-}
-
-// friendOp applies op to each valid pair, both ways when both is true.
-func (m *Memory) friendOp(from string, to []string, both bool, op func(a, b string)) []FriendResult {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	out := make([]FriendResult, 0, len(to))
-	for _, t := range to {
-		r := m.checkFriend(from, t)
-		if r.Code == 0 {
-			op(from, t)
-			if both {
-				op(t, from)
-			}
-		}
-		out = append(out, r)
-	}
-	return out
-}
-
-// Friends returns id's friend list, sorted.
-func (m *Memory) Friends(_ context.Context, id string) ([]string, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	u := m.users[id]
-	if u == nil {
-		return nil, nil
-	}
-	out := make([]string, 0, len(u.friends))
-	for f := range u.friends {
-		out = append(out, f)
-	}
-	slices.Sort(out)
-	return out, nil
-}
-
-func (m *Memory) checkFriend(from, to string) FriendResult {
+// CheckFriend is the result of a friend operation from → to, given whether
+// each account exists.
+func CheckFriend(from, to string, fromExists, toExists bool) FriendResult {
 	switch {
 	case from == to:
 		return FriendResult{To: to, Code: wire.CodeServerParams, Info: "cannot add yourself as a friend"}
-	case m.users[from] == nil:
+	case !fromExists:
 		return FriendResult{To: to, Code: wire.CodeAccountNotFound, Info: "From_Account does not exist"}
-	case m.users[to] == nil:
+	case !toExists:
 		return FriendResult{To: to, Code: wire.CodeAccountNotFound, Info: "To_Account does not exist"}
 	}
 	return FriendResult{To: to}
 }
 
-func (m *Memory) link(a, b string) {
-	u := m.users[a]
-	if u.friends == nil {
-		u.friends = make(map[string]struct{})
-	}
-	u.friends[b] = struct{}{}
-	addTo(m.friendOf, b, a)
+// Directory holds an app's durable data: accounts and friend links. It
+// survives restarts; every method is safe for concurrent use and honours
+// ctx's deadline.
+type Directory interface {
+	// ImportAccounts creates accounts; existing ones are left alone.
+	ImportAccounts(ctx context.Context, ids ...string) error
+	// Exists reports which of ids have an account.
+	Exists(ctx context.Context, ids ...string) ([]bool, error)
+	// AddFriends adds each of to into from's friend list and, when both,
+	// from into theirs, with a result per target (CheckFriend). Adding an
+	// existing friend succeeds.
+	AddFriends(ctx context.Context, from string, to []string, both bool) ([]FriendResult, error)
+	// DeleteFriends removes each of to from from's friend list and, when
+	// both, from from theirs.
+	DeleteFriends(ctx context.Context, from string, to []string, both bool) ([]FriendResult, error)
+	// Friends returns id's friend list, sorted.
+	Friends(ctx context.Context, id string) ([]string, error)
+	// AppendFriendOf appends to dst the users whose friend list holds id
+	// (the ones auto-notify tells of id's changes).
+	AppendFriendOf(ctx context.Context, dst []string, id string) ([]string, error)
 }
 
-func (m *Memory) unlink(a, b string) {
-	delete(m.users[a].friends, b)
-	removeFrom(m.friendOf, b, a)
+// Store holds an app's ephemeral presence state: each user's device
+// records, custom status, version and subscription list, the nodes' leases
+// and the rate windows. Every method is safe for concurrent use, atomic for
+// the user it changes, and honours ctx's deadline. A change of a user's
+// status gets the next version (Settle), stored with it, so Statuses and
+// every Change carry it.
+type Store interface {
+	// Login adds a live device, returning the user's change and the live
+	// devices the policy kicks (their records are replaced).
+	Login(ctx context.Context, user string, d Device, p Policy, now time.Time) (Change, []Device, error)
+	// Leave records that the device went away, how; found is false when it
+	// was no longer a live device of user.
+	Leave(ctx context.Context, user string, key DeviceKey, how Leave, now time.Time) (c Change, found bool, err error)
+	// SetCustom sets the user's custom status (kept only while ONLINE).
+	SetCustom(ctx context.Context, user, custom string, now time.Time) (Change, error)
+	// Statuses returns each id's status with its version, in order; an id
+	// the store holds nothing of is StatusUnknown with version 0 (the
+	// directory tells whether it is an account that never logged in).
+	Statuses(ctx context.Context, ids ...string) ([]wire.Status, error)
+
+	// Subscribe adds targets to owner's list, evicting the oldest past max.
+	Subscribe(ctx context.Context, owner string, targets []string, max int) (evicted []string, err error)
+	// Unsubscribe removes targets from owner's list; none removes all.
+	Unsubscribe(ctx context.Context, owner string, targets []string) error
+	// Subscriptions returns owner's list, oldest first.
+	Subscriptions(ctx context.Context, owner string) ([]string, error)
+	// AppendWatchers appends to dst the users whose list holds user.
+	AppendWatchers(ctx context.Context, dst []string, user string) ([]string, error)
+	// ClearAwaySubscriptions empties the list of every owner that went
+	// OFFLINE or UNLOGINED at least delay before now and has not come back,
+	// and returns those owners.
+	ClearAwaySubscriptions(ctx context.Context, now time.Time, delay time.Duration) ([]string, error)
+
+	// RenewLease says node holds its devices until now+ttl.
+	RenewLease(ctx context.Context, node string, now time.Time, ttl time.Duration) error
+	// ExpireLeases makes every live device of a node whose lease ended
+	// before now Lost, as if its link had closed, forgets that node, and
+	// returns the changes.
+	ExpireLeases(ctx context.Context, now time.Time) ([]Change, error)
+	// Lead reports whether node holds (now, or from now on) the app-wide
+	// lease of task until now+ttl: one node of the app runs a task such as
+	// the sweeps of ClearAwaySubscriptions and ExpireLeases.
+	Lead(ctx context.Context, task, node string, now time.Time, ttl time.Duration) (bool, error)
+
+	// Allow counts a call of key and reports whether it is within n calls
+	// in a fixed window that starts at the key's first call; spent windows
+	// are forgotten.
+	Allow(ctx context.Context, key string, n int, window time.Duration, now time.Time) (bool, error)
 }
 
-func addTo(idx map[string]map[string]struct{}, k, v string) {
-	s := idx[k]
-	if s == nil {
-		s = make(map[string]struct{})
-		idx[k] = s
-	}
-	s[v] = struct{}{}
+// Delivery is a user's change as the broker carries it: the new status
+// (with its version) and who besides the user is told of it.
+type Delivery struct {
+	Status   wire.Status
+	Watchers []string
 }
 
-func removeFrom(idx map[string]map[string]struct{}, k, v string) {
-	if s := idx[k]; s != nil {
-		delete(s, v)
-		if len(s) == 0 {
-			delete(idx, k)
-		}
-	}
+// Kick asks the node holding a device to kick it. A zero Key asks every
+// node to kick every device of User (an admin's kick).
+type Kick struct {
+	User     string
+	Key      DeviceKey
+	Platform string // the platform of the login that replaced it, for the message
+	ByAdmin  bool
+}
+
+// Node is what a broker delivers to: one imstatusd process's gateway.
+type Node interface {
+	// Deliver pushes a change to the node's connections of the status's
+	// user and of the watchers. Deliveries of one user may arrive out of
+	// version order; the node drops the older.
+	Deliver(d Delivery)
+	// Kick kicks the node's device(s) that k names.
+	Kick(k Kick)
+}
+
+// Broker carries messages between the nodes of an app. Publishing returns
+// once the broker has taken the message; delivery is at most once.
+type Broker interface {
+	// Register makes n receive the app's deliveries, and the kicks
+	// addressed to node id; stop ends that.
+	Register(ctx context.Context, id string, n Node) (stop func(), err error)
+	// Publish sends d to every registered node.
+	Publish(ctx context.Context, d Delivery) error
+	// PublishKick sends k to node id, or to every node when k.Key is zero.
+	PublishKick(ctx context.Context, id string, k Kick) error
+}
+
+// Backend is an app's three contracts.
+type Backend struct {
+	Directory Directory
+	Store     Store
+	Broker    Broker
 }
