@@ -1,4 +1,4 @@
-// Command capi is libImSDK: the C ABI of SPEC §5 as //export shims over the
+// Command capi is libImSDK: the C ABI of SEMANTICS §5 as //export shims over the
 // sdk package. Build it with -buildmode=c-shared (or c-archive). Each shim
 // converts C values, calls sdk, and recovers any panic into an error code:
 // nothing that happens in Go may crash the host process.

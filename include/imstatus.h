@@ -58,7 +58,7 @@ TIM_API int TIM_CALL IMStatusPumpCallbacks(int max);
 /* ======================================================================== */
 /* Asynchronous error codes                                                  */
 /*                                                                           */
-/* The `code` of a callback (SPEC: upstream's numbers). Every error comes    */
+/* The `code` of a callback (SEMANTICS §4: upstream's). Every error comes    */
 /* with a non-empty, readable `desc`.                                        */
 /* ======================================================================== */
 

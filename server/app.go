@@ -224,8 +224,8 @@ func (a *app) logout(c *conn, seq uint64) {
 		return
 	}
 	c.anonSince.Store(a.now().UnixNano())
-	c.replyOK(seq, nil)
 	a.leave(c, ss, presence.LoggedOut, webhook.ReasonUnregister)
+	c.replyOK(seq, nil) // after the change is on its way, as set_status
 }
 
 // leave records that c's device went away; c's session is already detached.
@@ -349,8 +349,10 @@ func (a *app) setStatus(c *conn, ss session, req wire.Request) {
 		c.replyErr(req.Seq, a.storeErr(err))
 		return
 	}
-	c.replyOK(req.Seq, nil)
+	// Published before the reply: once a client has its answer, the change
+	// is on its way to every watcher (on this node, in their queues).
 	a.publish(ctx, ch)
+	c.replyOK(req.Seq, nil)
 }
 
 // gate applies the edition and switch checks of SEMANTICS §3, the batch

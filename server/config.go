@@ -13,7 +13,7 @@ import (
 	"github.com/imstatus/imstatus/wire"
 )
 
-// AppConfig is one app's settings, the "console switches" of SPEC §3, as
+// AppConfig is one app's settings, the "console switches" of SEMANTICS §3, as
 // read from the apps file. Omitted fields take upstream's defaults; see
 // Defaults and README.md.
 type AppConfig struct {

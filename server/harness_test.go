@@ -60,8 +60,11 @@ func newEnv(t testing.TB, mods ...func(*server.AppConfig)) *env {
 
 func newEnvWith(t testing.TB, opts server.Options) *env {
 	t.Helper()
-	clock := testserver.NewClock(time.Unix(1800000000, 0))
-	opts.Clock = clock
+	clock, ok := opts.Clock.(*testserver.Clock)
+	if !ok {
+		clock = testserver.NewClock(time.Unix(1800000000, 0))
+		opts.Clock = clock
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -241,9 +244,9 @@ func (e *env) login(user string, o ...loginOpts) *client {
 	return c
 }
 
-// sync returns once every push caused by a change that completed before it
-// has reached c: a set_status is serialised with all changes of the app,
-// and c's frames arrive in order.
+// sync returns once every push caused by a set_status, subscribe or
+// logout that completed before it has reached c: those are answered once
+// their pushes are queued, and c's frames arrive in order.
 func (c *client) sync() {
 	c.t.Helper()
 	// Setting the custom status the user already has changes nothing.

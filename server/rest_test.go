@@ -19,7 +19,7 @@ import (
 	"github.com/imstatus/imstatus/wire"
 )
 
-// End-to-end tests of the REST admin API (SPEC §8) over real HTTP.
+// End-to-end tests of the REST admin API (SEMANTICS §8) over real HTTP.
 
 // restQuery returns the query of a REST call by identifier with usersig.
 func (e *env) restQuery(identifier, sig string) url.Values {

@@ -1,6 +1,6 @@
 // Package server is the imstatus presence server: the WebSocket gateway that
 // SDK clients log in to, the presence engine that derives and notifies user
-// status (SPEC §1–§3, §10), the upstream-compatible REST admin API (§8) and
+// status (SEMANTICS §1–§3, §10), the upstream-compatible REST admin API (§8) and
 // the state-change webhook (§9). cmd/imstatusd wraps it in a binary.
 package server
 

@@ -60,7 +60,7 @@ func TestStatusTransitions(t *testing.T) {
 }
 
 // A device that went away without logout keeps the user OFFLINE even when
-// another device logs out afterwards (SPEC §1: any device gone without
+// another device logs out afterwards (SEMANTICS §1: any device gone without
 // logout → OFFLINE).
 func TestOfflineWinsOverLogout(t *testing.T) {
 	e := newEnv(t)

@@ -17,7 +17,7 @@ import (
 	"github.com/imstatus/imstatus/wire"
 )
 
-// End-to-end tests of the State.StateChange webhook (SPEC §9): a real
+// End-to-end tests of the State.StateChange webhook (SEMANTICS §9): a real
 // server on loopback posting to a real HTTP endpoint.
 
 // hookCall is one request the webhook endpoint received.
@@ -218,7 +218,7 @@ func TestWebhookStateChanges(t *testing.T) {
 	mustOK(t, e.adminPost(pathKick, map[string]any{"UserID": "u"}))
 	ipad.waitKicked()
 	hook.next(t).check(t, hookWant{account: "u", platform: "iPad", action: "Logout", reason: "Unregister", at: at})
-	// The Mac device went away without logging out, so u is OFFLINE (SPEC §1).
+	// The Mac device went away without logging out, so u is OFFLINE (SEMANTICS §1).
 	w.expect("u", wire.StatusOffline, "")
 	e.waitConns(2)
 

@@ -57,7 +57,7 @@ const (
 	OpShutdown   Op = "shutdown"    // push: the server is going away; reconnect elsewhere
 )
 
-// StatusType is a user's status (SPEC §1).
+// StatusType is a user's status (SEMANTICS §1).
 type StatusType int
 
 // The status types, with upstream's values.
@@ -111,7 +111,7 @@ func (s Status) Equal(o Status) bool {
 	return true
 }
 
-// Platforms are the device platforms a client may state at login (SPEC §10).
+// Platforms are the device platforms a client may state at login (SEMANTICS §10).
 var Platforms = []string{"iPhone", "Android", "iPad", "Windows", "Mac", "Linux", "Web"}
 
 // ValidPlatform reports whether p is one of Platforms.

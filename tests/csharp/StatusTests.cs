@@ -1,4 +1,4 @@
-// The Unity package's C# API (SPEC §6) against libImSDK and a real imstatus
+// The Unity package's C# API (SEMANTICS §6) against libImSDK and a real imstatus
 // server, run in this order by Runner.cs: the tests share the process's one
 // SDK, each leaving it as the next one expects (noted where it matters).
 //

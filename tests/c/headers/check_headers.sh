@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # check_headers.sh INCLUDE_DIR: the public headers of libImSDK compile on
 # their own as C11 and C++11 (-Wall -Wextra -Werror -pedantic), survive
-# being included twice, and their enum values are those of SPEC §5.
+# being included twice, and their enum values are those of SEMANTICS §5.
 # Prints "N passed, M failed"; exits 1 on any failure.
 set -euo pipefail
 
@@ -62,7 +62,7 @@ check "TIMCloudDef.h guard" once 'TIMCommCallback)('
 check "TIMCloud.h guard" once 'TIMSetLogCallback('
 check "imstatus.h guard" once 'IMStatusPumpCallbacks('
 
-# The values of SPEC §5, checked at compile time.
+# The values of SEMANTICS §5, checked at compile time.
 cat >"$TMP/values.c" <<'C'
 #include "TIMCloud.h"
 #include "imstatus.h"
@@ -177,9 +177,9 @@ int keys_match(void) {
 C
 check "enum values and keys (C11)" "$CC" -std=c11 -Wall -Wextra -Werror -pedantic -fsyntax-only -I"$INC" "$TMP/values.c"
 
-# Every function is declared with SPEC §5's exact type (C++ compares
+# Every function is declared with SEMANTICS §5's exact type (C++ compares
 # function types exactly: const, return and parameter types included), and
-# the six callback typedefs are SPEC's.
+# the six callback typedefs are SEMANTICS §5's.
 cat >"$TMP/protos.cc" <<'CXX'
 #include "TIMCloud.h"
 #include "imstatus.h"
@@ -187,8 +187,8 @@ cat >"$TMP/protos.cc" <<'CXX'
 template <typename A, typename B> struct same { static const bool value = false; };
 template <typename A> struct same<A, A> { static const bool value = true; };
 #define SIG(name, ret, args) \
-	static_assert(same<decltype(&name), ret(TIM_CALL*) args>::value, #name " has SPEC's type")
-#define CB(name, args) static_assert(same<name, void(TIM_CALL*) args>::value, #name " is SPEC's")
+	static_assert(same<decltype(&name), ret(TIM_CALL*) args>::value, #name " has SEMANTICS §5's type")
+#define CB(name, args) static_assert(same<name, void(TIM_CALL*) args>::value, #name " is SEMANTICS §5's")
 
 CB(TIMCommCallback, (int32_t, const char*, const char*, const void*));
 CB(TIMUserStatusChangedCallback, (const char*, const void*));

@@ -1,0 +1,210 @@
+package server_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/imstatus/imstatus/internal/testserver"
+	"github.com/imstatus/imstatus/server"
+	"github.com/imstatus/imstatus/server/presence"
+	"github.com/imstatus/imstatus/server/presence/memstore"
+	"github.com/imstatus/imstatus/server/presence/storetest"
+	"github.com/imstatus/imstatus/wire"
+)
+
+func fullApp() server.AppConfig {
+	return server.AppConfig{SDKAppID: testApp, SecretKey: testKey, Edition: "ultimate",
+		UserStatusEnabled: on(), FriendStatusAutoNotify: off()}
+}
+
+// A backend that fails or stops answering: every request it serves gets
+// a server error with a desc, none hangs, and nothing it failed to record
+// shows up afterwards. A departure it failed to take is retried by the
+// sweep, so the user is not left ONLINE.
+func TestBackendFaults(t *testing.T) {
+	faults := &storetest.Faults{}
+	e := newEnvWith(t, server.Options{
+		Apps:         []server.AppConfig{fullApp()},
+		StoreTimeout: 200 * time.Millisecond,
+		Backend: func(server.AppConfig) (presence.Backend, error) {
+			return storetest.Faulty(memstore.NewBackend(), faults), nil
+		},
+	})
+	e.importAccounts("a", "w", "b")
+	a, w := e.login("a"), e.login("w")
+	w.mustCall(0, wire.OpSubscribe, map[string]any{"ids": []string{"a"}})
+	w.expect("a", wire.StatusOnline, "", "Windows")
+	a.setStatus("before")
+	w.expect("a", wire.StatusOnline, "before", "Windows")
+
+	held := "before"
+	for _, mode := range []struct {
+		name string
+		set  func()
+	}{{"failing", faults.Fail}, {"stalled", faults.Stall}} {
+		func() {
+			mode.set()
+			hits := faults.Hits()
+			a.mustCall(wire.CodeServerInternal, wire.OpSetStatus, map[string]any{"user_status_custom_status": "lost"})
+			w.mustCall(wire.CodeServerInternal, wire.OpGetStatus, map[string]any{"ids": []string{"a"}})
+			w.mustCall(wire.CodeServerInternal, wire.OpSubscribe, map[string]any{"ids": []string{"b"}})
+			w.mustCall(wire.CodeServerInternal, wire.OpUnsubscribe, map[string]any{"ids": []string{"a"}})
+			b := e.dial()
+			b.mustCall(wire.CodeServerInternal, wire.OpLogin, e.loginBody("b", loginOpts{}))
+			if got := e.rest("administrator", "/v4/openim/query_online_status", map[string]any{"To_Account": []string{"a"}}); got.Get("ErrorCode").Int() != wire.CodeServerInternal {
+				t.Fatalf("%s: REST: %s", mode.name, got.Raw)
+			}
+			if faults.Hits() == hits {
+				t.Fatalf("%s: no call met the fault", mode.name)
+			}
+			faults.Heal()
+			// Nothing of the failed calls took effect: w still watches a,
+			// and a's status is the one before.
+			if st := w.statuses("a")[0]; st.Custom != held {
+				t.Fatalf("%s, healed: a's status %+v; want the one before the fault", mode.name, st)
+			}
+			w.quiet()
+			held = "after " + mode.name
+			a.setStatus(held)
+			w.expect("a", wire.StatusOnline, held, "Windows")
+		}()
+	}
+
+	// The link of a closes while the store fails: the departure is kept
+	// and recorded once the store answers again.
+	faults.Fail()
+	a.ws.Close()
+	<-a.closed
+	time.Sleep(50 * time.Millisecond) // the server's read loop sees the close
+	faults.Heal()
+	e.srv.Sweep()
+	w.expect("a", wire.StatusOffline, "")
+}
+
+// Two nodes sharing one backend (the memory one, as Redis will be): a
+// watcher on one hears changes made on the other, a login on one kicks the
+// same platform's device on the other, and when a node stops renewing its
+// lease the other sweeps its devices OFFLINE.
+func TestTwoNodes(t *testing.T) {
+	backend := memstore.NewBackend()
+	clock := testserver.NewClock(time.Unix(1800000000, 0))
+	node := func(id string) *env {
+		return newEnvWith(t, server.Options{
+			Apps:     []server.AppConfig{fullApp()},
+			Clock:    clock,
+			NodeID:   id,
+			LeaseTTL: 15 * time.Second,
+			Backend:  func(server.AppConfig) (presence.Backend, error) { return backend, nil },
+		})
+	}
+	n1, n2 := node("node-1"), node("node-2")
+	n1.importAccounts("a", "w")
+
+	w := n2.login("w")
+	a := n1.login("a")
+	w.mustCall(0, wire.OpSubscribe, map[string]any{"ids": []string{"a"}})
+	w.expect("a", wire.StatusOnline, "", "Windows")
+	a.setStatus("on node 1")
+	w.expect("a", wire.StatusOnline, "on node 1", "Windows")
+
+	// a logs in on node 2 with another platform, then the same platform.
+	a2 := n2.login("a", loginOpts{platform: "Mac"})
+	w.expect("a", wire.StatusOnline, "on node 1", "Windows", "Mac")
+	a3 := n2.login("a")
+	if f := a.next(); f.Op != wire.OpKicked {
+		// a's own status pushes may come first.
+		for f.Op == wire.OpStatus {
+			f = a.next()
+		}
+		if f.Op != wire.OpKicked || f.Code != wire.CodeKickedOffline {
+			t.Fatalf("a on node 1 got %s %d, want kicked by the login on node 2", f.Op, f.Code)
+		}
+	}
+	a.waitClosed()
+	w.expect("a", wire.StatusOnline, "on node 1", "Mac", "Windows")
+
+	// The admin's kick through node 1 reaches a's devices on node 2.
+	if got := n1.rest("administrator", "/v4/im_open_login_svc/kick", map[string]any{"UserID": "a"}); got.Get("ActionStatus").Str != "OK" {
+		t.Fatalf("kick: %s", got.Raw)
+	}
+	a2.waitClosed()
+	a3.waitClosed()
+	w.until("a", wire.StatusUnlogined) // each device's logout is a change
+
+	// Node 1 dies without a word: it stops renewing its lease. Node 2
+	// leads the sweep once node 1's lead lapses, and ends its devices.
+	a = n1.login("a")
+	w.expect("a", wire.StatusOnline, "", "Windows")
+	clock.Advance(16 * time.Second)
+	n2.srv.Sweep() // node 1 may still hold the sweep's lead
+	clock.Advance(16 * time.Second)
+	n2.srv.Sweep()
+	w.expect("a", wire.StatusOffline, "")
+	st := w.statuses("a")[0]
+	if st.Type != wire.StatusOffline || st.Version == 0 {
+		t.Fatalf("a after node 1's lease ran out: %+v", st)
+	}
+}
+
+// Versions: every status a client gets carries one, and a user's versions
+// never go back, in pushes and in answers alike. (A push may repeat the
+// version a subscribe's snapshot already showed: the same status twice.)
+func TestVersionsInEveryStatus(t *testing.T) {
+	e := newEnv(t)
+	e.importAccounts("a", "w")
+	w := e.login("w")
+	a := e.login("a")
+	w.mustCall(0, wire.OpSubscribe, map[string]any{"ids": []string{"a"}})
+	var last uint64
+	// next returns a's next status with a newer version than last.
+	next := func(where string) wire.Status {
+		t.Helper()
+		for {
+			f := w.next()
+			sts, err := wire.ParseStatuses(f.Body)
+			if err != nil || len(sts) != 1 {
+				t.Fatalf("push %s: %v", f.Body.Raw, err)
+			}
+			st := sts[0]
+			switch {
+			case st.UserID != "a":
+				continue
+			case st.Version == 0 || st.Version < last:
+				t.Fatalf("%s: version %d after %d", where, st.Version, last)
+			case st.Version == last:
+				continue
+			}
+			last = st.Version
+			return st
+		}
+	}
+	next("subscribe's snapshot")
+	for i := range 3 {
+		a.setStatus(fmt.Sprint("s", i))
+		if st := next("push"); st.Custom != fmt.Sprint("s", i) {
+			t.Fatalf("push %+v", st)
+		}
+		if st := w.statuses("a")[0]; st.Version != last {
+			t.Fatalf("query says version %d, the last push %d", st.Version, last)
+		}
+	}
+	a.mustCall(0, wire.OpLogout, nil)
+	if st := next("logout push"); st.Type != wire.StatusUnlogined {
+		t.Fatalf("after logout %+v", st)
+	}
+}
+
+// until takes pushes until one says who's status is typ.
+func (c *client) until(who string, typ wire.StatusType) {
+	c.t.Helper()
+	for {
+		f := c.next()
+		sts, _ := wire.ParseStatuses(f.Body)
+		for _, st := range sts {
+			if st.UserID == who && st.Type == typ {
+				return
+			}
+		}
+	}
+}
