@@ -199,14 +199,14 @@ func FuzzAppendString(f *testing.F) {
 }
 
 func FuzzStatusRoundTrip(f *testing.F) {
-	f.Add("alice", int64(1), "in a meeting", "Windows", "Android", uint8(2))
-	f.Add("bob", int64(2), "", "", "", uint8(0))
-	f.Add("carol", int64(3), "中文😀\u2028", "iPhone", "", uint8(1))
-	f.Add("", int64(0), "", "Web", "Mac", uint8(5))
-	f.Add("q\"u\\o\nte", int64(-1), "\x00\x1f", "Linux", "iPad", uint8(2))
-	f.Add("bad\xff", int64(1<<62), "\xe4\xb8", "\x80", "\xed\xa0\x80", uint8(3))
-	f.Fuzz(func(t *testing.T, user string, typ int64, custom, d1, d2 string, n uint8) {
-		s := Status{UserID: user, Type: StatusType(typ), Custom: custom}
+	f.Add("alice", int64(1), "in a meeting", "Windows", "Android", uint8(2), uint64(1800000000000001))
+	f.Add("bob", int64(2), "", "", "", uint8(0), uint64(0))
+	f.Add("carol", int64(3), "中文😀\u2028", "iPhone", "", uint8(1), uint64(1))
+	f.Add("", int64(0), "", "Web", "Mac", uint8(5), uint64(1<<63))
+	f.Add("q\"u\\o\nte", int64(-1), "\x00\x1f", "Linux", "iPad", uint8(2), uint64(18446744073709551615))
+	f.Add("bad\xff", int64(1<<62), "\xe4\xb8", "\x80", "\xed\xa0\x80", uint8(3), uint64(9))
+	f.Fuzz(func(t *testing.T, user string, typ int64, custom, d1, d2 string, n uint8, version uint64) {
+		s := Status{UserID: user, Type: StatusType(typ), Custom: custom, Version: version}
 		if int64(s.Type) != typ {
 			return // the type does not fit an int here: not an input this target is about
 		}
@@ -232,8 +232,16 @@ func FuzzStatusRoundTrip(f *testing.F) {
 		if err != nil {
 			t.Fatalf("ParseStatuses(%q): %v", arr, err)
 		}
-		if len(back) != 2 || !back[0].Equal(want) || !back[1].Equal(sts[1]) {
+		if len(back) != 2 || !back[0].Equal(want) || !back[1].Equal(sts[1]) || back[0].Version != version {
 			t.Fatalf("%+v\nencodes as %q\nreads back as %+v", s, arr, back)
+		}
+		// The C API's form: upstream's keys only, no version.
+		user1 := AppendUserStatuses(nil, sts[:1])
+		if bytes.Contains(user1, []byte("user_status_version")) {
+			t.Fatalf("AppendUserStatuses wrote the version: %q", user1)
+		}
+		if back, err := ParseStatuses(gjson.ParseBytes(user1)); err != nil || len(back) != 1 || !back[0].Equal(want) || back[0].Version != 0 {
+			t.Fatalf("AppendUserStatuses = %q reads back as %+v, %v", user1, back, err)
 		}
 		if valid && !back[0].Equal(s) {
 			t.Fatalf("valid %+v reads back as %+v", s, back[0])
@@ -371,4 +379,44 @@ func members(b []byte) (map[string][]json.RawMessage, bool) {
 		m[key] = append(m[key], raw)
 	}
 	return m, true
+}
+
+// The login body and reply: what one side builds, the other reads back
+// (strings as AppendString makes them valid), and a reply of any shape
+// reads as some LoginReply without failing.
+func FuzzLoginRoundTrip(f *testing.F) {
+	f.Add(uint64(1400000000), "alice", "eJwtzEELgjAYxvHvsnOEc1ptN6GDRUKUdhUW3cYrNTcIe--", "Linux", "d-1", int64(30000), int64(1800000000000), 20)
+	f.Add(uint64(0), "", "", "", "", int64(-1), int64(0), -5)
+	f.Add(uint64(1<<64-1), "q\"u\\o\nte", "\xff", "中文", "\u2028", int64(1<<62), int64(-1<<62), 1<<31-1)
+	f.Fuzz(func(t *testing.T, app uint64, user, sig, platform, device string, hb, st int64, n int) {
+		l := LoginBody{Version: Version, SDKAppID: app, UserID: user, UserSig: sig, Platform: platform, DeviceID: device}
+		body := AppendLoginBody(nil, l)
+		if !json.Valid(body) {
+			t.Fatalf("AppendLoginBody = %q: not valid JSON", body)
+		}
+		back, err := ParseLogin(gjson.ParseBytes(body))
+		want := LoginBody{Version: Version, SDKAppID: app, UserID: sanitize(user), UserSig: sanitize(sig), Platform: sanitize(platform), DeviceID: sanitize(device)}
+		if err != nil || back != want {
+			t.Fatalf("%+v encodes as %q, reads back as %+v, %v", l, body, back, err)
+		}
+
+		r := LoginReply{UserID: user, HeartbeatInterval: hb, ServerTime: st,
+			Limits: Limits{RateLimitCalls: n, RateLimitWindowMS: n, MaxGetIDs: n, MaxSubscribeIDs: n, MaxSubscriptions: n}}
+		rb := AppendLoginReply(nil, r)
+		if !json.Valid(rb) {
+			t.Fatalf("AppendLoginReply = %q: not valid JSON", rb)
+		}
+		got := ParseLoginReply(gjson.ParseBytes(rb))
+		if got.UserID != sanitize(user) || got.ServerTime != st {
+			t.Fatalf("%+v encodes as %q, reads back as %+v", r, rb, got)
+		}
+		if (hb >= 0 && hb <= 1<<40) != (got.HeartbeatInterval == hb) || got.HeartbeatInterval < 0 {
+			t.Fatalf("heartbeat %d reads back as %d", hb, got.HeartbeatInterval)
+		}
+		if (n > 0 && n <= 1<<30) != (got.Limits == r.Limits) {
+			t.Fatalf("limits %+v read back as %+v", r.Limits, got.Limits)
+		}
+		// Anything at all, as a reply body.
+		ParseLoginReply(gjson.Parse(sig))
+	})
 }
