@@ -11,6 +11,7 @@ import (
 	"context"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/imstatus/imstatus/server/presence"
@@ -463,26 +464,38 @@ func (d *Directory) AppendFriendOf(ctx context.Context, dst []string, id string)
 // registered node's Deliver before it returns. Several servers of one
 // process sharing a Backend behave as the nodes of a cluster.
 type Broker struct {
-	mu    sync.RWMutex // guards nodes, never held while a node is called
-	nodes map[string]presence.Node
+	mu    sync.Mutex // serialises registrations
+	nodes atomic.Pointer[[]registered]
+}
+
+type registered struct {
+	id string
+	n  presence.Node
 }
 
 var _ presence.Broker = (*Broker)(nil)
 
 // NewBroker returns a broker with no nodes.
-func NewBroker() *Broker { return &Broker{nodes: make(map[string]presence.Node)} }
+func NewBroker() *Broker {
+	b := &Broker{}
+	b.nodes.Store(new([]registered))
+	return b
+}
 
-// Register implements presence.Broker.
+// Register implements presence.Broker. The node list is copied on write,
+// so publishing reads it without a lock and calls no node under one (a
+// node's Kick publishes the changes it makes).
 func (b *Broker) Register(_ context.Context, id string, n presence.Node) (func(), error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.nodes[id] = n
+	next := slices.DeleteFunc(slices.Clone(*b.nodes.Load()), func(r registered) bool { return r.id == id })
+	next = append(next, registered{id, n})
+	b.nodes.Store(&next)
 	return func() {
 		b.mu.Lock()
 		defer b.mu.Unlock()
-		if b.nodes[id] == n {
-			delete(b.nodes, id)
-		}
+		next := slices.DeleteFunc(slices.Clone(*b.nodes.Load()), func(r registered) bool { return r.id == id && r.n == n })
+		b.nodes.Store(&next)
 	}, nil
 }
 
@@ -491,22 +504,10 @@ func (b *Broker) Publish(ctx context.Context, d presence.Delivery) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	for _, n := range b.snapshot() {
-		n.Deliver(d)
+	for _, r := range *b.nodes.Load() {
+		r.n.Deliver(d)
 	}
 	return nil
-}
-
-// snapshot lists the nodes, so none is called under the lock (a node's
-// Kick publishes the changes it makes).
-func (b *Broker) snapshot() []presence.Node {
-	b.mu.RLock()
-	defer b.mu.RUnlock()
-	out := make([]presence.Node, 0, len(b.nodes))
-	for _, n := range b.nodes {
-		out = append(out, n)
-	}
-	return out
 }
 
 // PublishKick implements presence.Broker.
@@ -514,17 +515,10 @@ func (b *Broker) PublishKick(ctx context.Context, id string, k presence.Kick) er
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if k.Key.IsZero() {
-		for _, n := range b.snapshot() {
-			n.Kick(k)
+	for _, r := range *b.nodes.Load() {
+		if k.Key.IsZero() || r.id == id {
+			r.n.Kick(k)
 		}
-		return nil
-	}
-	b.mu.RLock()
-	n := b.nodes[id]
-	b.mu.RUnlock()
-	if n != nil {
-		n.Kick(k)
 	}
 	return nil
 }
