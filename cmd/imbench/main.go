@@ -333,6 +333,7 @@ func run(args []string) error {
 		"idle":     e.scenarioIdle,
 		"churn":    e.scenarioChurn,
 	}
+	var failed []string
 	for _, name := range allScenarios {
 		if !o.scenarios[name] {
 			continue
@@ -345,6 +346,7 @@ func run(args []string) error {
 		if err != nil {
 			e.prog.printf("!! %s failed: %v", name, err)
 			e.res.notef("Scenario %s failed: %s", name, oneLine(err.Error()))
+			failed = append(failed, name)
 		}
 		run := ScenarioRun{Name: name, DurationS: time.Since(t0).Seconds(), OK: err == nil}
 		if after, err := takeCPUSnapshot(); err == nil && snapErr == nil {
@@ -382,6 +384,10 @@ func run(args []string) error {
 		f.Close()
 	}
 	e.prog.printf("done in %.0f s: %s", time.Since(start).Seconds(), filepath.Join(o.out, "results.md"))
+	if len(failed) > 0 {
+		// The results are written, failures in their notes; the exit status says so too.
+		return fmt.Errorf("scenarios failed: %s (see the notes of %s)", strings.Join(failed, ", "), filepath.Join(o.out, "results.md"))
+	}
 	return nil
 }
 
