@@ -2,7 +2,7 @@
 // baselines measured in the same run on the same machine, and writes
 // results.json, results.md and PNG plots (see docs/BENCHMARKS.md).
 //
-//	imbench [run] [--quick] [--out DIR] [--servers HOST:PORT,…] …
+//	imbench [run] [--quick] [--out DIR] [--servers HOST:PORT,…] [--against BIN] …
 //	imbench baseline-idle|baseline-echo|baseline-hub [--addr A]
 //	imbench plot [--out DIR] RESULTS.json              draw the plots again
 //
@@ -80,6 +80,7 @@ type options struct {
 	docs          string
 	timeout       time.Duration
 	quietWait     time.Duration
+	against       string // the old engine's imstatusd, measured beside bin/imstatusd
 }
 
 // sizes are a run's load: the full run or --quick.
@@ -143,6 +144,7 @@ func parseOptions(args []string) (options, error) {
 	fs.StringVar(&o.memProfile, "memprofile", "", "write imbench's own heap profile to `FILE` at the end")
 	fs.StringVar(&o.docs, "docs", "", "replace the results section of `FILE` (docs/BENCHMARKS.md) with this run's table")
 	fs.DurationVar(&o.timeout, "timeout", 14*time.Minute, "stop everything after this long")
+	fs.StringVar(&o.against, "against", "", "also measure the old engine, another imstatusd `BIN`ary, beside bin/imstatusd in the latency (core → core), idle, churn and storm scenarios")
 	fs.DurationVar(&o.quietWait, "quiet-wait", time.Minute, "before each scenario, wait up to this long for other processes to leave the CPUs alone (0: do not wait; default 10s with --quick)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -164,6 +166,9 @@ func parseOptions(args []string) (options, error) {
 			}
 			o.servers = append(o.servers, s)
 		}
+	}
+	if o.against != "" && len(o.servers) > 0 {
+		return o, errors.New("--against starts the old engine itself: it does not go with --servers")
 	}
 	var err error
 	if o.sources, err = parseSources(sources); err != nil {
@@ -257,6 +262,9 @@ type env struct {
 	prefix   string // of every user id: unique per run against external servers
 	maxFiles uint64
 
+	engine *engine // the server under test: bin/imstatusd
+	old    *engine // the old engine (--against), or nil
+
 	sigMu sync.Mutex
 	sigs  map[string]string
 
@@ -311,6 +319,14 @@ func run(args []string) error {
 		if e.appsFile, err = e.writeAppsFile(); err != nil {
 			return err
 		}
+		if e.engine, err = newEngine(ctx, "imstatusd", filepath.Join(o.bin, "imstatusd")); err != nil {
+			return err
+		}
+	}
+	if o.against != "" {
+		if e.old, err = newEngine(ctx, oldEngineName, o.against); err != nil {
+			return fmt.Errorf("--against: %w", err)
+		}
 	}
 	e.res = &Results{
 		Tool: "imbench", Date: start.UTC().Format(time.RFC3339), Mode: mode,
@@ -321,10 +337,16 @@ func run(args []string) error {
 		e.res.Servers = o.servers
 		e.res.notef("Servers given with --servers: their RSS and CPU are not measured (idle memory and CPU figures are skipped), and the baselines run on this machine.")
 	} else {
-		e.res.Servers = []string{filepath.Join(o.bin, "imstatusd") + " (one node, started per scenario)"}
+		e.res.Servers = []string{e.engine.describe()}
+	}
+	if e.old != nil {
+		e.res.Against = e.old.describe()
 	}
 	e.prog.printf("imbench %s run: scenarios %s; open-file limit %d; load from %d source addresses",
 		mode, strings.Join(selected(o.scenarios), ","), maxFiles, max(len(o.sources), 1))
+	if e.old != nil {
+		e.prog.printf("old engine beside the server under test: %s", e.old.describe())
+	}
 
 	steps := map[string]func(context.Context) error{
 		"boundary": e.scenarioBoundary,
@@ -507,12 +529,7 @@ func (e *env) startServer(ctx context.Context) (*target, error) {
 	if len(e.opts.servers) > 0 {
 		return &target{name: "imstatusd", addrs: e.opts.servers}, nil
 	}
-	c, err := startChild(ctx, "imstatusd", filepath.Join(e.opts.bin, "imstatusd"),
-		"--addr", "127.0.0.1:0", "--apps", e.appsFile, "--log-level", "info", "--shutdown-timeout", "3s")
-	if err != nil {
-		return nil, err
-	}
-	return &target{name: "imstatusd", addrs: []string{c.addr}, procs: []*child{c}}, nil
+	return e.startEngine(ctx, e.engine, false)
 }
 
 // startProfiled starts the server under test with its profiles exposed
@@ -521,12 +538,35 @@ func (e *env) startProfiled(ctx context.Context) (*target, error) {
 	if e.appsFile == "" {
 		return nil, errors.New("profiling needs a server imbench starts (no --servers)")
 	}
-	c, err := startChildWith(ctx, "imstatusd --pprof", filepath.Join(e.opts.bin, "imstatusd"), true,
-		"--addr", "127.0.0.1:0", "--apps", e.appsFile, "--log-level", "info", "--shutdown-timeout", "3s", "--pprof", "127.0.0.1:0")
+	return e.startEngine(ctx, e.engine, true)
+}
+
+// startEngine starts eng, fresh, with the benchmark's apps file (and, with
+// pprof, its profiles exposed). An engine that keeps durable data gets a
+// new empty data directory, removed when the target stops.
+func (e *env) startEngine(ctx context.Context, eng *engine, pprof bool) (*target, error) {
+	args := []string{"--addr", "127.0.0.1:0", "--apps", e.appsFile, "--log-level", "info", "--shutdown-timeout", "3s"}
+	name := eng.name
+	if pprof {
+		args = append(args, "--pprof", "127.0.0.1:0")
+		name += " --pprof"
+	}
+	var data string
+	if eng.data {
+		var err error
+		if data, err = os.MkdirTemp(e.tmp, "data-"); err != nil {
+			return nil, err
+		}
+		args = append(args, "--data", data)
+	}
+	c, err := startChildWith(ctx, name, eng.path, pprof, args...)
 	if err != nil {
+		if data != "" {
+			os.RemoveAll(data)
+		}
 		return nil, err
 	}
-	return &target{name: c.name, addrs: []string{c.addr}, procs: []*child{c}}, nil
+	return &target{name: name, addrs: []string{c.addr}, procs: []*child{c}, dataDir: data}, nil
 }
 
 // startBaseline starts one of the baseline servers.
