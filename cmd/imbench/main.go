@@ -62,7 +62,7 @@ func main() {
 }
 
 // Scenario names, in the order they run.
-var allScenarios = []string{"boundary", "latency", "fanout", "idle", "churn"}
+var allScenarios = []string{"boundary", "latency", "fanout", "idle", "churn", "order"}
 
 type options struct {
 	quick         bool
@@ -94,6 +94,11 @@ type sizes struct {
 	churnUsers, churnSub int
 	churnWarm, churnRun  time.Duration
 	churnDrivers         int
+	orderUsers           int // changers
+	orderChanges         int // changes of each
+	orderWatchers        int
+	orderWatch           int // targets of each watcher
+	orderTogglers        int // watchers unsubscribing and re-subscribing at once
 	boundaryCalls        int
 	profileFor           time.Duration
 }
@@ -107,7 +112,9 @@ var (
 		fanLarge: 10000, fanLargeN: 30,
 		churnUsers: 19000, churnSub: 200,
 		churnWarm: 2 * time.Second, churnRun: 10 * time.Second,
-		churnDrivers:  64,
+		churnDrivers: 64,
+		orderUsers:   2000, orderChanges: 50,
+		orderWatchers: 2000, orderWatch: 50, orderTogglers: 16,
 		boundaryCalls: 2000000,
 		profileFor:    10 * time.Second,
 	}
@@ -119,7 +126,9 @@ var (
 		fanLarge: 2000, fanLargeN: 10,
 		churnUsers: 2000, churnSub: 200,
 		churnWarm: time.Second, churnRun: 3 * time.Second,
-		churnDrivers:  32,
+		churnDrivers: 32,
+		orderUsers:   300, orderChanges: 20,
+		orderWatchers: 300, orderWatch: 50, orderTogglers: 8,
 		boundaryCalls: 200000,
 		profileFor:    3 * time.Second,
 	}
@@ -144,7 +153,7 @@ func parseOptions(args []string) (options, error) {
 	fs.StringVar(&o.memProfile, "memprofile", "", "write imbench's own heap profile to `FILE` at the end")
 	fs.StringVar(&o.docs, "docs", "", "replace the results section of `FILE` (docs/BENCHMARKS.md) with this run's table")
 	fs.DurationVar(&o.timeout, "timeout", 14*time.Minute, "stop everything after this long")
-	fs.StringVar(&o.against, "against", "", "also measure the old engine, another imstatusd `BIN`ary, beside bin/imstatusd in the latency (core → core), idle, churn and storm scenarios")
+	fs.StringVar(&o.against, "against", "", "also measure the old engine, another imstatusd `BIN`ary, beside bin/imstatusd in the latency (core → core), idle, churn, storm and order scenarios")
 	fs.DurationVar(&o.quietWait, "quiet-wait", time.Minute, "before each scenario, wait up to this long for other processes to leave the CPUs alone (0: do not wait; default 10s with --quick)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -354,6 +363,7 @@ func run(args []string) error {
 		"fanout":   e.scenarioFanout,
 		"idle":     e.scenarioIdle,
 		"churn":    e.scenarioChurn,
+		"order":    e.scenarioOrder,
 	}
 	var failed []string
 	for _, name := range allScenarios {
