@@ -111,9 +111,9 @@ type goal struct {
 func (g goal) String(unit string) string {
 	switch g.kind {
 	case atMost:
-		return strings.TrimSpace("≤ " + fmtNum(g.limit) + " " + unit)
+		return "≤ " + withUnit(g.limit, unit)
 	case atLeast:
-		return strings.TrimSpace("≥ " + fmtNum(g.limit) + " " + unit)
+		return "≥ " + withUnit(g.limit, unit)
 	default:
 		return "≤ " + fmtNum(g.limit) + "× baseline"
 	}
@@ -245,6 +245,14 @@ func fmtNum(v float64) string {
 	return b.String()
 }
 
+// withUnit formats a figure and its unit: "12.3 µs", "0.98×" (a ratio).
+func withUnit(v float64, unit string) string {
+	if unit == "×" {
+		return fmtNum(v) + unit
+	}
+	return strings.TrimSpace(fmtNum(v) + " " + unit)
+}
+
 func fmtRatio(r *float64) string {
 	if r == nil {
 		return ""
@@ -343,13 +351,13 @@ func writeRow(b *strings.Builder, f Figure, old bool) {
 	}
 	base := ""
 	if f.Baseline != nil {
-		base = strings.TrimSpace(fmtNum(*f.Baseline)+" "+f.Unit) + " (" + f.BaselineName + ")"
+		base = withUnit(*f.Baseline, f.Unit) + " (" + f.BaselineName + ")"
 	}
-	value := strings.TrimSpace(fmtNum(f.Value) + " " + f.Unit)
+	value := withUnit(f.Value, f.Unit)
 	if old {
 		o := ""
 		if f.Old != nil {
-			o = strings.TrimSpace(fmtNum(*f.Old) + " " + f.Unit)
+			o = withUnit(*f.Old, f.Unit)
 		}
 		value += " | " + o + " | " + fmtRatio(f.NewToOld)
 	}

@@ -133,6 +133,9 @@ func TestOldEngineColumns(t *testing.T) {
 			t.Errorf("JSON lacks %s: %s", want, b)
 		}
 	}
+	if f := fig("3 churn", "deliveries/s: new engine ÷ old engine", "×", 0.97).want(goal{atLeast, 0.95}); f.Goal != "≥ 0.95×" || !*f.GoalMet {
+		t.Errorf("a ratio figure: %+v", f)
+	}
 	// Without an old engine the tables keep their columns.
 	plain := &Results{}
 	plain.add(fig("3 churn", "changes/s", "/s", 10))
