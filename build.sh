@@ -4,7 +4,8 @@
 #   ./build.sh test      run every test (what CI runs)
 #   ./build.sh demo      start a server on loopback and run the demo clients against it
 #   ./build.sh fuzz [S]  run each fuzz target for S seconds (default 30)
-#   ./build.sh bench [--quick]  benchmark imstatusd against bare baselines (docs/BENCHMARKS.md)
+#   ./build.sh bench [--quick] [--against REF]  benchmark imstatusd against bare baselines,
+#                        and beside the imstatusd of git ref REF (docs/BENCHMARKS.md)
 #   ./build.sh cross     libImSDK for other targets: Windows x64 DLL, Linux arm64,
 #                        and a static archive (the iOS form) into build/cross/
 set -euo pipefail
@@ -87,14 +88,39 @@ start_server() {
 	[ -n "$SERVER_ADDR" ] || { cat "$log"; die "imstatusd did not start"; }
 }
 
-# bench [--quick] [IMBENCH FLAGS...]: the benchmark of docs/BENCHMARKS.md.
-# imbench (cmd/imbench) starts build/bin/imstatusd on loopback, runs every
-# scenario against it and beside bare gorilla/websocket baselines measured in
-# the same run, shows progress, and writes bench/results.json,
-# bench/results.md, bench/latency_cdf.png, bench/memory_per_conn.png and the
-# results section of docs/BENCHMARKS.md. --quick (small loads, under 2
-# minutes) writes build/bench-quick/ instead. Other flags go to imbench
-# (build/bin/imbench --help), e.g. --server-profile DIR.
+# old_engine REF: builds the imstatusd of git ref REF (once per commit) into
+# build/old/<commit>/imstatusd, from that commit's files exported into a
+# temporary directory (removed after), and sets OLD_BIN to it, relative to
+# the checkout.
+old_engine() {
+	local ref=$1 sha
+	sha=$(git rev-parse --verify --quiet "$ref^{commit}") || die "--against: $ref is not a commit of this repository"
+	local dir="$BUILD/old/$sha"
+	if [ ! -x "$dir/imstatusd" ]; then
+		say "building the imstatusd of $ref ($sha) into ${dir#"$ROOT"/}"
+		mkdir -p "$dir"
+		(
+			src=$(mktemp -d)
+			trap 'rm -rf "$src"' EXIT
+			git archive "$sha" | tar -x -C "$src"
+			cd "$src"
+			go build -trimpath -o "$dir/imstatusd.part" ./cmd/imstatusd
+		) || die "could not build the imstatusd of $ref"
+		mv "$dir/imstatusd.part" "$dir/imstatusd"
+	fi
+	OLD_BIN=${dir#"$ROOT"/}/imstatusd
+}
+
+# bench [--quick] [--against REF] [IMBENCH FLAGS...]: the benchmark of
+# docs/BENCHMARKS.md. imbench (cmd/imbench) starts build/bin/imstatusd on
+# loopback, runs every scenario against it and beside bare gorilla/websocket
+# baselines measured in the same run, shows progress, and writes
+# bench/results.json, bench/results.md, bench/latency_cdf.png,
+# bench/memory_per_conn.png and the results section of docs/BENCHMARKS.md.
+# --quick (small loads, under 2 minutes) writes build/bench-quick/ instead.
+# --against REF also measures the imstatusd of git ref REF (built into
+# build/old/<commit>/) in the same run, its figures beside the checkout's.
+# Other flags go to imbench (build/bin/imbench --help), e.g. --server-profile DIR.
 bench() {
 	build
 	say "building imbench and cboundary"
@@ -102,18 +128,34 @@ bench() {
 	gcc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 -I"$BUILD/include" -o "$BUILD/bin/cboundary" \
 		bench/cboundary.c -L"$BUILD/lib" -lImSDK -pthread -Wl,-rpath,'$ORIGIN/../lib'
 	local rel=${BUILD#"$ROOT"/} # paths relative to the checkout read better in the results
-	local out=bench arg
-	local docs=(--docs docs/BENCHMARKS.md)
-	for arg in "$@"; do
-		if [ "$arg" = --quick ]; then
+	local out=bench against=""
+	local docs=(--docs docs/BENCHMARKS.md) args=()
+	while [ $# -gt 0 ]; do
+		case $1 in
+		--against)
+			[ $# -ge 2 ] || die "--against needs a git ref"
+			against=$2
+			shift 2
+			continue
+			;;
+		--against=*) against=${1#--against=} ;;
+		--quick)
 			out=$rel/bench-quick
 			docs=()
-		fi
+			args+=("$1")
+			;;
+		*) args+=("$1") ;;
+		esac
+		shift
 	done
+	if [ -n "$against" ]; then
+		old_engine "$against"
+		args+=(--against "$OLD_BIN")
+	fi
 	command -v mono >/dev/null 2>&1 && command -v mcs >/dev/null 2>&1 ||
 		printf 'build.sh: mono or mcs missing: the C boundary from Mono is not measured (apt-get install mono-mcs mono-runtime)\n' >&2
-	say "imbench $* (output in $out)"
-	"$rel/bin/imbench" run --bin "$rel/bin" --lib "$rel/lib" --bench-src bench --out "$out" "${docs[@]}" "$@"
+	say "imbench ${args[*]} (output in $out)"
+	"$rel/bin/imbench" run --bin "$rel/bin" --lib "$rel/lib" --bench-src bench --out "$out" "${docs[@]}" "${args[@]}"
 }
 
 run_tests() {

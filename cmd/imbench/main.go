@@ -2,7 +2,7 @@
 // baselines measured in the same run on the same machine, and writes
 // results.json, results.md and PNG plots (see docs/BENCHMARKS.md).
 //
-//	imbench [run] [--quick] [--out DIR] [--servers HOST:PORT,…] …
+//	imbench [run] [--quick] [--out DIR] [--servers HOST:PORT,…] [--against BIN] …
 //	imbench baseline-idle|baseline-echo|baseline-hub [--addr A]
 //	imbench plot [--out DIR] RESULTS.json              draw the plots again
 //
@@ -62,7 +62,7 @@ func main() {
 }
 
 // Scenario names, in the order they run.
-var allScenarios = []string{"boundary", "latency", "fanout", "idle", "churn"}
+var allScenarios = []string{"boundary", "latency", "fanout", "idle", "churn", "order"}
 
 type options struct {
 	quick         bool
@@ -80,6 +80,7 @@ type options struct {
 	docs          string
 	timeout       time.Duration
 	quietWait     time.Duration
+	against       string // the old engine's imstatusd, measured beside bin/imstatusd
 }
 
 // sizes are a run's load: the full run or --quick.
@@ -93,6 +94,11 @@ type sizes struct {
 	churnUsers, churnSub int
 	churnWarm, churnRun  time.Duration
 	churnDrivers         int
+	orderUsers           int // changers
+	orderChanges         int // changes of each
+	orderWatchers        int
+	orderWatch           int // targets of each watcher
+	orderTogglers        int // watchers unsubscribing and re-subscribing at once
 	boundaryCalls        int
 	profileFor           time.Duration
 }
@@ -106,7 +112,9 @@ var (
 		fanLarge: 10000, fanLargeN: 30,
 		churnUsers: 19000, churnSub: 200,
 		churnWarm: 2 * time.Second, churnRun: 10 * time.Second,
-		churnDrivers:  64,
+		churnDrivers: 64,
+		orderUsers:   2000, orderChanges: 50,
+		orderWatchers: 2000, orderWatch: 50, orderTogglers: 16,
 		boundaryCalls: 2000000,
 		profileFor:    10 * time.Second,
 	}
@@ -118,7 +126,9 @@ var (
 		fanLarge: 2000, fanLargeN: 10,
 		churnUsers: 2000, churnSub: 200,
 		churnWarm: time.Second, churnRun: 3 * time.Second,
-		churnDrivers:  32,
+		churnDrivers: 32,
+		orderUsers:   300, orderChanges: 20,
+		orderWatchers: 300, orderWatch: 50, orderTogglers: 8,
 		boundaryCalls: 200000,
 		profileFor:    3 * time.Second,
 	}
@@ -143,6 +153,7 @@ func parseOptions(args []string) (options, error) {
 	fs.StringVar(&o.memProfile, "memprofile", "", "write imbench's own heap profile to `FILE` at the end")
 	fs.StringVar(&o.docs, "docs", "", "replace the results section of `FILE` (docs/BENCHMARKS.md) with this run's table")
 	fs.DurationVar(&o.timeout, "timeout", 14*time.Minute, "stop everything after this long")
+	fs.StringVar(&o.against, "against", "", "also measure the old engine, another imstatusd `BIN`ary, beside bin/imstatusd in the latency (core → core), idle, churn, storm and order scenarios")
 	fs.DurationVar(&o.quietWait, "quiet-wait", time.Minute, "before each scenario, wait up to this long for other processes to leave the CPUs alone (0: do not wait; default 10s with --quick)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -164,6 +175,9 @@ func parseOptions(args []string) (options, error) {
 			}
 			o.servers = append(o.servers, s)
 		}
+	}
+	if o.against != "" && len(o.servers) > 0 {
+		return o, errors.New("--against starts the old engine itself: it does not go with --servers")
 	}
 	var err error
 	if o.sources, err = parseSources(sources); err != nil {
@@ -257,6 +271,9 @@ type env struct {
 	prefix   string // of every user id: unique per run against external servers
 	maxFiles uint64
 
+	engine *engine // the server under test: bin/imstatusd
+	old    *engine // the old engine (--against), or nil
+
 	sigMu sync.Mutex
 	sigs  map[string]string
 
@@ -311,6 +328,14 @@ func run(args []string) error {
 		if e.appsFile, err = e.writeAppsFile(); err != nil {
 			return err
 		}
+		if e.engine, err = newEngine(ctx, "imstatusd", filepath.Join(o.bin, "imstatusd")); err != nil {
+			return err
+		}
+	}
+	if o.against != "" {
+		if e.old, err = newEngine(ctx, oldEngineName, o.against); err != nil {
+			return fmt.Errorf("--against: %w", err)
+		}
 	}
 	e.res = &Results{
 		Tool: "imbench", Date: start.UTC().Format(time.RFC3339), Mode: mode,
@@ -321,10 +346,16 @@ func run(args []string) error {
 		e.res.Servers = o.servers
 		e.res.notef("Servers given with --servers: their RSS and CPU are not measured (idle memory and CPU figures are skipped), and the baselines run on this machine.")
 	} else {
-		e.res.Servers = []string{filepath.Join(o.bin, "imstatusd") + " (one node, started per scenario)"}
+		e.res.Servers = []string{e.engine.describe()}
+	}
+	if e.old != nil {
+		e.res.Against = e.old.describe()
 	}
 	e.prog.printf("imbench %s run: scenarios %s; open-file limit %d; load from %d source addresses",
 		mode, strings.Join(selected(o.scenarios), ","), maxFiles, max(len(o.sources), 1))
+	if e.old != nil {
+		e.prog.printf("old engine beside the server under test: %s", e.old.describe())
+	}
 
 	steps := map[string]func(context.Context) error{
 		"boundary": e.scenarioBoundary,
@@ -332,7 +363,9 @@ func run(args []string) error {
 		"fanout":   e.scenarioFanout,
 		"idle":     e.scenarioIdle,
 		"churn":    e.scenarioChurn,
+		"order":    e.scenarioOrder,
 	}
+	var failed []string
 	for _, name := range allScenarios {
 		if !o.scenarios[name] {
 			continue
@@ -345,6 +378,7 @@ func run(args []string) error {
 		if err != nil {
 			e.prog.printf("!! %s failed: %v", name, err)
 			e.res.notef("Scenario %s failed: %s", name, oneLine(err.Error()))
+			failed = append(failed, name)
 		}
 		run := ScenarioRun{Name: name, DurationS: time.Since(t0).Seconds(), OK: err == nil}
 		if after, err := takeCPUSnapshot(); err == nil && snapErr == nil {
@@ -382,6 +416,10 @@ func run(args []string) error {
 		f.Close()
 	}
 	e.prog.printf("done in %.0f s: %s", time.Since(start).Seconds(), filepath.Join(o.out, "results.md"))
+	if len(failed) > 0 {
+		// The results are written, failures in their notes; the exit status says so too.
+		return fmt.Errorf("scenarios failed: %s (see the notes of %s)", strings.Join(failed, ", "), filepath.Join(o.out, "results.md"))
+	}
 	return nil
 }
 
@@ -501,12 +539,7 @@ func (e *env) startServer(ctx context.Context) (*target, error) {
 	if len(e.opts.servers) > 0 {
 		return &target{name: "imstatusd", addrs: e.opts.servers}, nil
 	}
-	c, err := startChild(ctx, "imstatusd", filepath.Join(e.opts.bin, "imstatusd"),
-		"--addr", "127.0.0.1:0", "--apps", e.appsFile, "--log-level", "info", "--shutdown-timeout", "3s")
-	if err != nil {
-		return nil, err
-	}
-	return &target{name: "imstatusd", addrs: []string{c.addr}, procs: []*child{c}}, nil
+	return e.startEngine(ctx, e.engine, false)
 }
 
 // startProfiled starts the server under test with its profiles exposed
@@ -515,12 +548,35 @@ func (e *env) startProfiled(ctx context.Context) (*target, error) {
 	if e.appsFile == "" {
 		return nil, errors.New("profiling needs a server imbench starts (no --servers)")
 	}
-	c, err := startChildWith(ctx, "imstatusd --pprof", filepath.Join(e.opts.bin, "imstatusd"), true,
-		"--addr", "127.0.0.1:0", "--apps", e.appsFile, "--log-level", "info", "--shutdown-timeout", "3s", "--pprof", "127.0.0.1:0")
+	return e.startEngine(ctx, e.engine, true)
+}
+
+// startEngine starts eng, fresh, with the benchmark's apps file (and, with
+// pprof, its profiles exposed). An engine that keeps durable data gets a
+// new empty data directory, removed when the target stops.
+func (e *env) startEngine(ctx context.Context, eng *engine, pprof bool) (*target, error) {
+	args := []string{"--addr", "127.0.0.1:0", "--apps", e.appsFile, "--log-level", "info", "--shutdown-timeout", "3s"}
+	name := eng.name
+	if pprof {
+		args = append(args, "--pprof", "127.0.0.1:0")
+		name += " --pprof"
+	}
+	var data string
+	if eng.data {
+		var err error
+		if data, err = os.MkdirTemp(e.tmp, "data-"); err != nil {
+			return nil, err
+		}
+		args = append(args, "--data", data)
+	}
+	c, err := startChildWith(ctx, name, eng.path, pprof, args...)
 	if err != nil {
+		if data != "" {
+			os.RemoveAll(data)
+		}
 		return nil, err
 	}
-	return &target{name: c.name, addrs: []string{c.addr}, procs: []*child{c}}, nil
+	return &target{name: name, addrs: []string{c.addr}, procs: []*child{c}, dataDir: data}, nil
 }
 
 // startBaseline starts one of the baseline servers.

@@ -135,7 +135,7 @@ func (e *env) profiles(ctx context.Context) error {
 	}
 	wg.Wait()
 	e.prog.printf("profile: churn, then the storm, %d users × %d on imbench serve", e.sz.churnUsers, e.sz.churnSub)
-	if _, _, err := e.churnImstatusd(ctx, e.sz.churnUsers, e.sz.churnSub, e.sz.churnWarm, d+time.Second,
+	if _, _, err := e.churnImstatusd(ctx, e.engine, e.sz.churnUsers, e.sz.churnSub, e.sz.churnWarm, d+time.Second,
 		&profileHooks{churn: capture("churn"), storm: capture("storm"), wait: wg.Wait}); err != nil {
 		return err
 	}

@@ -150,9 +150,10 @@ func (c *child) kill() {
 // addrs[i % len(addrs)]. procs are the processes behind them when imbench
 // started them, measured for RSS and CPU; empty for external servers.
 type target struct {
-	name  string
-	addrs []string
-	procs []*child
+	name    string
+	addrs   []string
+	procs   []*child
+	dataDir string // the server's --data directory, removed when it stops
 }
 
 func (t *target) addr(i int) string { return t.addrs[i%len(t.addrs)] }
@@ -207,6 +208,9 @@ func (t *target) slowReaders() int64 {
 func (t *target) stop() {
 	for _, p := range t.procs {
 		p.stop()
+	}
+	if t.dataDir != "" {
+		os.RemoveAll(t.dataDir)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -17,10 +18,13 @@ type Results struct {
 	Command   string `json:"command"`
 	GoVersion string `json:"go_version"`
 	// Commit is the checkout measured (git), "-dirty" with local changes.
-	Commit    string   `json:"commit"`
-	Machine   Machine  `json:"machine"`
-	Servers   []string `json:"servers"`
-	DurationS float64  `json:"duration_s"`
+	Commit  string   `json:"commit"`
+	Machine Machine  `json:"machine"`
+	Servers []string `json:"servers"`
+	// Against is the old engine (--against), measured in the same run: its
+	// figures are the old_engine values of the figures.
+	Against   string  `json:"against,omitempty"`
+	DurationS float64 `json:"duration_s"`
 	// Scenarios are the scenarios run, with how long each took and how
 	// much CPU other processes of the machine used meanwhile.
 	Scenarios []ScenarioRun `json:"scenarios"`
@@ -61,6 +65,10 @@ type Figure struct {
 	Goal    string   `json:"goal,omitempty"`
 	GoalMet *bool    `json:"goal_met,omitempty"`
 	Note    string   `json:"note,omitempty"`
+	// Old is the same figure of the old engine (--against), measured in
+	// the same run; NewToOld is Value / Old.
+	Old      *float64 `json:"old_engine,omitempty"`
+	NewToOld *float64 `json:"new_to_old,omitempty"`
 }
 
 // Series is a named latency distribution.
@@ -103,9 +111,9 @@ type goal struct {
 func (g goal) String(unit string) string {
 	switch g.kind {
 	case atMost:
-		return strings.TrimSpace("≤ " + fmtNum(g.limit) + " " + unit)
+		return "≤ " + withUnit(g.limit, unit)
 	case atLeast:
-		return strings.TrimSpace("≥ " + fmtNum(g.limit) + " " + unit)
+		return "≥ " + withUnit(g.limit, unit)
 	default:
 		return "≤ " + fmtNum(g.limit) + "× baseline"
 	}
@@ -149,6 +157,41 @@ func (f Figure) note(s string) Figure {
 }
 
 func (r *Results) add(fs ...Figure) { r.Figures = append(r.Figures, fs...) }
+
+// addOld puts the old engine's figures beside the server's: each becomes
+// the Old value of the figure of the same scenario and name. One without a
+// counterpart (the server's run failed) becomes a row of its own, named
+// "… (old engine)", so that no figure is lost.
+func (r *Results) addOld(fs ...Figure) {
+	for _, o := range fs {
+		i := slices.IndexFunc(r.Figures, func(f Figure) bool {
+			return f.Scenario == o.Scenario && f.Name == o.Name && f.Old == nil && !strings.HasSuffix(f.Name, oldSuffix)
+		})
+		if i < 0 {
+			o.Name += oldSuffix
+			o.Goal, o.GoalMet = "", nil // the goals are the server's
+			r.Figures = append(r.Figures, o)
+			continue
+		}
+		f := &r.Figures[i]
+		v := o.Value
+		f.Old = &v
+		if v != 0 && !math.IsNaN(v) {
+			q := f.Value / v
+			f.NewToOld = &q
+		}
+	}
+}
+
+const oldSuffix = " (old engine)"
+
+// hasOld reports whether the results compare with an old engine.
+func (r *Results) hasOld() bool {
+	if r.Against != "" {
+		return true
+	}
+	return slices.ContainsFunc(r.Figures, func(f Figure) bool { return f.Old != nil })
+}
 
 func (r *Results) notef(format string, args ...any) {
 	r.Notes = append(r.Notes, fmt.Sprintf(format, args...))
@@ -202,6 +245,14 @@ func fmtNum(v float64) string {
 	return b.String()
 }
 
+// withUnit formats a figure and its unit: "12.3 µs", "0.98×" (a ratio).
+func withUnit(v float64, unit string) string {
+	if unit == "×" {
+		return fmtNum(v) + unit
+	}
+	return strings.TrimSpace(fmtNum(v) + " " + unit)
+}
+
 func fmtRatio(r *float64) string {
 	if r == nil {
 		return ""
@@ -236,17 +287,29 @@ func (r *Results) section(imgPrefix string) string {
 	fmt.Fprintf(&b, "Server under test: %s. Load, server and baselines share the machine; "+
 		"each baseline ran in the same run, so the ratios are the figures to compare across machines.\n\n",
 		strings.Join(r.Servers, ", "))
+	old := r.hasOld()
+	if old {
+		fmt.Fprintf(&b, "Old engine (`--against`): %s, measured in the same run: its figures are in the column *old engine*, "+
+			"and *new/old* divides the server's by them.\n\n", r.Against)
+	}
+	header := func(value string) {
+		if old {
+			fmt.Fprintf(&b, "| scenario | figure | %s | old engine | new/old | baseline | ratio | goal | met |\n|---|---|---|---|---|---|---|---|---|\n", value)
+		} else {
+			fmt.Fprintf(&b, "| scenario | figure | %s | baseline | ratio | goal | met |\n|---|---|---|---|---|---|---|\n", value)
+		}
+	}
 	b.WriteString("### Goals\n\n")
-	b.WriteString("| scenario | figure | reached | baseline | ratio | goal | met |\n|---|---|---|---|---|---|---|\n")
+	header("reached")
 	for _, f := range r.Figures {
 		if f.Goal != "" {
-			writeRow(&b, f)
+			writeRow(&b, f, old)
 		}
 	}
 	b.WriteString("\n### Every figure\n\n")
-	b.WriteString("| scenario | figure | value | baseline | ratio | goal | met |\n|---|---|---|---|---|---|---|\n")
+	header("value")
 	for _, f := range r.Figures {
-		writeRow(&b, f)
+		writeRow(&b, f, old)
 	}
 	if len(r.Notes) > 0 {
 		b.WriteString("\n### Notes\n\n")
@@ -279,15 +342,25 @@ func topLines(top string, n int) string {
 	return strings.Join(lines, "\n") + "\n"
 }
 
-func writeRow(b *strings.Builder, f Figure) {
+// writeRow writes a figure's row; with old, the old engine's value and
+// new/old follow the value.
+func writeRow(b *strings.Builder, f Figure, old bool) {
 	name := f.Name
 	if f.Note != "" {
 		name += " (" + f.Note + ")"
 	}
 	base := ""
 	if f.Baseline != nil {
-		base = strings.TrimSpace(fmtNum(*f.Baseline)+" "+f.Unit) + " (" + f.BaselineName + ")"
+		base = withUnit(*f.Baseline, f.Unit) + " (" + f.BaselineName + ")"
+	}
+	value := withUnit(f.Value, f.Unit)
+	if old {
+		o := ""
+		if f.Old != nil {
+			o = withUnit(*f.Old, f.Unit)
+		}
+		value += " | " + o + " | " + fmtRatio(f.NewToOld)
 	}
 	fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s |\n", f.Scenario, mdEscape(name),
-		strings.TrimSpace(fmtNum(f.Value)+" "+f.Unit), mdEscape(base), fmtRatio(f.Ratio), f.Goal, fmtMet(f.GoalMet))
+		value, mdEscape(base), fmtRatio(f.Ratio), f.Goal, fmtMet(f.GoalMet))
 }

@@ -94,3 +94,52 @@ func TestReplaceBetween(t *testing.T) {
 		t.Error("no markers: no error")
 	}
 }
+
+func TestOldEngineColumns(t *testing.T) {
+	r := &Results{Mode: "quick", Against: "build/old/abc/imstatusd", Latencies: map[string]Summary{}}
+	r.add(fig("3 churn", "deliveries/s", "/s", 300).vs("hub", 400).want(goal{atLeast, 200}),
+		fig("3 churn", "changes/s", "/s", 10).vs("hub", 20))
+	r.addOld(fig("3 churn", "deliveries/s", "/s", 200).vs("hub", 400).want(goal{atLeast, 200}),
+		fig("7 order", "out-of-order statuses", "", 2).want(goal{atMost, 0}))
+	f := r.Figures[0]
+	if f.Old == nil || *f.Old != 200 || f.NewToOld == nil || *f.NewToOld != 1.5 || !*f.GoalMet {
+		t.Errorf("merged figure: %+v", f)
+	}
+	if r.Figures[1].Old != nil {
+		t.Errorf("a figure without old counterpart got one: %+v", r.Figures[1])
+	}
+	// Without a counterpart the old figure is a row of its own, without goal.
+	if len(r.Figures) != 3 || r.Figures[2].Name != "out-of-order statuses (old engine)" || r.Figures[2].Goal != "" {
+		t.Errorf("unmatched old figure: %+v", r.Figures)
+	}
+	md := r.markdown("")
+	for _, want := range []string{
+		"| scenario | figure | reached | old engine | new/old | baseline | ratio | goal | met |",
+		"| 3 churn | deliveries/s | 300 /s | 200 /s | 1.50× | 400 /s (hub) | 0.75× | ≥ 200 /s | yes |",
+		"| 3 churn | changes/s | 10.0 /s |  |  | 20.0 /s (hub) | 0.50× |  |  |",
+		"| 7 order | out-of-order statuses (old engine) | 2.00 |  |  |  |  |  |  |",
+		"build/old/abc/imstatusd",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("markdown lacks %q:\n%s", want, md)
+		}
+	}
+	b, err := json.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"old_engine":200`, `"new_to_old":1.5`, `"against":"build/old/abc/imstatusd"`} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("JSON lacks %s: %s", want, b)
+		}
+	}
+	if f := fig("3 churn", "deliveries/s: new engine ÷ old engine", "×", 0.97).want(goal{atLeast, 0.95}); f.Goal != "≥ 0.95×" || !*f.GoalMet {
+		t.Errorf("a ratio figure: %+v", f)
+	}
+	// Without an old engine the tables keep their columns.
+	plain := &Results{}
+	plain.add(fig("3 churn", "changes/s", "/s", 10))
+	if md := plain.markdown(""); strings.Contains(md, "old engine") {
+		t.Errorf("old columns without an old engine:\n%s", md)
+	}
+}

@@ -33,7 +33,7 @@ import (
 func (e *env) scenarioChurn(ctx context.Context) error {
 	sz := e.sz
 	n, S := sz.churnUsers, sz.churnSub
-	srv, storm, err := e.churnImstatusd(ctx, n, S, sz.churnWarm, sz.churnRun, nil)
+	srv, storm, err := e.churnImstatusd(ctx, e.engine, n, S, sz.churnWarm, sz.churnRun, nil)
 	if err != nil {
 		return err
 	}
@@ -41,25 +41,53 @@ func (e *env) scenarioChurn(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	var old *churnResult
+	var oldStorm *stormResult
+	if e.old != nil {
+		o, os, err := e.churnImstatusd(ctx, e.old, n, S, sz.churnWarm, sz.churnRun, nil)
+		if err != nil {
+			e.oldFailed("churn", err)
+		} else {
+			old, oldStorm = &o, &os
+		}
+	}
 	const sc = "3 churn"
 	label := fmt.Sprintf("%s users × %d subscriptions", fmtNum(float64(n)), S)
 	const hubName = "bare gorilla hub, same ring"
 	e.res.Latencies["churn: imstatusd delivery"] = srv.lat
 	e.res.Latencies["churn: bare hub delivery"] = hub.lat
-	e.res.add(
-		fig(sc, label+": deliveries/s", "/s", srv.rate).vs(hubName, hub.rate).want(goal{atLeast, 200000}),
-		fig(sc, label+": changes/s", "/s", srv.setRate).vs(hubName, hub.setRate),
-		fig(sc, label+": delivery latency p50 under churn", "µs", srv.lat.P50).vs(hubName, hub.lat.P50),
-		fig(sc, label+": delivery latency p99 under churn", "µs", srv.lat.P99).vs(hubName, hub.lat.P99),
-	)
-	if srv.cpu > 0 {
-		e.res.add(fig(sc, label+": server CPU", "%", srv.cpu).vs(hubName, hub.cpu).
-			note(fmt.Sprintf("100%% = one core; the load generator used %.0f%% beside imstatusd, %.0f%% beside the hub", srv.clientCPU, hub.clientCPU)))
+	churnFigures := func(r churnResult) []Figure {
+		fs := []Figure{
+			fig(sc, label+": deliveries/s", "/s", r.rate).vs(hubName, hub.rate),
+			fig(sc, label+": changes/s", "/s", r.setRate).vs(hubName, hub.setRate),
+			fig(sc, label+": delivery latency p50 under churn", "µs", r.lat.P50).vs(hubName, hub.lat.P50),
+			fig(sc, label+": delivery latency p99 under churn", "µs", r.lat.P99).vs(hubName, hub.lat.P99),
+		}
+		if r.cpu > 0 {
+			fs = append(fs, fig(sc, label+": server CPU", "%", r.cpu).vs(hubName, hub.cpu))
+		}
+		return fs
 	}
-	for _, r := range []struct {
+	fs := churnFigures(srv)
+	fs[0] = fs[0].want(goal{atLeast, 200000})
+	if srv.cpu > 0 {
+		fs[4] = fs[4].note(fmt.Sprintf("100%% = one core; the load generator used %.0f%% beside imstatusd, %.0f%% beside the hub", srv.clientCPU, hub.clientCPU))
+	}
+	e.res.add(fs...)
+	results := []struct {
 		name string
 		c    churnResult
-	}{{"imstatusd", srv}, {"the hub", hub}} {
+	}{{"imstatusd", srv}, {"the hub", hub}}
+	if old != nil {
+		e.res.Latencies["churn: imstatusd (old engine) delivery"] = old.lat
+		e.res.addOld(churnFigures(*old)...)
+		e.addNewToOld(sc, label+": deliveries/s", srv.rate, old.rate, &goal{atLeast, 0.95})
+		results = append(results, struct {
+			name string
+			c    churnResult
+		}{"the old engine", *old})
+	}
+	for _, r := range results {
 		if r.c.lost > 0 || r.c.errors > 0 {
 			e.res.notef("Churn on %s: %d connections lost, %d failed changes, %d slow-reader closes logged.", r.name, r.c.lost, r.c.errors, r.c.slow)
 		}
@@ -71,21 +99,32 @@ func (e *env) scenarioChurn(ctx context.Context) error {
 	const ss = "4 storm"
 	sl := fmt.Sprintf("%s clients", fmtNum(float64(n)))
 	const baseName = "bare gorilla idle server, reconnect only"
-	e.res.add(
-		fig(ss, sl+": all logged in and resubscribed", "s", storm.all.Seconds()).vs(baseName, base.all.Seconds()),
-		fig(ss, sl+": every view final (ONLINE)", "s", storm.converged.Seconds()).vs(baseName+" (all connected)", base.all.Seconds()),
-		fig(ss, sl+": missed final states", "", float64(storm.missed)).want(goal{atMost, 0}).
-			note(fmt.Sprintf("of %s subscriber views", fmtNum(float64(n*S)))),
-	)
-	if storm.peak > 0 {
-		e.res.add(
-			fig(ss, sl+": peak server CPU (500 ms)", "%", storm.peak).vs(baseName, base.peak).note("100% = one core"),
-			fig(ss, sl+": mean server CPU", "%", storm.mean).vs(baseName, base.mean).
-				note(fmt.Sprintf("the load generator used %.0f%% (%.0f%% beside the baseline)", storm.clientCPU, base.clientCPU)),
-		)
+	stormFigures := func(r stormResult) []Figure {
+		fs := []Figure{
+			fig(ss, sl+": all logged in and resubscribed", "s", r.all.Seconds()).vs(baseName, base.all.Seconds()),
+			fig(ss, sl+": every view final (ONLINE)", "s", r.converged.Seconds()).vs(baseName+" (all connected)", base.all.Seconds()),
+			fig(ss, sl+": missed final states", "", float64(r.missed)).want(goal{atMost, 0}).
+				note(fmt.Sprintf("of %s subscriber views", fmtNum(float64(n*S)))),
+		}
+		if r.peak > 0 {
+			fs = append(fs,
+				fig(ss, sl+": peak server CPU (500 ms)", "%", r.peak).vs(baseName, base.peak).note("100% = one core"),
+				fig(ss, sl+": mean server CPU", "%", r.mean).vs(baseName, base.mean).
+					note(fmt.Sprintf("the load generator used %.0f%% (%.0f%% beside the baseline)", r.clientCPU, base.clientCPU)),
+			)
+		}
+		return fs
 	}
+	e.res.add(stormFigures(storm)...)
 	if storm.failed > 0 {
 		e.res.notef("Reconnect storm: %d clients could not reconnect, log in and resubscribe within 90 s.", storm.failed)
+	}
+	if oldStorm != nil {
+		e.res.addOld(stormFigures(*oldStorm)...)
+		e.addNewToOld(ss, sl+": all logged in and resubscribed", storm.all.Seconds(), oldStorm.all.Seconds(), nil)
+		if oldStorm.failed > 0 {
+			e.res.notef("Reconnect storm on the old engine: %d clients could not reconnect, log in and resubscribe within 90 s.", oldStorm.failed)
+		}
 	}
 	return nil
 }
@@ -245,16 +284,19 @@ func (e *env) drive(ctx context.Context, t *target, label string, conns fleet, c
 }
 
 // churnImstatusd runs the churn and then the storm against a fresh
-// imstatusd (with hooks, one with --pprof).
-func (e *env) churnImstatusd(ctx context.Context, n, S int, warm, run time.Duration, hooks *profileHooks) (churnResult, stormResult, error) {
+// imstatusd, eng (with hooks, the server under test with --pprof).
+func (e *env) churnImstatusd(ctx context.Context, eng *engine, n, S int, warm, run time.Duration, hooks *profileHooks) (churnResult, stormResult, error) {
 	var t *target
 	var err error
 	var onWindow, onStorm func(*target)
-	if hooks != nil {
+	switch {
+	case hooks != nil:
 		onWindow, onStorm = hooks.churn, hooks.storm
 		t, err = e.startProfiled(ctx)
-	} else {
+	case eng == e.engine:
 		t, err = e.startServer(ctx)
+	default:
+		t, err = e.startEngine(ctx, eng, false)
 	}
 	if err != nil {
 		return churnResult{}, stormResult{}, err
@@ -265,19 +307,19 @@ func (e *env) churnImstatusd(ctx context.Context, n, S int, warm, run time.Durat
 		ids[i] = e.userN("c", i)
 	}
 	ch := &churn{idMark: []byte(`"user_status_identifier":"` + e.prefix + "c")}
-	conns, err := e.openFleet(ctx, fmt.Sprintf("imstatusd: %d users log in", n), n, 64, func(ctx context.Context, i int) (*wsConn, error) {
+	conns, err := e.openFleet(ctx, fmt.Sprintf("%s: %d users log in", eng.name, n), n, 64, func(ctx context.Context, i int) (*wsConn, error) {
 		return e.loginConn(ctx, i, t.addr(i), ids[i], ch.onPush)
 	})
 	if err != nil {
 		return churnResult{}, stormResult{}, err
 	}
 	defer func() { conns.abortAll() }()
-	if err := e.parallel(ctx, fmt.Sprintf("imstatusd: %d users subscribe to %d each", n, S), n, 64, func(ctx context.Context, i int) error {
+	if err := e.parallel(ctx, fmt.Sprintf("%s: %d users subscribe to %d each", eng.name, n, S), n, 64, func(ctx context.Context, i int) error {
 		return subscribeAll(ctx, conns[i], ringTargets(ids, i, S))
 	}); err != nil {
 		return churnResult{}, stormResult{}, err
 	}
-	res := e.drive(ctx, t, "imstatusd churn", conns, ch, e.sz.churnDrivers, warm, run, func(ctx context.Context, c *wsConn) error {
+	res := e.drive(ctx, t, eng.name+" churn", conns, ch, e.sz.churnDrivers, warm, run, func(ctx context.Context, c *wsConn) error {
 		_, err := c.call(ctx, wire.OpSetStatus, setStatusBody("t="+strconv.FormatInt(stamp(), 10)))
 		return err
 	}, onWindow)
@@ -352,7 +394,7 @@ func (e *env) stormImstatusd(ctx context.Context, t *target, conns *fleet, ids [
 			}
 		})
 	}
-	e.prog.printf("imstatusd: reconnect storm: %d clients drop at once and come back", n)
+	e.prog.printf("%s: reconnect storm: %d clients drop at once and come back", t.name, n)
 	reconnect := func(ctx context.Context, i int) (*wsConn, error) {
 		c, err := e.loginConn(ctx, i, t.addr(i), ids[i], onPush)
 		if err != nil {

@@ -19,29 +19,40 @@ func (e *env) scenarioIdle(ctx context.Context) error {
 			e.res.notef("Idle memory at %d connections skipped: the open-file limit is %d.", n, e.maxFiles)
 			continue
 		}
-		srv, err := e.idleOnce(ctx, "imstatusd", n)
+		srv, err := e.idleOnce(ctx, "imstatusd", n, e.startServer)
 		if err != nil {
 			return err
 		}
-		base, err := e.idleOnce(ctx, "bare gorilla", n)
+		base, err := e.idleOnce(ctx, "bare gorilla", n, func(ctx context.Context) (*target, error) {
+			return e.startBaseline(ctx, "baseline-idle")
+		})
 		if err != nil {
 			return err
 		}
 		e.res.Memory = append(e.res.Memory, srv, base)
-		e.res.add(fig("1 idle", fmt.Sprintf("RSS per connection, %s logged-in conns", fmtNum(float64(n))), "KiB", srv.PerConnKiB).
-			vs("bare gorilla idle server", base.PerConnKiB).want(goal{atMost, 10}))
+		name := fmt.Sprintf("RSS per connection, %s logged-in conns", fmtNum(float64(n)))
+		const baseName = "bare gorilla idle server"
+		e.res.add(fig("1 idle", name, "KiB", srv.PerConnKiB).vs(baseName, base.PerConnKiB).want(goal{atMost, 10}))
+		if e.old == nil {
+			continue
+		}
+		old, err := e.idleOnce(ctx, e.old.name, n, func(ctx context.Context) (*target, error) {
+			return e.startEngine(ctx, e.old, false)
+		})
+		if err != nil {
+			e.oldFailed("idle", err)
+			continue
+		}
+		e.res.Memory = append(e.res.Memory, old)
+		e.res.addOld(fig("1 idle", name, "KiB", old.PerConnKiB).vs(baseName, base.PerConnKiB))
 	}
 	return nil
 }
 
-func (e *env) idleOnce(ctx context.Context, server string, n int) (MemPoint, error) {
-	var t *target
-	var err error
-	if server == "imstatusd" {
-		t, err = e.startServer(ctx)
-	} else {
-		t, err = e.startBaseline(ctx, "baseline-idle")
-	}
+// idleOnce opens n idle connections to the server start starts (logged in
+// unless it is the bare gorilla one) and measures its RSS growth.
+func (e *env) idleOnce(ctx context.Context, server string, n int, start func(context.Context) (*target, error)) (MemPoint, error) {
+	t, err := start(ctx)
 	if err != nil {
 		return MemPoint{}, err
 	}
@@ -51,18 +62,18 @@ func (e *env) idleOnce(ctx context.Context, server string, n int) (MemPoint, err
 	if err != nil {
 		return MemPoint{}, err
 	}
-	start := time.Now()
+	opening := time.Now()
 	conns, err := e.openFleet(ctx, fmt.Sprintf("%s: %d idle connections", server, n), n, 64, func(ctx context.Context, i int) (*wsConn, error) {
-		if server == "imstatusd" {
-			return e.loginConn(ctx, i, t.addr(i), e.userN("i", i), nil)
+		if server == "bare gorilla" {
+			return e.dialRetry(ctx, i, t.addr(i), "/ws", nil)
 		}
-		return e.dialRetry(ctx, i, t.addr(i), "/ws", nil)
+		return e.loginConn(ctx, i, t.addr(i), e.userN("i", i), nil)
 	})
 	if err != nil {
 		return MemPoint{}, err
 	}
 	defer conns.abortAll()
-	opened := time.Since(start)
+	opened := time.Since(opening)
 	after, err := t.settleRSS(ctx, 15*time.Second)
 	if err != nil {
 		return MemPoint{}, err

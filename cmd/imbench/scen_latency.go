@@ -63,13 +63,28 @@ func (e *env) scenarioLatency(ctx context.Context) error {
 	defer pop.abortAll()
 
 	const echoLabel = "bare gorilla echo round trip"
-	e.prog.printf("propagation, one change at a time: %d samples each of the echo baseline, raw WebSocket and core.Client, in turns", sz.latencySamples)
-	small := bytes.Repeat([]byte{'x'}, pushLen)
-	prop, err := e.interleave(ctx, sz.latencySamples, 250, []prober{
-		{echoLabel, func(ctx context.Context) (sampler, error) { return e.echoProbe(ctx, echo, small) }},
-		{"raw WS → raw WS", func(ctx context.Context) (sampler, error) { return e.rawProbe(ctx, t) }},
-		{"Go core → core", func(ctx context.Context) (sampler, error) { return e.coreProbe(ctx, t) }},
-	})
+	probers := []prober{
+		{label: echoLabel, open: func(ctx context.Context) (sampler, error) { return e.echoProbe(ctx, echo, small(pushLen)) }},
+		{label: "raw WS → raw WS", open: func(ctx context.Context) (sampler, error) { return e.rawProbe(ctx, t) }},
+		{label: "Go core → core", open: func(ctx context.Context) (sampler, error) { return e.coreProbe(ctx, t) }},
+	}
+	const oldCore = "Go core → core" + oldSuffix
+	what := "raw WebSocket and core.Client"
+	if e.old != nil {
+		// The old engine runs beside, idle but for its own core → core
+		// measurement, which takes its turns with the others.
+		old, err := e.startEngine(ctx, e.old, false)
+		if err != nil {
+			e.oldFailed("latency", err)
+		} else {
+			defer old.stop()
+			probers = append(probers, prober{label: oldCore, optional: true,
+				open: func(ctx context.Context) (sampler, error) { return e.coreProbe(ctx, old) }})
+			what += ", and core.Client on the old engine"
+		}
+	}
+	e.prog.printf("propagation, one change at a time: %d samples each of the echo baseline, %s, in turns", sz.latencySamples, what)
+	prop, err := e.interleave(ctx, sz.latencySamples, 250, probers)
 	if err != nil {
 		return err
 	}
@@ -77,9 +92,9 @@ func (e *env) scenarioLatency(ctx context.Context) error {
 		sz.queryCalls, len(queryReq), replyLen)
 	big := append([]byte("reply-size="+strconv.Itoa(replyLen)+";"), bytes.Repeat([]byte{'x'}, len(queryReq))...)
 	query, err := e.interleave(ctx, sz.queryCalls, 50, []prober{
-		{"bare gorilla echo, query-sized", func(ctx context.Context) (sampler, error) { return e.echoProbe(ctx, echo, big) }},
-		{"GetUserStatus(500) raw WS", func(ctx context.Context) (sampler, error) { return e.rawQueryProbe(ctx, t, queryIDs) }},
-		{"GetUserStatus(500) Go core", func(ctx context.Context) (sampler, error) { return e.coreQueryProbe(ctx, t, queryIDs) }},
+		{label: "bare gorilla echo, query-sized", open: func(ctx context.Context) (sampler, error) { return e.echoProbe(ctx, echo, big) }},
+		{label: "GetUserStatus(500) raw WS", open: func(ctx context.Context) (sampler, error) { return e.rawQueryProbe(ctx, t, queryIDs) }},
+		{label: "GetUserStatus(500) Go core", open: func(ctx context.Context) (sampler, error) { return e.coreQueryProbe(ctx, t, queryIDs) }},
 	})
 	if err != nil {
 		return err
@@ -104,6 +119,15 @@ func (e *env) scenarioLatency(ctx context.Context) error {
 	}
 	report("raw WS → raw WS", prop["raw WS → raw WS"])
 	report("Go core → core", prop["Go core → core"])
+	if ns, ok := prop[oldCore]; ok {
+		s, o := e.res.Latencies["Go core → core"], e.keep(oldCore, ns)
+		e.res.addOld(
+			fig(sc, "Go core → core p50", "µs", o.P50).vs(echoName+" p50", echoS.P50),
+			fig(sc, "Go core → core p99", "µs", o.P99).vs(echoName+" p99", echoS.P99),
+			fig(sc, "Go core → core p999", "µs", o.P999).vs(echoName+" p999", echoS.P999),
+		)
+		e.addNewToOld(sc, "Go core → core p50", s.P50, o.P50, &goal{atMost, 1})
+	}
 	if cErr == nil {
 		report("C libImSDK → C", cNS)
 		e.res.notef("The C figures come from two bench/latency.c processes run after the interleaved Go measurements, against the same echo baseline.")
@@ -135,43 +159,81 @@ type sampler struct {
 	close func()
 }
 
-// prober names a measurement and sets it up.
+// prober names a measurement and sets it up. An optional one that fails
+// (the old engine's) is left out, with a note, and the others go on.
 type prober struct {
-	label string
-	open  func(ctx context.Context) (sampler, error)
+	label    string
+	open     func(ctx context.Context) (sampler, error)
+	optional bool
 }
+
+// small is a frame of n bytes.
+func small(n int) []byte { return bytes.Repeat([]byte{'x'}, n) }
 
 // interleave sets up every prober, warms each up, then takes n samples of
 // each in turns of block samples.
 func (e *env) interleave(ctx context.Context, n, block int, ps []prober) (map[string][]int64, error) {
-	samplers := make([]sampler, 0, len(ps))
+	type running struct {
+		prober
+		s sampler
+	}
+	var rs []*running
 	defer func() {
-		for _, s := range samplers {
-			s.close()
+		for _, r := range rs {
+			if r.s.close != nil {
+				r.s.close()
+			}
 		}
 	}()
-	for _, p := range ps {
-		s, err := p.open(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", p.label, err)
+	out := make(map[string][]int64, len(ps))
+	// fail ends the measurement, or drops an optional prober.
+	fail := func(r *running, what string, err error) error {
+		err = fmt.Errorf("%s: %s%w", r.label, what, err)
+		if !r.optional {
+			return err
 		}
-		samplers = append(samplers, s)
-		if _, err := s.take(ctx, min(max(n/10, 10), 100)); err != nil {
-			return nil, fmt.Errorf("%s: warm-up: %w", p.label, err)
+		e.res.notef("%s left out: %s", r.label, oneLine(err.Error()))
+		e.prog.printf("!! %v (left out)", err)
+		delete(out, r.label)
+		if r.s.close != nil {
+			r.s.close()
+		}
+		r.s = sampler{}
+		return nil
+	}
+	for _, p := range ps {
+		r := &running{prober: p}
+		var err error
+		if r.s, err = p.open(ctx); err != nil {
+			if err := fail(r, "", err); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		rs = append(rs, r)
+		if _, err := r.s.take(ctx, min(max(n/10, 10), 100)); err != nil {
+			if err := fail(r, "warm-up: ", err); err != nil {
+				return nil, err
+			}
 		}
 	}
-	out := make(map[string][]int64, len(ps))
 	var done int
 	stop := e.prog.ticker("samples", func() string { return fmt.Sprintf("%d/%d of each", done, n) })
 	defer stop()
 	for done < n {
 		k := min(block, n-done)
-		for i, s := range samplers {
-			v, err := s.take(ctx, k)
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", ps[i].label, err)
+		for _, r := range rs {
+			if r.s.take == nil {
+				continue // left out
 			}
-			out[ps[i].label] = append(out[ps[i].label], v...)
+			v, err := r.s.take(ctx, k)
+			if err != nil {
+				if err := fail(r, "", err); err != nil {
+					return nil, err
+				}
+				continue
+			}
+			out[r.label] = append(out[r.label], v...)
 		}
 		done += k
 	}
