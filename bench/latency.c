@@ -4,11 +4,14 @@
  *
  *   latency watch USER SIG PEER N [FILE]
  *        subscribe to PEER; for each of N changes of PEER's custom status
- *        (which carries the sender's CLOCK_MONOTONIC time) record now - then;
- *        print percentiles, and write the samples (ns, one a line) to FILE
+ *        (which carries the sender's CLOCK_MONOTONIC time) record now - then,
+ *        until PEER's custom status says "end"; print percentiles, and write
+ *        the samples (ns, one a line) to FILE. libImSDK hands a host that
+ *        falls behind only each user's latest status, so a few changes may
+ *        be skipped: the samples are the ones that reached the callback.
  *   latency set USER SIG N [PREFIX [FILE]]
  *        wait 1 s, then set the custom status N times (one at a time, each
- *        after its callback), then time min(N, 200) GetUserStatus calls of
+ *        after its callback) and then to "end", then time min(N, 200) GetUserStatus calls of
  *        500 ids (PREFIX0 … PREFIX499; default prefix "u"), writing their
  *        round trips to FILE
  *
@@ -61,7 +64,7 @@ static int wait_done(void) {
 
 static const char* peer;
 static int64_t* samples;
-static int nsamples, want;
+static int nsamples, want, ended;
 
 static void on_status(const char* json, const void* ud) {
 	(void)ud;
@@ -69,13 +72,19 @@ static void on_status(const char* json, const void* ud) {
 	snprintf(key, sizeof key, "\"user_status_identifier\":\"%s\"", peer);
 	const char* p = strstr(json, key);
 	if (!p) return;
+	if (strstr(p, "\"user_status_custom_status\":\"end\"")) {
+		pthread_mutex_lock(&mu);
+		ended = 1;
+		pthread_cond_signal(&cv);
+		pthread_mutex_unlock(&mu);
+		return;
+	}
 	const char* t = strstr(p, "\"user_status_custom_status\":\"t=");
 	if (!t) return;
 	int64_t sent = strtoll(t + strlen("\"user_status_custom_status\":\"t="), NULL, 10);
 	int64_t d = now_ns() - sent;
 	pthread_mutex_lock(&mu);
 	if (nsamples < want) samples[nsamples++] = d;
-	if (nsamples == want) pthread_cond_signal(&cv);
 	pthread_mutex_unlock(&mu);
 }
 
@@ -136,14 +145,16 @@ int main(int argc, char** argv) {
 		clock_gettime(CLOCK_REALTIME, &ts);
 		ts.tv_sec += 120;
 		pthread_mutex_lock(&mu);
-		while (nsamples < want && pthread_cond_timedwait(&cv, &mu, &ts) == 0) {
+		while (!ended && pthread_cond_timedwait(&cv, &mu, &ts) == 0) {
 		}
-		int n = nsamples;
+		int n = nsamples, end = ended;
 		pthread_mutex_unlock(&mu);
-		if (n < want) {
-			fprintf(stderr, "only %d of %d notifications arrived\n", n, want);
+		if (!end || n == 0) {
+			fprintf(stderr, "the peer's last change never arrived (%d of %d notifications did)\n", n, want);
 			return 1;
 		}
+		if (n < want)
+			fprintf(stderr, "%d of %d changes were replaced by newer ones before the callback took them\n", want - n, want);
 		if (write_samples(file, samples, n) != 0) return 1;
 		report("notification C->C (SetSelfStatus to the subscriber's callback)", samples, n);
 	} else {
@@ -153,6 +164,7 @@ int main(int argc, char** argv) {
 			snprintf(body, sizeof body, "{\"user_status_custom_status\":\"t=%lld\"}", (long long)now_ns());
 			if (TIMSetSelfStatus(body, on_done, NULL) != TIM_SUCC || wait_done() != 0) return 1;
 		}
+		if (TIMSetSelfStatus("{\"user_status_custom_status\":\"end\"}", on_done, NULL) != TIM_SUCC || wait_done() != 0) return 1;
 		/* GetUserStatus of 500 ids, one call at a time. */
 		static char ids[500 * 32 + 4];
 		char* p = ids;

@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -307,14 +306,15 @@ func dedupe(ids []string) []string {
 // in order; different users' deliveries never wait for each other.
 func (a *app) Deliver(d presence.Delivery) {
 	st := d.Status
-	o := a.hub.ordering(st.UserID, a.now())
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if st.Version != 0 && st.Version <= o.latest.Version {
+	o, done := a.hub.deliver(st.UserID, a.now())
+	defer done()
+	o.order.Lock()
+	defer o.order.Unlock()
+	if st.Version != 0 && st.Version <= o.version {
 		a.srv.metrics.staleDeliveries.Add(1)
 		return
 	}
-	o.latest = st
+	o.version = st.Version
 	tp := a.srv.targets.Get().(*[]*conn)
 	defer a.srv.targets.Put(tp)
 	targets := a.hub.appendConns((*tp)[:0], st.UserID)
@@ -492,8 +492,11 @@ func (a *app) subscribe(c *conn, ss session, req wire.Request) {
 		c.replyErr(req.Seq, a.storeErr(err))
 		return
 	}
-	// Read after subscribing: a change between the two reaches c as a push,
-	// and whichever of the two is older is dropped by its version.
+	// Read after subscribing: a change between the two reaches c as a push.
+	// c notes the pushes it queues from now on, so the snapshot leaves out
+	// a status older than one of them (sendSnapshot).
+	c.beginSnapshot()
+	defer c.endSnapshot()
 	sts, err := a.store.Statuses(ctx, ids...)
 	if err != nil {
 		c.replyErr(req.Seq, a.storeErr(err))
@@ -505,39 +508,7 @@ func (a *app) subscribe(c *conn, ss session, req wire.Request) {
 		}
 	}
 	c.replyOK(req.Seq, nil)
-	a.sendSnapshot(c, sts)
-}
-
-// sendSnapshot queues the answer of a subscribe: the targets' current
-// statuses, so a client that (re)subscribes converges. They were read
-// without a lock, so a change may have been delivered since: under the
-// targets' delivery orders (taken in id order, as no delivery holds more
-// than one), a status older than the one delivered is replaced by it, and
-// no delivery passes the snapshot while it is queued. The connection hears
-// each target in version order.
-func (a *app) sendSnapshot(c *conn, sts []wire.Status) {
-	now := a.now()
-	order := make([]int, len(sts))
-	for i := range order {
-		order[i] = i
-	}
-	slices.SortFunc(order, func(i, j int) int { return strings.Compare(sts[i].UserID, sts[j].UserID) })
-	held := make([]*ordering, 0, len(sts))
-	var o *ordering
-	for k, i := range order {
-		if k == 0 || sts[i].UserID != sts[order[k-1]].UserID {
-			o = a.hub.ordering(sts[i].UserID, now)
-			o.mu.Lock()
-			held = append(held, o)
-		}
-		if o.latest.Version > sts[i].Version {
-			sts[i] = o.latest
-		}
-	}
-	c.send(wire.AppendStatusPush(nil, sts...))
-	for _, o := range held {
-		o.mu.Unlock()
-	}
+	c.sendSnapshot(sts)
 	a.srv.metrics.statusPushes.Add(1)
 }
 

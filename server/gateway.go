@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -42,6 +43,11 @@ type conn struct {
 	writing  bool
 	closed   bool // no more frames are accepted
 	closeMsg []byte
+	// While a subscribe reads its snapshot, recent holds the highest
+	// version of each user whose status push is queued (sendSnapshot);
+	// nil otherwise, so an idle connection pays nothing for it.
+	snapshots int
+	recent    map[string]uint64
 }
 
 // session is what a logged-in connection is: a device of a user of an app.
@@ -269,6 +275,14 @@ func (c *conn) enqueue(frame []byte, user string, version uint64) {
 		c.qmu.Unlock()
 		return
 	}
+	if c.snapshots > 0 && user != "" && version > c.recent[user] {
+		c.recent[user] = version
+	}
+	c.enqueueLocked(frame, user, version)
+}
+
+// enqueueLocked is enqueue with c.qmu held and c open; it unlocks c.qmu.
+func (c *conn) enqueueLocked(frame []byte, user string, version uint64) {
 	if user != "" {
 		// Back from the newest; any other frame (a reply, a push of several
 		// statuses) ends the search, so nothing overtakes what it says.
@@ -299,6 +313,51 @@ func (c *conn) enqueue(frame []byte, user string, version uint64) {
 	if start {
 		go c.writeLoop()
 	}
+}
+
+// beginSnapshot starts noting the status pushes queued to c, before a
+// subscribe reads the statuses it answers with; endSnapshot stops.
+func (c *conn) beginSnapshot() {
+	c.qmu.Lock()
+	c.snapshots++
+	if c.recent == nil {
+		c.recent = make(map[string]uint64)
+	}
+	c.qmu.Unlock()
+}
+
+func (c *conn) endSnapshot() {
+	c.qmu.Lock()
+	if c.snapshots--; c.snapshots <= 0 {
+		c.snapshots, c.recent = 0, nil
+	}
+	c.qmu.Unlock()
+}
+
+// sendSnapshot queues a subscribe's answer: the targets' statuses, read
+// after beginSnapshot. A push of a target queued since then carries a
+// version at least as new as what was read, unless the read came first:
+// then the read status is older than that push, and is left out, so c
+// hears each target in version order. A push queued before beginSnapshot
+// is older than the read. The frame is encoded outside the lock, again only
+// when a status is left out (a change raced the read: rare).
+func (c *conn) sendSnapshot(sts []wire.Status) {
+	frame := wire.AppendStatusPush(nil, sts...)
+	c.qmu.Lock()
+	if c.closed {
+		c.qmu.Unlock()
+		return
+	}
+	stale := func(st wire.Status) bool { return st.Version != 0 && st.Version < c.recent[st.UserID] }
+	if slices.ContainsFunc(sts, stale) {
+		sts = slices.DeleteFunc(slices.Clone(sts), stale)
+		if len(sts) == 0 {
+			c.qmu.Unlock()
+			return
+		}
+		frame = wire.AppendStatusPush(frame[:0], sts...)
+	}
+	c.enqueueLocked(frame, "", 0)
 }
 
 // closeWith queues frame (if any), then a close frame, then closes the link.

@@ -1,130 +1,154 @@
 package server
 
 import (
-	"hash/maphash"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/imstatus/imstatus/wire"
 )
 
 // hub is one app's connections on this node, by user, and the order of
-// each user's deliveries. It is split in stripes by user, so logins,
-// departures and deliveries of different users rarely share a lock.
+// each user's deliveries. A delivery looks up hundreds of watchers: those
+// lookups take no lock and write no shared memory (a sync.Map read, an
+// atomic load), so deliveries on both cores do not slow each other down
+// (one lock per stripe of users cost a delivery 200 contended atomic
+// writes, and queued it behind logins).
 type hub struct {
-	seed    maphash.Seed
+	users   sync.Map     // user → *hubUser
 	devices atomic.Int64 // logged-in connections, for /metrics
-	stripes [hubStripes]hubStripe
 }
 
-const hubStripes = 64
+// hubUser is one user on this node: its connections, and the order of its
+// deliveries.
+type hubUser struct {
+	mu    sync.Mutex              // serialises changes of conns, and dead
+	conns atomic.Pointer[[]*conn] // copied on write, read without a lock
+	dead  bool                    // pruned from the map: look it up again
 
-type hubStripe struct {
-	mu    sync.Mutex
-	conns map[string][]*conn   // user → its connections on this node
-	order map[string]*ordering // user → its delivery order
+	// order serialises the user's deliveries, and version is the newest
+	// delivered here, so an older one that a concurrent publisher delivers
+	// late is dropped: every connection gets the user's statuses in order.
+	order   sync.Mutex
+	version uint64
+	used    atomic.Int64 // clock's UnixNano of the last delivery
+	// delivering counts the deliveries that hold this entry (under mu to
+	// take one): an entry is pruned only when none does, so two deliveries
+	// of one user never go through two entries, each with its own version.
+	delivering atomic.Int32
 }
 
-// ordering serialises the deliveries of one user's changes on this node
-// and remembers the newest version delivered, so an older one that a
-// concurrent publisher delivers late is dropped: every connection gets a
-// user's statuses in version order.
-type ordering struct {
-	mu     sync.Mutex
-	latest wire.Status  // the newest status delivered here
-	used   atomic.Int64 // clock's UnixNano of the last use
-}
+func newHub() *hub { return &hub{} }
 
-func newHub() *hub {
-	h := &hub{seed: maphash.MakeSeed()}
-	for i := range h.stripes {
-		h.stripes[i].conns = make(map[string][]*conn)
-		h.stripes[i].order = make(map[string]*ordering)
+// user returns user's entry, made on first use.
+func (h *hub) user(user string) *hubUser {
+	if v, ok := h.users.Load(user); ok {
+		return v.(*hubUser)
 	}
-	return h
-}
-
-func (h *hub) stripe(user string) *hubStripe {
-	return &h.stripes[maphash.String(h.seed, user)%hubStripes]
+	v, _ := h.users.LoadOrStore(strings.Clone(user), &hubUser{})
+	return v.(*hubUser)
 }
 
 // add makes c one of user's connections.
 func (h *hub) add(user string, c *conn) {
-	s := h.stripe(user)
-	s.mu.Lock()
-	s.conns[user] = append(s.conns[user], c)
-	s.mu.Unlock()
-	h.devices.Add(1)
+	for {
+		u := h.user(user)
+		u.mu.Lock()
+		if u.dead {
+			u.mu.Unlock()
+			continue
+		}
+		var next []*conn
+		if p := u.conns.Load(); p != nil {
+			next = slices.Clone(*p)
+		}
+		next = append(next, c)
+		u.conns.Store(&next)
+		u.mu.Unlock()
+		h.devices.Add(1)
+		return
+	}
 }
 
 // take removes the connection id from user's and returns it (nil when it
 // was not there).
 func (h *hub) take(user string, id uint64) *conn {
-	s := h.stripe(user)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	cs := s.conns[user]
-	for i, c := range cs {
-		if c.id == id {
-			cs = slices.Delete(cs, i, i+1)
-			if len(cs) == 0 {
-				delete(s.conns, user)
-			} else {
-				s.conns[user] = cs
-			}
-			h.devices.Add(-1)
-			return c
-		}
+	v, ok := h.users.Load(user)
+	if !ok {
+		return nil
 	}
-	return nil
+	u := v.(*hubUser)
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	p := u.conns.Load()
+	if p == nil {
+		return nil
+	}
+	i := slices.IndexFunc(*p, func(c *conn) bool { return c.id == id })
+	if i < 0 {
+		return nil
+	}
+	c := (*p)[i]
+	if next := slices.Delete(slices.Clone(*p), i, i+1); len(next) > 0 {
+		u.conns.Store(&next)
+	} else {
+		u.conns.Store(nil)
+	}
+	h.devices.Add(-1)
+	return c
 }
 
 // appendConns appends user's connections to dst.
 func (h *hub) appendConns(dst []*conn, user string) []*conn {
-	s := h.stripe(user)
-	s.mu.Lock()
-	dst = append(dst, s.conns[user]...)
-	s.mu.Unlock()
-	return dst
-}
-
-// ordering returns user's delivery order, created on first use.
-func (h *hub) ordering(user string, now time.Time) *ordering {
-	s := h.stripe(user)
-	s.mu.Lock()
-	o := s.order[user]
-	if o == nil {
-		o = &ordering{}
-		s.order[user] = o
-	}
-	s.mu.Unlock()
-	o.used.Store(now.UnixNano())
-	return o
-}
-
-// orderingIdle is how long a user's delivery order is kept after its last
-// delivery. A delivery of that user delayed longer than this could pass a
-// newer one; the client's own version check still drops it.
-const orderingIdle = time.Minute
-
-// prune forgets the delivery order of users idle since before now-orderingIdle.
-func (h *hub) prune(now time.Time) {
-	cut := now.Add(-orderingIdle).UnixNano()
-	for i := range h.stripes {
-		s := &h.stripes[i]
-		s.mu.Lock()
-		for u, o := range s.order {
-			if o.used.Load() < cut {
-				delete(s.order, u)
-			}
+	if v, ok := h.users.Load(user); ok {
+		if p := v.(*hubUser).conns.Load(); p != nil {
+			dst = append(dst, *p...)
 		}
-		s.mu.Unlock()
 	}
+	return dst
 }
 
 // connsOf returns user's connections on this node.
 func (h *hub) connsOf(user string) []*conn {
 	return h.appendConns(nil, user)
+}
+
+// deliver returns user's entry, held for a delivery until done is called.
+func (h *hub) deliver(user string, now time.Time) (u *hubUser, done func()) {
+	for {
+		u = h.user(user)
+		u.mu.Lock()
+		if u.dead {
+			u.mu.Unlock()
+			continue
+		}
+		u.delivering.Add(1)
+		u.mu.Unlock()
+		u.used.Store(now.UnixNano())
+		return u, func() { u.delivering.Add(-1) }
+	}
+}
+
+// orderingIdle is how long a user without connections here is kept after
+// its last delivery. A delivery of that user delayed longer than this could
+// pass a newer one; the client's own version check still drops it.
+const orderingIdle = time.Minute
+
+// prune forgets the users without connections here, with no delivery
+// under way, and idle since before now-orderingIdle.
+func (h *hub) prune(now time.Time) {
+	cut := now.Add(-orderingIdle).UnixNano()
+	h.users.Range(func(k, v any) bool {
+		u := v.(*hubUser)
+		if u.used.Load() >= cut || u.conns.Load() != nil {
+			return true
+		}
+		u.mu.Lock()
+		if u.conns.Load() == nil && u.delivering.Load() == 0 && u.used.Load() < cut {
+			u.dead = true
+			h.users.CompareAndDelete(k, u)
+		}
+		u.mu.Unlock()
+		return true
+	})
 }

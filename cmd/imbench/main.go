@@ -323,6 +323,8 @@ func run(args []string) error {
 	if len(o.servers) > 0 {
 		// Users of earlier runs are still there: start afresh with new names.
 		e.prefix = "b" + strconv.FormatInt(time.Now().Unix()%100000, 36) + "_"
+		// The running servers are the engine under test; imbench starts none.
+		e.engine = &engine{name: "imstatusd"}
 	} else {
 		e.sdkAppID, e.key = 1400000000, "imbench-secret-key"
 		if e.appsFile, err = e.writeAppsFile(); err != nil {

@@ -541,6 +541,9 @@ func (e *env) cLatency(ctx context.Context, t *target, n int) (prop, query []int
 	if err := watch.Wait(); err != nil {
 		return nil, nil, fmt.Errorf("latency watch: %v: %s", err, watchErr.String())
 	}
+	if msg := strings.TrimSpace(watchErr.String()); msg != "" {
+		e.res.notef("C latency: %s", oneLine(msg))
+	}
 	if prop, err = readSamples(propFile); err != nil {
 		return nil, nil, err
 	}

@@ -24,6 +24,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -252,7 +253,20 @@ func (d *DB) App(sdkAppID uint64) *AppDir {
 type AppDir struct {
 	db   *bolt.DB
 	name []byte
+	// known holds ids known to have an account. Accounts are never
+	// deleted, so a yes stays true: every login asks, and a reconnect
+	// storm's thousands of read transactions queued on bbolt's lock.
+	known sync.Map // string → struct{}
 }
+
+func (a *AppDir) isKnown(id string) bool {
+	_, ok := a.known.Load(id)
+	return ok
+}
+
+// learn notes that id has an account; the id is copied, as it may be a
+// slice of a request's frame.
+func (a *AppDir) learn(id string) { a.known.Store(strings.Clone(id), struct{}{}) }
 
 // buckets is one app's sub-buckets in a transaction; all nil when the app
 // has no account yet.
@@ -301,11 +315,22 @@ func (a *AppDir) ImportAccounts(ctx context.Context, ids ...string) error {
 			return fmt.Errorf("boltdir: invalid account id %q", id)
 		}
 	}
+	var unsure []string
+	for _, id := range ids {
+		if !a.isKnown(id) {
+			unsure = append(unsure, id)
+		}
+	}
+	if len(unsure) == 0 {
+		return nil
+	}
 	var missing []string
 	err := a.db.View(func(tx *bolt.Tx) error {
 		acc := a.buckets(tx).accountSet()
-		for _, id := range ids {
-			if !acc.has(id) {
+		for _, id := range unsure {
+			if acc.has(id) {
+				a.learn(id)
+			} else {
 				missing = append(missing, id)
 			}
 		}
@@ -314,7 +339,7 @@ func (a *AppDir) ImportAccounts(ctx context.Context, ids ...string) error {
 	if err != nil || len(missing) == 0 {
 		return err
 	}
-	return a.db.Batch(func(tx *bolt.Tx) error {
+	err = a.db.Batch(func(tx *bolt.Tx) error {
 		app, err := tx.CreateBucketIfNotExists(a.name)
 		if err != nil {
 			return err
@@ -338,6 +363,13 @@ func (a *AppDir) ImportAccounts(ctx context.Context, ids ...string) error {
 		}
 		return nil
 	})
+	if err != nil {
+		return err
+	}
+	for _, id := range missing {
+		a.learn(id) // committed
+	}
+	return nil
 }
 
 // Exists reports which of ids have an account.
@@ -346,10 +378,21 @@ func (a *AppDir) Exists(ctx context.Context, ids ...string) ([]bool, error) {
 		return nil, err
 	}
 	out := make([]bool, len(ids))
+	var unsure []int
+	for i, id := range ids {
+		if out[i] = a.isKnown(id); !out[i] {
+			unsure = append(unsure, i)
+		}
+	}
+	if len(unsure) == 0 {
+		return out, nil
+	}
 	err := a.db.View(func(tx *bolt.Tx) error {
 		acc := a.buckets(tx).accountSet()
-		for i, id := range ids {
-			out[i] = acc.has(id)
+		for _, i := range unsure {
+			if out[i] = acc.has(ids[i]); out[i] {
+				a.learn(ids[i])
+			}
 		}
 		return nil
 	})

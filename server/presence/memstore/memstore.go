@@ -9,6 +9,7 @@ package memstore
 
 import (
 	"context"
+	"hash/maphash"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -23,17 +24,41 @@ func NewBackend() presence.Backend {
 	return presence.Backend{Directory: NewDirectory(), Store: NewStore(), Broker: NewBroker()}
 }
 
-// Store is a presence.Store in memory.
+// Store is a presence.Store in memory. It is split in shards by user id,
+// each with its own lock, so calls about different users rarely wait for
+// one another: one lock for all made a reconnect storm's thousands of
+// requests queue on it, a handoff at a time.
 type Store struct {
-	mu       sync.Mutex
-	users    map[string]*user
-	watchers map[string]map[string]struct{} // target → owners whose list holds it
-	away     map[string]time.Time           // owners with a list, since they went away
-	leases   map[string]time.Time           // node → end of its lease
-	leaders  map[string]leader              // task → its holder
-	windows  map[string]*window             // rate-limit key → its window
-	pruned   time.Time                      // when spent windows were last forgotten
-	subs     presence.Subscriptions         // scratch space, under mu
+	seed    maphash.Seed
+	users   [shards]userShard  // by user: records, custom, version, list
+	watch   [shards]watchShard // by target: who lists it
+	windows [shards]windowShard
+
+	mu      sync.Mutex           // guards leases and leaders
+	leases  map[string]time.Time // node → end of its lease
+	leaders map[string]leader    // task → its holder
+}
+
+const shards = 1024
+
+// A userShard is locked before a watchShard, never after: Subscribe and
+// Unsubscribe change an owner's list and its targets' watchers together.
+type userShard struct {
+	mu    sync.Mutex
+	users map[string]*user
+	away  map[string]time.Time   // owners with a list, since they went away
+	subs  presence.Subscriptions // scratch space, under mu
+}
+
+type watchShard struct {
+	mu sync.RWMutex
+	m  map[string]map[string]struct{} // target → owners whose list holds it
+}
+
+type windowShard struct {
+	mu     sync.Mutex
+	m      map[string]*window // rate-limit key → its window
+	pruned time.Time          // when spent windows were last forgotten
 }
 
 type user struct {
@@ -57,41 +82,45 @@ var _ presence.Store = (*Store)(nil)
 
 // NewStore returns an empty store.
 func NewStore() *Store {
-	return &Store{
-		users:    make(map[string]*user),
-		watchers: make(map[string]map[string]struct{}),
-		away:     make(map[string]time.Time),
-		leases:   make(map[string]time.Time),
-		leaders:  make(map[string]leader),
-		windows:  make(map[string]*window),
+	m := &Store{seed: maphash.MakeSeed(), leases: make(map[string]time.Time), leaders: make(map[string]leader)}
+	for i := range shards {
+		m.users[i] = userShard{users: make(map[string]*user), away: make(map[string]time.Time)}
+		m.watch[i].m = make(map[string]map[string]struct{})
+		m.windows[i].m = make(map[string]*window)
 	}
+	return m
 }
 
-func (m *Store) user(id string) *user {
-	u := m.users[id]
+func (m *Store) shard(id string) int { return int(maphash.String(m.seed, id) % shards) }
+
+func (m *Store) userShard(id string) *userShard { return &m.users[m.shard(id)] }
+
+func (s *userShard) user(id string) *user {
+	u := s.users[id]
 	if u == nil {
 		u = &user{}
-		m.users[id] = u
+		s.users[id] = u
 	}
 	return u
 }
 
 func (u *user) status(id string) wire.Status {
-	s := presence.Derive(id, u.recs, u.custom)
-	s.Version = u.version
-	return s
+	st := presence.Derive(id, u.recs, u.custom)
+	st.Version = u.version
+	return st
 }
 
 // settle applies the rules after an operation on u and keeps the result.
-func (m *Store) settle(id string, u *user, before wire.Status, now time.Time) presence.Change {
+// s.mu is held.
+func (s *userShard) settle(id string, u *user, before wire.Status, now time.Time) presence.Change {
 	c, custom := presence.Settle(before, id, u.recs, u.custom, now)
 	u.custom, u.version = custom, c.After.Version
 	if c.After.Type != wire.StatusOnline {
 		if before.Type == wire.StatusOnline && len(u.subs) > 0 {
-			m.away[id] = now
+			s.away[id] = now
 		}
 	} else {
-		delete(m.away, id)
+		delete(s.away, id)
 	}
 	return c
 }
@@ -101,13 +130,14 @@ func (m *Store) Login(ctx context.Context, id string, d presence.Device, p prese
 	if err := ctx.Err(); err != nil {
 		return presence.Change{}, nil, err
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	u := m.user(id)
+	s := m.userShard(id)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := s.user(id)
 	before := u.status(id)
 	var kicked []presence.Device
 	u.recs, kicked = presence.Login(u.recs, d, p)
-	return m.settle(id, u, before, now), kicked, nil
+	return s.settle(id, u, before, now), kicked, nil
 }
 
 // Leave implements presence.Store.
@@ -115,9 +145,10 @@ func (m *Store) Leave(ctx context.Context, id string, key presence.DeviceKey, ho
 	if err := ctx.Err(); err != nil {
 		return presence.Change{}, false, err
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	u := m.users[id]
+	s := m.userShard(id)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := s.users[id]
 	if u == nil {
 		return presence.Change{}, false, nil
 	}
@@ -126,7 +157,7 @@ func (m *Store) Leave(ctx context.Context, id string, key presence.DeviceKey, ho
 	if u.recs, found = presence.Depart(u.recs, key, how); !found {
 		return presence.Change{Before: before, After: before}, false, nil
 	}
-	return m.settle(id, u, before, now), true, nil
+	return s.settle(id, u, before, now), true, nil
 }
 
 // SetCustom implements presence.Store.
@@ -134,12 +165,13 @@ func (m *Store) SetCustom(ctx context.Context, id, custom string, now time.Time)
 	if err := ctx.Err(); err != nil {
 		return presence.Change{}, err
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	u := m.user(id)
+	s := m.userShard(id)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := s.user(id)
 	before := u.status(id)
 	u.custom = custom
-	return m.settle(id, u, before, now), nil
+	return s.settle(id, u, before, now), nil
 }
 
 // Statuses implements presence.Store.
@@ -147,15 +179,16 @@ func (m *Store) Statuses(ctx context.Context, ids ...string) ([]wire.Status, err
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
 	out := make([]wire.Status, len(ids))
 	for i, id := range ids {
-		if u := m.users[id]; u != nil {
+		s := m.userShard(id)
+		s.mu.Lock()
+		if u := s.users[id]; u != nil {
 			out[i] = u.status(id)
 		} else {
 			out[i] = wire.Status{UserID: id, Type: wire.StatusUnknown}
 		}
+		s.mu.Unlock()
 	}
 	return out, nil
 }
@@ -165,18 +198,31 @@ func (m *Store) Subscribe(ctx context.Context, owner string, targets []string, m
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	u := m.user(owner)
+	s := m.userShard(owner)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := s.user(owner)
 	var added, evicted []string
-	u.subs, added, evicted = m.subs.Add(u.subs, targets, max)
+	u.subs, added, evicted = s.subs.Add(u.subs, targets, max)
 	for _, t := range added {
-		addTo(m.watchers, t, owner)
+		m.watchers(t, owner, true)
 	}
 	for _, t := range evicted {
-		removeFrom(m.watchers, t, owner)
+		m.watchers(t, owner, false)
 	}
 	return evicted, nil
+}
+
+// watchers adds owner to target's watchers, or removes it.
+func (m *Store) watchers(target, owner string, add bool) {
+	w := &m.watch[m.shard(target)]
+	w.mu.Lock()
+	if add {
+		addTo(w.m, target, owner)
+	} else {
+		removeFrom(w.m, target, owner)
+	}
+	w.mu.Unlock()
 }
 
 // Unsubscribe implements presence.Store.
@@ -184,24 +230,27 @@ func (m *Store) Unsubscribe(ctx context.Context, owner string, targets []string)
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.unsubscribe(owner, targets)
+	s := m.userShard(owner)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m.unsubscribe(s, owner, targets)
 	return nil
 }
 
-func (m *Store) unsubscribe(owner string, targets []string) {
-	u := m.users[owner]
+// unsubscribe removes targets from owner's list (all if none); s, owner's
+// shard, is locked.
+func (m *Store) unsubscribe(s *userShard, owner string, targets []string) {
+	u := s.users[owner]
 	if u == nil {
 		return
 	}
 	var removed []string
-	u.subs, removed = m.subs.Remove(u.subs, targets)
+	u.subs, removed = s.subs.Remove(u.subs, targets)
 	for _, t := range removed {
-		removeFrom(m.watchers, t, owner)
+		m.watchers(t, owner, false)
 	}
 	if len(u.subs) == 0 {
-		delete(m.away, owner)
+		delete(s.away, owner)
 	}
 }
 
@@ -210,9 +259,10 @@ func (m *Store) Subscriptions(ctx context.Context, owner string) ([]string, erro
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if u := m.users[owner]; u != nil {
+	s := m.userShard(owner)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if u := s.users[owner]; u != nil {
 		return slices.Clone(u.subs), nil
 	}
 	return nil, nil
@@ -223,10 +273,11 @@ func (m *Store) AppendWatchers(ctx context.Context, dst []string, id string) ([]
 	if err := ctx.Err(); err != nil {
 		return dst, err
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	for w := range m.watchers[id] {
-		dst = append(dst, w)
+	w := &m.watch[m.shard(id)]
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	for o := range w.m[id] {
+		dst = append(dst, o)
 	}
 	return dst, nil
 }
@@ -236,15 +287,18 @@ func (m *Store) ClearAwaySubscriptions(ctx context.Context, now time.Time, delay
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
 	var cleared []string
-	for owner, since := range m.away {
-		if now.Sub(since) >= delay {
-			m.unsubscribe(owner, nil)
-			delete(m.away, owner)
-			cleared = append(cleared, owner)
+	for i := range m.users {
+		s := &m.users[i]
+		s.mu.Lock()
+		for owner, since := range s.away {
+			if now.Sub(since) >= delay {
+				m.unsubscribe(s, owner, nil)
+				delete(s.away, owner)
+				cleared = append(cleared, owner)
+			}
 		}
+		s.mu.Unlock()
 	}
 	return cleared, nil
 }
@@ -266,33 +320,38 @@ func (m *Store) ExpireLeases(ctx context.Context, now time.Time) ([]presence.Cha
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
 	dead := make(map[string]bool)
+	m.mu.Lock()
 	for node, until := range m.leases {
 		if now.After(until) {
 			dead[node] = true
 			delete(m.leases, node)
 		}
 	}
+	m.mu.Unlock()
 	if len(dead) == 0 {
 		return nil, nil
 	}
 	var changes []presence.Change
-	for id, u := range m.users {
-		before := u.status(id)
-		gone := false
-		for _, r := range slices.Clone(u.recs) {
-			if r.Live() && dead[r.Key.Node] {
-				u.recs, _ = presence.Depart(u.recs, r.Key, presence.Lost)
-				gone = true
+	for i := range m.users {
+		s := &m.users[i]
+		s.mu.Lock()
+		for id, u := range s.users {
+			before := u.status(id)
+			gone := false
+			for _, r := range slices.Clone(u.recs) {
+				if r.Live() && dead[r.Key.Node] {
+					u.recs, _ = presence.Depart(u.recs, r.Key, presence.Lost)
+					gone = true
+				}
+			}
+			if gone {
+				if c := s.settle(id, u, before, now); c.Changed() {
+					changes = append(changes, c)
+				}
 			}
 		}
-		if gone {
-			if c := m.settle(id, u, before, now); c.Changed() {
-				changes = append(changes, c)
-			}
-		}
+		s.mu.Unlock()
 	}
 	return changes, nil
 }
@@ -317,22 +376,23 @@ func (m *Store) Allow(ctx context.Context, key string, n int, win time.Duration,
 	if err := ctx.Err(); err != nil {
 		return false, err
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	s := &m.windows[m.shard(key)]
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	// Once a window's length, forget the spent windows, so the map holds
 	// only active callers.
-	if now.Sub(m.pruned) >= win {
-		m.pruned = now
-		for k, o := range m.windows {
+	if now.Sub(s.pruned) >= win {
+		s.pruned = now
+		for k, o := range s.m {
 			if now.Sub(o.start) >= win {
-				delete(m.windows, k)
+				delete(s.m, k)
 			}
 		}
 	}
-	w := m.windows[key]
+	w := s.m[key]
 	if w == nil || now.Sub(w.start) >= win {
 		w = &window{start: now}
-		m.windows[key] = w
+		s.m[key] = w
 	}
 	if w.count >= n {
 		return false, nil
@@ -344,7 +404,7 @@ func (m *Store) Allow(ctx context.Context, key string, n int, win time.Duration,
 // Directory is a presence.Directory in memory: it forgets everything when
 // the process ends (see package boltdir for one that does not).
 type Directory struct {
-	mu       sync.Mutex
+	mu       sync.RWMutex                   // read-locked by the lookups of every login and change
 	accounts map[string]map[string]struct{} // id → its friends
 	friendOf map[string]map[string]struct{} // id → users whose friend list holds id
 }
@@ -376,8 +436,8 @@ func (d *Directory) Exists(ctx context.Context, ids ...string) ([]bool, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
+	d.mu.RLock()
+	defer d.mu.RUnlock()
 	out := make([]bool, len(ids))
 	for i, id := range ids {
 		_, out[i] = d.accounts[id]
@@ -437,8 +497,8 @@ func (d *Directory) Friends(ctx context.Context, id string) ([]string, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
+	d.mu.RLock()
+	defer d.mu.RUnlock()
 	out := make([]string, 0, len(d.accounts[id]))
 	for f := range d.accounts[id] {
 		out = append(out, f)
@@ -452,8 +512,8 @@ func (d *Directory) AppendFriendOf(ctx context.Context, dst []string, id string)
 	if err := ctx.Err(); err != nil {
 		return dst, err
 	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
+	d.mu.RLock()
+	defer d.mu.RUnlock()
 	for f := range d.friendOf[id] {
 		dst = append(dst, f)
 	}
