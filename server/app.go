@@ -114,7 +114,9 @@ func (a *app) login(c *conn, seq uint64, l wire.LoginBody) {
 		return
 	}
 	// In the hub before the store knows the device, so that a concurrent
-	// login the store lets kick it finds it.
+	// login the store lets kick it finds it; not taking deliveries until
+	// it has its answer.
+	c.ready.Store(false)
 	a.hub.add(l.UserID, c)
 	d := presence.Device{Key: a.key(c), Platform: l.Platform, DeviceID: l.DeviceID}
 	ch, kicked, err := a.store.Login(ctx, l.UserID, d, a.policy, now)
@@ -128,15 +130,27 @@ func (a *app) login(c *conn, seq uint64, l wire.LoginBody) {
 		kickedPlatforms = append(kickedPlatforms, k.Platform)
 		a.kickDevice(ctx, l.UserID, k, l.Platform)
 	}
+	// The others hear of the arrival before the answer, as with every
+	// change; the device itself right after it: the user's latest status,
+	// read once the device takes deliveries (a change in between would
+	// otherwise pass it by), and left out if a delivery was newer.
+	a.publish(ctx, ch)
 	c.attach(session{app: a, user: l.UserID, platform: l.Platform, sigExpire: t.ExpiresAt()})
+	c.beginSnapshot()
+	defer c.endSnapshot()
+	c.ready.Store(true)
+	own, err := a.store.Statuses(ctx, l.UserID)
+	if err != nil {
+		own = []wire.Status{ch.After}
+	}
 	c.replyOK(seq, wire.AppendLoginReply(make([]byte, 0, 192), wire.LoginReply{
 		UserID:            l.UserID,
 		HeartbeatInterval: a.heartbeatEvery.Milliseconds(),
 		ServerTime:        now.UnixMilli(),
 		Limits:            a.limits(),
 	}))
+	c.sendSnapshot(own)
 	a.srv.metrics.logins.Add(1)
-	a.publish(ctx, ch)
 	a.srv.hooks.Send(a.cfg.WebhookURL, webhook.Event{
 		SDKAppID: a.cfg.SDKAppID, Action: webhook.ActionLogin, Account: l.UserID,
 		Reason: webhook.ReasonRegister, Platform: l.Platform, ClientIP: c.ip,
@@ -323,10 +337,14 @@ func (a *app) Deliver(d presence.Delivery) {
 	}
 	if len(targets) > 0 {
 		frame := wire.AppendStatusPush(nil, st)
+		n := 0
 		for _, c := range targets {
-			c.sendStatus(frame, st.UserID, st.Version)
+			if c.ready.Load() { // not a device still logging in
+				c.sendStatus(frame, st.UserID, st.Version)
+				n++
+			}
 		}
-		a.srv.metrics.statusPushes.Add(uint64(len(targets)))
+		a.srv.metrics.statusPushes.Add(uint64(n))
 	}
 	clear(targets)
 	*tp = targets[:0]
@@ -509,7 +527,6 @@ func (a *app) subscribe(c *conn, ss session, req wire.Request) {
 	}
 	c.replyOK(req.Seq, nil)
 	c.sendSnapshot(sts)
-	a.srv.metrics.statusPushes.Add(1)
 }
 
 func (a *app) unsubscribe(c *conn, ss session, req wire.Request) {
@@ -564,13 +581,22 @@ func (a *app) sweep(now time.Time) {
 	if !lead {
 		return
 	}
-	changes, err := a.store.ExpireLeases(ctx, now)
+	expired, err := a.store.ExpireLeases(ctx, now)
 	if err != nil {
 		a.storeErr(err)
 	}
-	for _, ch := range changes {
-		a.srv.log.Info("device lost with its node's lease", "sdkappid", a.cfg.SDKAppID, "user", ch.After.UserID)
-		a.publish(ctx, ch)
+	for _, e := range expired {
+		a.publish(ctx, e.Change)
+		for _, d := range e.Devices {
+			a.srv.log.Info("device lost with its node's lease", "sdkappid", a.cfg.SDKAppID,
+				"user", e.Change.After.UserID, "node", d.Key.Node, "platform", d.Platform)
+			// As a heartbeat timeout: the device went silent. Its IP was
+			// the other node's to know.
+			a.srv.hooks.Send(a.cfg.WebhookURL, webhook.Event{
+				SDKAppID: a.cfg.SDKAppID, Action: webhook.ActionDisconnect, Account: e.Change.After.UserID,
+				Reason: webhook.ReasonTimeOut, Platform: d.Platform, Time: now,
+			})
+		}
 	}
 	owners, err := a.store.ClearAwaySubscriptions(ctx, now, a.clearDelay)
 	if err != nil {

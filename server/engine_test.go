@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"testing"
 	"time"
@@ -89,9 +90,12 @@ func TestBackendFaults(t *testing.T) {
 func TestTwoNodes(t *testing.T) {
 	backend := memstore.NewBackend()
 	clock := testserver.NewClock(time.Unix(1800000000, 0))
+	hook := newHookServer(t, false)
+	app := fullApp()
+	app.WebhookURL = hook.url
 	node := func(id string) *env {
 		return newEnvWith(t, server.Options{
-			Apps:     []server.AppConfig{fullApp()},
+			Apps:     []server.AppConfig{app},
 			Clock:    clock,
 			NodeID:   id,
 			LeaseTTL: 15 * time.Second,
@@ -144,6 +148,23 @@ func TestTwoNodes(t *testing.T) {
 	st := w.statuses("a")[0]
 	if st.Type != wire.StatusOffline || st.Version == 0 {
 		t.Fatalf("a after node 1's lease ran out: %+v", st)
+	}
+	// The app's backend hears of it as of a heartbeat timeout.
+	for {
+		c := hook.next(t)
+		var body struct {
+			Info struct{ Action, To_Account, Reason string }
+		}
+		if err := json.Unmarshal(c.body, &body); err != nil {
+			t.Fatal(err)
+		}
+		if body.Info.Reason != "TimeOut" {
+			continue // the logins, kicks and logouts before
+		}
+		if body.Info.Action != "Disconnect" || body.Info.To_Account != "a" || c.query.Get("OptPlatform") != "Windows" {
+			t.Fatalf("webhook for the lease's end: %s %v", c.body, c.query)
+		}
+		break
 	}
 }
 

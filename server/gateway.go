@@ -29,6 +29,9 @@ type conn struct {
 	lastSeen atomic.Int64 // clock's UnixNano of the last frame read
 	// failedLogins counts the UserSigs refused on this connection.
 	failedLogins atomic.Int32
+	// ready: a logged-in device that takes deliveries (false while its
+	// login is under way).
+	ready atomic.Bool
 	// anonSince is when the connection last had no session (opened or
 	// logged out), in the clock's UnixNano: it must log in within
 	// LoginTimeout of that, heartbeats or not.
@@ -357,6 +360,7 @@ func (c *conn) sendSnapshot(sts []wire.Status) {
 		}
 		frame = wire.AppendStatusPush(frame[:0], sts...)
 	}
+	c.srv.metrics.statusPushes.Add(1)
 	c.enqueueLocked(frame, "", 0)
 }
 

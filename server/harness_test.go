@@ -244,7 +244,7 @@ func (e *env) login(user string, o ...loginOpts) *client {
 	return c
 }
 
-// sync returns once every push caused by a set_status, subscribe or
+// sync returns once every push caused by a login, set_status, subscribe or
 // logout that completed before it has reached c: those are answered once
 // their pushes are queued, and c's frames arrive in order.
 func (c *client) sync() {

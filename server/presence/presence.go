@@ -399,8 +399,8 @@ type Store interface {
 	RenewLease(ctx context.Context, node string, now time.Time, ttl time.Duration) error
 	// ExpireLeases makes every live device of a node whose lease ended
 	// before now Lost, as if its link had closed, forgets that node, and
-	// returns the changes.
-	ExpireLeases(ctx context.Context, now time.Time) ([]Change, error)
+	// returns, per user, the change and the devices it ended.
+	ExpireLeases(ctx context.Context, now time.Time) ([]Expiry, error)
 	// Lead reports whether node holds (now, or from now on) the app-wide
 	// lease of task until now+ttl: one node of the app runs a task such as
 	// the sweeps of ClearAwaySubscriptions and ExpireLeases.
@@ -410,6 +410,14 @@ type Store interface {
 	// in a fixed window that starts at the key's first call; spent windows
 	// are forgotten.
 	Allow(ctx context.Context, key string, n int, window time.Duration, now time.Time) (bool, error)
+}
+
+// Expiry is what the end of nodes' leases did to one user: its change (not
+// always a visible one: another live device may hide it) and the devices
+// ended, for the state-change webhook.
+type Expiry struct {
+	Change  Change
+	Devices []Device
 }
 
 // Delivery is a user's change as the broker carries it: the new status

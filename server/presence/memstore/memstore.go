@@ -316,7 +316,7 @@ func (m *Store) RenewLease(ctx context.Context, node string, now time.Time, ttl 
 
 // ExpireLeases implements presence.Store. It walks every user: a node's
 // lease ends rarely, and the walk keeps logins free of a per-node index.
-func (m *Store) ExpireLeases(ctx context.Context, now time.Time) ([]presence.Change, error) {
+func (m *Store) ExpireLeases(ctx context.Context, now time.Time) ([]presence.Expiry, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -332,28 +332,26 @@ func (m *Store) ExpireLeases(ctx context.Context, now time.Time) ([]presence.Cha
 	if len(dead) == 0 {
 		return nil, nil
 	}
-	var changes []presence.Change
+	var out []presence.Expiry
 	for i := range m.users {
 		s := &m.users[i]
 		s.mu.Lock()
 		for id, u := range s.users {
 			before := u.status(id)
-			gone := false
+			var ended []presence.Device
 			for _, r := range slices.Clone(u.recs) {
 				if r.Live() && dead[r.Key.Node] {
 					u.recs, _ = presence.Depart(u.recs, r.Key, presence.Lost)
-					gone = true
+					ended = append(ended, presence.Device{Key: r.Key, Platform: r.Platform})
 				}
 			}
-			if gone {
-				if c := s.settle(id, u, before, now); c.Changed() {
-					changes = append(changes, c)
-				}
+			if len(ended) > 0 {
+				out = append(out, presence.Expiry{Change: s.settle(id, u, before, now), Devices: ended})
 			}
 		}
 		s.mu.Unlock()
 	}
-	return changes, nil
+	return out, nil
 }
 
 // Lead implements presence.Store.

@@ -198,7 +198,7 @@ func (x faultyStore) RenewLease(ctx context.Context, node string, now time.Time,
 	return x.s.RenewLease(ctx, node, now, ttl)
 }
 
-func (x faultyStore) ExpireLeases(ctx context.Context, now time.Time) ([]presence.Change, error) {
+func (x faultyStore) ExpireLeases(ctx context.Context, now time.Time) ([]presence.Expiry, error) {
 	if err := x.f.check(ctx); err != nil {
 		return nil, err
 	}

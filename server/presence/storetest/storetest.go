@@ -578,13 +578,21 @@ func testLeases(t *testing.T, newStore func(t *testing.T) presence.Store) {
 		t.Fatalf("expired at the lease's last instant: %+v", got)
 	}
 	noErr(s.RenewLease(ctx, "A", t0.Add(5*time.Second), ttl))
-	changes := must(s.ExpireLeases(ctx, t0.Add(ttl+time.Second))) // B's lease ended; A's holds
+	expired := must(s.ExpireLeases(ctx, t0.Add(ttl+time.Second))) // B's lease ended; A's holds
 	byUser := make(map[string]wire.Status)
-	for _, c := range changes {
+	for _, e := range expired {
+		c := e.Change
 		if !c.Changed() || c.After.Version <= c.Before.Version {
 			t.Errorf("expiry change %+v: not a versioned change", c)
 		}
 		byUser[c.After.UserID] = c.After
+		want := map[string]presence.Device{
+			"onB":  {Key: key("B", 1), Platform: "Web"},
+			"both": {Key: key("B", 2), Platform: "Mac"},
+		}[c.After.UserID]
+		if len(e.Devices) != 1 || e.Devices[0] != want {
+			t.Errorf("%s: devices ended %+v, want [%+v]", c.After.UserID, e.Devices, want)
+		}
 	}
 	if len(byUser) != 2 || byUser["onB"].Type != wire.StatusOffline ||
 		byUser["both"].Type != wire.StatusOnline || !slices.Equal(byUser["both"].Devices, []string{"Web"}) {
