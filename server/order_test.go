@@ -13,9 +13,9 @@ import (
 	"github.com/imstatus/imstatus/wire"
 )
 
-// Subscribes, unsubscribes and status changes of many users run at once,
-// spread over the app's stripe locks. However they interleave, what a
-// subscriber hears of a target never goes back in time — a subscribe's
+// Subscribes, unsubscribes and status changes of many users of one app run
+// at once. However they interleave, what a subscriber hears of a target
+// never goes back in time — a subscribe's
 // answer (the targets' statuses) may never reach it after a newer change of
 // one of them, and one user's changes arrive in order — and its last news
 // of each target is the target's final status.

@@ -104,7 +104,7 @@ type Server struct {
 }
 
 // New returns a server for the given apps.
-func New(opts Options) (*Server, error) {
+func New(opts Options) (_ *Server, err error) {
 	if len(opts.Apps) == 0 {
 		return nil, errors.New("server: no apps configured")
 	}
@@ -150,6 +150,11 @@ func New(opts Options) (*Server, error) {
 		apps:   make(map[uint64]*app),
 		conns:  make(map[uint64]*conn),
 	}
+	defer func() {
+		if err != nil {
+			s.stopApps() // the apps registered with their brokers before the error
+		}
+	}()
 	for _, c := range opts.Apps {
 		c = c.WithDefaults()
 		if err := c.Validate(); err != nil {
@@ -167,7 +172,6 @@ func New(opts Options) (*Server, error) {
 		}
 		a := newApp(s, c, b)
 		if err := s.startApp(a); err != nil {
-			s.stopApps()
 			return nil, fmt.Errorf("server: app %d: %w", c.SDKAppID, err)
 		}
 		s.apps[c.SDKAppID] = a
