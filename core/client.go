@@ -453,8 +453,7 @@ func (c *Client) SetSelfStatus(ctx context.Context, custom string) error {
 	if err := wire.CheckCustomStatus(custom); err != nil {
 		return &wire.Error{Code: wire.CodeInvalidParams, Desc: err.Error()}
 	}
-	body := append([]byte(`{"user_status_custom_status":`), wire.AppendString(nil, custom)...)
-	_, err := c.call(ctx, wire.OpSetStatus, append(body, '}'))
+	_, err := c.call(ctx, wire.OpSetStatus, wire.AppendSetStatusBody(nil, custom))
 	return err
 }
 

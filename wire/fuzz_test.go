@@ -413,10 +413,21 @@ func FuzzLoginRoundTrip(f *testing.F) {
 		if (hb >= 0 && hb <= 1<<40) != (got.HeartbeatInterval == hb) || got.HeartbeatInterval < 0 {
 			t.Fatalf("heartbeat %d reads back as %d", hb, got.HeartbeatInterval)
 		}
-		if (n > 0 && n <= 1<<30) != (got.Limits == r.Limits) {
-			t.Fatalf("limits %+v read back as %+v", r.Limits, got.Limits)
+		wantLimits := r.Limits // out of range reads as 0: unknown
+		if n <= 0 || n > 1<<30 {
+			wantLimits = Limits{}
+		}
+		if got.Limits != wantLimits {
+			t.Fatalf("limits %+v read back as %+v, want %+v", r.Limits, got.Limits, wantLimits)
 		}
 		// Anything at all, as a reply body.
 		ParseLoginReply(gjson.Parse(sig))
+
+		// The set_status body, with any text as the custom status.
+		sb := AppendSetStatusBody(nil, sig)
+		if custom, err := ParseCustomStatus(gjson.ParseBytes(sb)); !json.Valid(sb) ||
+			(err == nil) != (CheckCustomStatus(sanitize(sig)) == nil) || (err == nil && custom != sanitize(sig)) {
+			t.Fatalf("AppendSetStatusBody(%q) = %q reads back as %q, %v", sig, sb, custom, err)
+		}
 	})
 }

@@ -273,6 +273,14 @@ func ParseCustomStatus(body gjson.Result) (string, error) {
 	return s, CheckCustomStatus(s)
 }
 
+// AppendSetStatusBody appends the body of an OpSetStatus request, which
+// ParseCustomStatus reads.
+func AppendSetStatusBody(dst []byte, custom string) []byte {
+	dst = append(dst, `{"user_status_custom_status":`...)
+	dst = AppendString(dst, custom)
+	return append(dst, '}')
+}
+
 // CheckCustomStatus enforces the custom status rules: UTF-8, ≤ 100 bytes.
 func CheckCustomStatus(s string) error {
 	if len(s) > MaxCustomStatus {

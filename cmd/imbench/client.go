@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -199,20 +198,11 @@ func (c *wsConn) ack() {
 }
 
 func loginBody(sdkAppID uint64, user, sig string) []byte {
-	b := []byte(`{"v":1,"sdkappid":`)
-	b = strconv.AppendUint(b, sdkAppID, 10)
-	b = append(b, `,"user_id":`...)
-	b = wire.AppendString(b, user)
-	b = append(b, `,"user_sig":`...)
-	b = wire.AppendString(b, sig)
-	return append(b, `,"platform":"Linux"}`...)
+	return wire.AppendLoginBody(nil, wire.LoginBody{Version: wire.Version, SDKAppID: sdkAppID,
+		UserID: user, UserSig: sig, Platform: "Linux"})
 }
 
-func setStatusBody(custom string) []byte {
-	b := []byte(`{"user_status_custom_status":`)
-	b = wire.AppendString(b, custom)
-	return append(b, '}')
-}
+func setStatusBody(custom string) []byte { return wire.AppendSetStatusBody(nil, custom) }
 
 // abort drops the connection at once (RST, no close handshake): what a
 // crashed client or a lost network looks like to the server, and it
