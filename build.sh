@@ -164,6 +164,8 @@ run_tests() {
 	need mcs mono-mcs # the Unity package's C# tests
 	need mono mono-runtime
 	need_file "/usr/lib/mono /usr/lib/cli" Newtonsoft.Json.dll libnewtonsoft-json-cil-dev
+	need redis-server redis-server # the Redis engine's tests: standalone and a 3-master cluster
+	need redis-cli redis-tools
 	say "gofmt"
 	local unformatted
 	unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))

@@ -1,0 +1,48 @@
+package redisstore_test
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/imstatus/imstatus/internal/redistest"
+	"github.com/imstatus/imstatus/server/presence"
+	"github.com/imstatus/imstatus/server/presence/redisstore"
+	"github.com/imstatus/imstatus/server/presence/storetest"
+)
+
+// Each test of the suite gets an app of its own, so one server serves them all.
+var apps atomic.Uint64
+
+func directories(rdb redis.UniversalClient) func(*testing.T) presence.Directory {
+	return func(t *testing.T) presence.Directory {
+		return redisstore.NewDirectory(rdb, "imstatus-test", 1400000000+apps.Add(1))
+	}
+}
+
+// The Redis directory obeys the rules of the memory one, on a standalone
+// redis-server and on a three-master Redis Cluster.
+func TestDirectoryConformance(t *testing.T) {
+	t.Run("Standalone", func(t *testing.T) {
+		storetest.RunDirectory(t, directories(redistest.Standalone(t)))
+	})
+	t.Run("Cluster", func(t *testing.T) {
+		rdb := redistest.Cluster(t)
+		storetest.RunDirectory(t, directories(rdb))
+		// The suite's users spread over the three masters: the cluster
+		// was exercised, not one node of it.
+		c := rdb.(*redis.ClusterClient)
+		var masters atomic.Int32 // the callback runs on each master at once
+		err := c.ForEachMaster(t.Context(), func(ctx context.Context, m *redis.Client) error {
+			if n, err := m.DBSize(ctx).Result(); err == nil && n > 0 {
+				masters.Add(1)
+			}
+			return nil
+		})
+		if err != nil || masters.Load() != 3 {
+			t.Fatalf("keys on %d of 3 masters (%v)", masters.Load(), err)
+		}
+	})
+}
