@@ -46,3 +46,20 @@ func TestDirectoryConformance(t *testing.T) {
 		}
 	})
 }
+
+func stores(rdb redis.UniversalClient) func(*testing.T) presence.Store {
+	return func(t *testing.T) presence.Store {
+		return redisstore.NewStore(rdb, "imstatus-test", 1400000000+apps.Add(1))
+	}
+}
+
+// The Redis store obeys the rules of the memory one, on a standalone
+// redis-server and on a three-master Redis Cluster.
+func TestStoreConformance(t *testing.T) {
+	t.Run("Standalone", func(t *testing.T) {
+		storetest.RunStore(t, stores(redistest.Standalone(t)))
+	})
+	t.Run("Cluster", func(t *testing.T) {
+		storetest.RunStore(t, stores(redistest.Cluster(t)))
+	})
+}

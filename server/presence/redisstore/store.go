@@ -1,0 +1,453 @@
+package redisstore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/imstatus/imstatus/server/presence"
+	"github.com/imstatus/imstatus/wire"
+)
+
+// Store is a presence.Store in Redis. A user's status record and
+// subscription list are keys of the user's slot, changed in one WATCH/MULTI
+// transaction that reads them, applies the rules of package presence (the
+// same functions as the memory store) and writes the result with the next
+// version; a conflict with another node's write retries it. What spans
+// users — a target's watchers, the app's away list, the nodes' leases and
+// device index — is updated right after, by idempotent commands.
+type Store struct {
+	rdb    redis.UniversalClient
+	prefix string // "PREFIX:APP:"
+	app    string // "{PREFIX:APP}": the app-wide keys' tag
+	subs   presence.Subscriptions
+}
+
+var _ presence.Store = (*Store)(nil)
+
+// NewStore returns app's presence store in rdb, its keys under prefix.
+func NewStore(rdb redis.UniversalClient, prefix string, app uint64) *Store {
+	a := prefix + ":" + strconv.FormatUint(app, 10)
+	return &Store{rdb: rdb, prefix: a + ":", app: "{" + a + "}"}
+}
+
+func (s *Store) key(user, what string) string { return "{" + s.prefix + user + "}:" + what }
+
+// record is a user's status as stored: device records, custom status,
+// version.
+type record struct {
+	Recs    []rec  `json:"r,omitempty"`
+	Custom  string `json:"c,omitempty"`
+	Version uint64 `json:"v,omitempty"`
+}
+
+type rec struct {
+	Slot     string          `json:"s"`
+	Node     string          `json:"n,omitempty"`
+	Conn     uint64          `json:"k,omitempty"`
+	Platform string          `json:"p"`
+	State    wire.StatusType `json:"t"`
+}
+
+func (r record) devices() []presence.DeviceRecord {
+	out := make([]presence.DeviceRecord, len(r.Recs))
+	for i, x := range r.Recs {
+		out[i] = presence.DeviceRecord{Slot: x.Slot, Key: presence.DeviceKey{Node: x.Node, Conn: x.Conn}, Platform: x.Platform, State: x.State}
+	}
+	return out
+}
+
+func (r *record) setDevices(ds []presence.DeviceRecord) {
+	r.Recs = r.Recs[:0]
+	for _, d := range ds {
+		r.Recs = append(r.Recs, rec{Slot: d.Slot, Node: d.Key.Node, Conn: d.Key.Conn, Platform: d.Platform, State: d.State})
+	}
+}
+
+func (r record) status(id string) wire.Status {
+	st := presence.Derive(id, r.devices(), r.Custom)
+	st.Version = r.Version
+	return st
+}
+
+// maxRetries bounds the retries of a transaction that lost to another
+// writer of the same user.
+const maxRetries = 32
+
+// update runs f on user's record in a transaction and stores the result
+// with the rules applied. f reports whether it changed anything to store.
+// It returns the change and whether the user has a subscription list.
+func (s *Store) update(ctx context.Context, user string, now time.Time, f func(devs []presence.DeviceRecord, custom *string) ([]presence.DeviceRecord, bool)) (presence.Change, bool, bool, error) {
+	pk, sk := s.key(user, "p"), s.key(user, "s")
+	for range maxRetries {
+		var ch presence.Change
+		var changed, listed bool
+		err := s.rdb.Watch(ctx, func(tx *redis.Tx) error {
+			r, err := loadRecord(ctx, tx, pk)
+			if err != nil {
+				return err
+			}
+			n, err := tx.Exists(ctx, sk).Result()
+			if err != nil {
+				return err
+			}
+			listed = n == 1
+			before := r.status(user)
+			custom := r.Custom
+			devs, ok := f(r.devices(), &custom)
+			if !ok {
+				ch = presence.Change{Before: before, After: before}
+				return nil
+			}
+			changed = true
+			ch, custom = presence.Settle(before, user, devs, custom, now)
+			r.setDevices(devs)
+			r.Custom, r.Version = custom, ch.After.Version
+			b, err := json.Marshal(r)
+			if err != nil {
+				return err
+			}
+			_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+				p.Set(ctx, pk, b, 0)
+				return nil
+			})
+			return err
+		}, pk, sk)
+		if errors.Is(err, redis.TxFailedErr) {
+			continue
+		}
+		if err != nil {
+			return presence.Change{}, false, false, err
+		}
+		if changed {
+			if err := s.away(ctx, user, ch, listed, now); err != nil {
+				return presence.Change{}, false, false, err
+			}
+		}
+		return ch, changed, listed, nil
+	}
+	return presence.Change{}, false, false, fmt.Errorf("redisstore: %s: too many conflicting writers", user)
+}
+
+func loadRecord(ctx context.Context, tx *redis.Tx, key string) (record, error) {
+	var r record
+	b, err := tx.Get(ctx, key).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return r, nil
+	}
+	if err != nil {
+		return r, err
+	}
+	if err := json.Unmarshal(b, &r); err != nil {
+		return r, fmt.Errorf("redisstore: the record of %s is corrupt: %w", key, err)
+	}
+	return r, nil
+}
+
+// away keeps the app's list of owners gone away since when (for
+// ClearAwaySubscriptions) in step with a change.
+func (s *Store) away(ctx context.Context, user string, ch presence.Change, listed bool, now time.Time) error {
+	k := s.app + ":away"
+	switch {
+	case ch.After.Type == wire.StatusOnline:
+		return s.rdb.ZRem(ctx, k, user).Err()
+	case ch.Before.Type == wire.StatusOnline && listed:
+		return s.rdb.ZAdd(ctx, k, redis.Z{Score: float64(now.UnixMilli()), Member: user}).Err()
+	}
+	return nil
+}
+
+// Login implements presence.Store.
+func (s *Store) Login(ctx context.Context, user string, d presence.Device, p presence.Policy, now time.Time) (presence.Change, []presence.Device, error) {
+	// The node's device index first: a node that dies right after still
+	// has the device found by the sweep.
+	if err := s.rdb.SAdd(ctx, s.app+":node:"+d.Key.Node, user).Err(); err != nil {
+		return presence.Change{}, nil, err
+	}
+	var kicked []presence.Device
+	ch, _, _, err := s.update(ctx, user, now, func(devs []presence.DeviceRecord, _ *string) ([]presence.DeviceRecord, bool) {
+		devs, kicked = presence.Login(devs, d, p)
+		return devs, true
+	})
+	return ch, kicked, err
+}
+
+// Leave implements presence.Store.
+func (s *Store) Leave(ctx context.Context, user string, key presence.DeviceKey, how presence.Leave, now time.Time) (presence.Change, bool, error) {
+	ch, found, _, err := s.update(ctx, user, now, func(devs []presence.DeviceRecord, _ *string) ([]presence.DeviceRecord, bool) {
+		return presence.Depart(devs, key, how)
+	})
+	return ch, found, err
+}
+
+// SetCustom implements presence.Store.
+func (s *Store) SetCustom(ctx context.Context, user, custom string, now time.Time) (presence.Change, error) {
+	ch, _, _, err := s.update(ctx, user, now, func(devs []presence.DeviceRecord, c *string) ([]presence.DeviceRecord, bool) {
+		*c = custom
+		return devs, true
+	})
+	return ch, err
+}
+
+// Statuses implements presence.Store.
+func (s *Store) Statuses(ctx context.Context, ids ...string) ([]wire.Status, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	cmds := make([]*redis.StringCmd, len(ids))
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, id := range ids {
+			if validID(id) {
+				cmds[i] = p.Get(ctx, s.key(id, "p"))
+			}
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, err
+	}
+	out := make([]wire.Status, len(ids))
+	for i, id := range ids {
+		out[i] = wire.Status{UserID: id, Type: wire.StatusUnknown}
+		if cmds[i] == nil {
+			continue
+		}
+		b, err := cmds[i].Bytes()
+		if errors.Is(err, redis.Nil) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		var r record
+		if err := json.Unmarshal(b, &r); err != nil {
+			return nil, fmt.Errorf("redisstore: the record of %s is corrupt: %w", id, err)
+		}
+		out[i] = r.status(id)
+	}
+	return out, nil
+}
+
+// editList changes owner's subscription list in a transaction; f returns
+// the new list. It returns the targets added and removed.
+func (s *Store) editList(ctx context.Context, owner string, f func(list []string) (next, added, removed []string)) ([]string, []string, error) {
+	sk := s.key(owner, "s")
+	for range maxRetries {
+		var added, removed []string
+		err := s.rdb.Watch(ctx, func(tx *redis.Tx) error {
+			var list []string
+			b, err := tx.Get(ctx, sk).Bytes()
+			switch {
+			case errors.Is(err, redis.Nil):
+			case err != nil:
+				return err
+			default:
+				if err := json.Unmarshal(b, &list); err != nil {
+					return fmt.Errorf("redisstore: the list of %s is corrupt: %w", owner, err)
+				}
+			}
+			var next []string
+			next, added, removed = f(list)
+			_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+				if len(next) == 0 {
+					p.Del(ctx, sk)
+					return nil
+				}
+				nb, err := json.Marshal(next)
+				if err != nil {
+					return err
+				}
+				p.Set(ctx, sk, nb, 0)
+				return nil
+			})
+			return err
+		}, sk)
+		if errors.Is(err, redis.TxFailedErr) {
+			continue
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for _, t := range added {
+				p.SAdd(ctx, s.key(t, "w"), owner)
+			}
+			for _, t := range removed {
+				p.SRem(ctx, s.key(t, "w"), owner)
+			}
+			return nil
+		})
+		return added, removed, err
+	}
+	return nil, nil, fmt.Errorf("redisstore: %s: too many conflicting writers", owner)
+}
+
+// Subscribe implements presence.Store.
+func (s *Store) Subscribe(ctx context.Context, owner string, targets []string, max int) ([]string, error) {
+	var evicted []string
+	_, _, err := s.editList(ctx, owner, func(list []string) ([]string, []string, []string) {
+		var sub presence.Subscriptions // not shared: edits of several owners run at once
+		next, added, ev := sub.Add(list, targets, max)
+		evicted = ev
+		return next, added, ev
+	})
+	return evicted, err
+}
+
+// Unsubscribe implements presence.Store.
+func (s *Store) Unsubscribe(ctx context.Context, owner string, targets []string) error {
+	_, _, err := s.editList(ctx, owner, func(list []string) ([]string, []string, []string) {
+		var sub presence.Subscriptions
+		next, removed := sub.Remove(list, targets)
+		return next, nil, removed
+	})
+	if err == nil && len(targets) == 0 {
+		err = s.rdb.ZRem(ctx, s.app+":away", owner).Err()
+	}
+	return err
+}
+
+// Subscriptions implements presence.Store.
+func (s *Store) Subscriptions(ctx context.Context, owner string) ([]string, error) {
+	b, err := s.rdb.Get(ctx, s.key(owner, "s")).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var list []string
+	if err := json.Unmarshal(b, &list); err != nil {
+		return nil, fmt.Errorf("redisstore: the list of %s is corrupt: %w", owner, err)
+	}
+	return list, nil
+}
+
+// AppendWatchers implements presence.Store.
+func (s *Store) AppendWatchers(ctx context.Context, dst []string, user string) ([]string, error) {
+	ws, err := s.rdb.SMembers(ctx, s.key(user, "w")).Result()
+	if err != nil {
+		return dst, err
+	}
+	return append(dst, ws...), nil
+}
+
+// ClearAwaySubscriptions implements presence.Store.
+func (s *Store) ClearAwaySubscriptions(ctx context.Context, now time.Time, delay time.Duration) ([]string, error) {
+	k := s.app + ":away"
+	owners, err := s.rdb.ZRangeByScore(ctx, k, &redis.ZRangeBy{Min: "-inf", Max: strconv.FormatInt(now.Add(-delay).UnixMilli(), 10)}).Result()
+	if err != nil {
+		return nil, err
+	}
+	var cleared []string
+	for _, o := range owners {
+		// Whoever removes the owner clears its list: once, on one node.
+		n, err := s.rdb.ZRem(ctx, k, o).Result()
+		if err != nil {
+			return cleared, err
+		}
+		if n == 0 {
+			continue
+		}
+		if err := s.Unsubscribe(ctx, o, nil); err != nil {
+			return cleared, err
+		}
+		cleared = append(cleared, o)
+	}
+	return cleared, nil
+}
+
+// RenewLease implements presence.Store.
+func (s *Store) RenewLease(ctx context.Context, node string, now time.Time, ttl time.Duration) error {
+	return s.rdb.ZAdd(ctx, s.app+":leases", redis.Z{Score: float64(now.Add(ttl).UnixMilli()), Member: node}).Err()
+}
+
+// ExpireLeases implements presence.Store.
+func (s *Store) ExpireLeases(ctx context.Context, now time.Time) ([]presence.Expiry, error) {
+	k := s.app + ":leases"
+	dead, err := s.rdb.ZRangeByScore(ctx, k, &redis.ZRangeBy{Min: "-inf", Max: "(" + strconv.FormatInt(now.UnixMilli(), 10)}).Result()
+	if err != nil {
+		return nil, err
+	}
+	var out []presence.Expiry
+	for _, node := range dead {
+		// Whoever removes the node sweeps it: once, on one node.
+		if n, err := s.rdb.ZRem(ctx, k, node).Result(); err != nil || n == 0 {
+			if err != nil {
+				return out, err
+			}
+			continue
+		}
+		idx := s.app + ":node:" + node
+		users, err := s.rdb.SMembers(ctx, idx).Result()
+		if err != nil {
+			return out, err
+		}
+		for _, u := range users {
+			var ended []presence.Device
+			ch, changed, _, err := s.update(ctx, u, now, func(devs []presence.DeviceRecord, _ *string) ([]presence.DeviceRecord, bool) {
+				ended = nil
+				for _, d := range append([]presence.DeviceRecord(nil), devs...) {
+					if d.Live() && d.Key.Node == node {
+						devs, _ = presence.Depart(devs, d.Key, presence.Lost)
+						ended = append(ended, presence.Device{Key: d.Key, Platform: d.Platform})
+					}
+				}
+				return devs, len(ended) > 0
+			})
+			if err != nil {
+				return out, err
+			}
+			if changed {
+				out = append(out, presence.Expiry{Change: ch, Devices: ended})
+			}
+		}
+		if err := s.rdb.Del(ctx, idx).Err(); err != nil {
+			return out, err
+		}
+	}
+	return out, nil
+}
+
+// leadScript takes or keeps a task's lead: refused while another node
+// holds it until at least now. Times are the caller's clock, in ms.
+var leadScript = redis.NewScript(`
+local cur = redis.call('HMGET', KEYS[1], 'node', 'until')
+if cur[1] and cur[1] ~= ARGV[1] and tonumber(cur[2]) >= tonumber(ARGV[2]) then return 0 end
+redis.call('HSET', KEYS[1], 'node', ARGV[1], 'until', ARGV[3])
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+return 1`)
+
+// Lead implements presence.Store.
+func (s *Store) Lead(ctx context.Context, task, node string, now time.Time, ttl time.Duration) (bool, error) {
+	n, err := leadScript.Run(ctx, s.rdb, []string{s.app + ":lead:" + task},
+		node, now.UnixMilli(), now.Add(ttl).UnixMilli(), 2*ttl.Milliseconds()+1).Int()
+	return n == 1, err
+}
+
+// allowScript counts a call in a fixed window that starts at the key's
+// first call, on the caller's clock (ms).
+var allowScript = redis.NewScript(`
+local w = redis.call('HMGET', KEYS[1], 'start', 'count')
+local now, win, n = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local count = tonumber(w[2]) or 0
+if not w[1] or now - tonumber(w[1]) >= win then
+  redis.call('HSET', KEYS[1], 'start', now, 'count', 0)
+  count = 0
+end
+if count >= n then return 0 end
+redis.call('HINCRBY', KEYS[1], 'count', 1)
+redis.call('PEXPIRE', KEYS[1], 2 * win + 1)
+return 1`)
+
+// Allow implements presence.Store.
+func (s *Store) Allow(ctx context.Context, key string, n int, window time.Duration, now time.Time) (bool, error) {
+	r, err := allowScript.Run(ctx, s.rdb, []string{"{" + s.prefix + key + "}:rate"},
+		now.UnixMilli(), window.Milliseconds(), n).Int()
+	return r == 1, err
+}
