@@ -26,13 +26,18 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/imstatus/imstatus/server"
 	"github.com/imstatus/imstatus/server/presence"
 	"github.com/imstatus/imstatus/server/presence/boltdir"
 	"github.com/imstatus/imstatus/server/presence/memstore"
+	"github.com/imstatus/imstatus/server/presence/redisstore"
 	"github.com/imstatus/imstatus/usersig"
 )
 
@@ -59,6 +64,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 	dataDir := fs.String("data", defaultDataDir, "`DIR` of the durable data (accounts and friend links, in DIR/"+dataFile+`); "" keeps them in memory only, lost when imstatusd stops`)
 	nodeID := fs.String("node-id", "", "this node's `ID` among nodes sharing a backend, unique per start (default: random)")
 	leaseTTL := fs.Duration("lease-ttl", 15*time.Second, "how long this node's devices stay ONLINE in the shared state if the node stops renewing them")
+	redisURL := fs.String("redis", "", "share the state with other nodes in the Redis at this `URL` (redis://[:PASSWORD@]HOST:PORT[/DB]; rediss:// for TLS); accounts and friends live there, not under --data")
+	redisCluster := fs.String("redis-cluster", "", "share the state in the Redis Cluster of these comma-separated `HOST:PORT`s (instead of --redis)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -94,7 +101,23 @@ func run(args []string, stdout, stderr io.Writer) error {
 			dev.SDKAppID, dev.SecretKey, dev.Admin, sig)
 	}
 	opts := server.Options{Apps: apps, Logger: log, NodeID: *nodeID, LeaseTTL: *leaseTTL}
-	if *dataDir == "" {
+	rdb, err := redisClient(*redisURL, *redisCluster)
+	if err != nil {
+		return err
+	}
+	if rdb != nil {
+		defer rdb.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err := rdb.Ping(ctx).Err()
+		cancel()
+		if err != nil {
+			return fmt.Errorf("redis: %w", err)
+		}
+		opts.Backend = func(c server.AppConfig) (presence.Backend, error) {
+			return redisstore.NewBackend(rdb, redisPrefix, c.SDKAppID, log), nil
+		}
+		log.Info("state shared in Redis; --data is not used", "redis", redisTarget(*redisURL, *redisCluster))
+	} else if *dataDir == "" {
 		log.Warn("--data is empty: accounts and friend links live in memory and are lost when imstatusd stops")
 	} else {
 		db, err := boltdir.Open(filepath.Join(*dataDir, dataFile), boltdir.Options{})
@@ -187,6 +210,38 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	log.Info("stopped")
 	return err
+}
+
+// redisPrefix begins every key and channel imstatusd keeps in Redis.
+const redisPrefix = "imstatus"
+
+// redisClient connects to the Redis of --redis or --redis-cluster (nil
+// when neither is given).
+func redisClient(url, cluster string) (redis.UniversalClient, error) {
+	switch {
+	case url != "" && cluster != "":
+		return nil, errors.New("--redis and --redis-cluster: give one")
+	case url != "":
+		o, err := redis.ParseURL(url)
+		if err != nil {
+			return nil, fmt.Errorf("--redis: %w", err)
+		}
+		return redis.NewClient(o), nil
+	case cluster != "":
+		return redis.NewClusterClient(&redis.ClusterOptions{Addrs: strings.Split(cluster, ",")}), nil
+	}
+	return nil, nil
+}
+
+// redisTarget names the Redis for the log, without a password.
+func redisTarget(url, cluster string) string {
+	if cluster != "" {
+		return "cluster " + cluster
+	}
+	if o, err := redis.ParseURL(url); err == nil {
+		return o.Addr + "/" + strconv.Itoa(o.DB)
+	}
+	return "?"
 }
 
 // The durable data's default place, relative to the working directory (as

@@ -18,7 +18,9 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/redis/go-redis/v9"
 
+	"github.com/imstatus/imstatus/internal/redistest"
 	"github.com/imstatus/imstatus/internal/testserver"
 	"github.com/imstatus/imstatus/usersig"
 	"github.com/imstatus/imstatus/wire"
@@ -437,5 +439,100 @@ func TestDataFileErrors(t *testing.T) {
 	out, err = exec.Command(binary, "--addr", "127.0.0.1:0", "--data", bad).CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "corrupt") {
 		t.Fatalf("corrupt data file: err %v, output %q", err, out)
+	}
+}
+
+// Two imstatusd processes on one Redis are one service: a watcher on one
+// hears a user on the other, and the same user's login on the second node
+// kicks its device of the same platform on the first.
+func TestTwoNodesOnRedis(t *testing.T) {
+	const key, app = "cluster-key", 1400000003
+	rdb := redistest.Standalone(t)
+	url := "redis://" + rdb.(*redis.Client).Options().Addr + "/0"
+	apps := filepath.Join(t.TempDir(), "apps.json")
+	os.WriteFile(apps, []byte(fmt.Sprintf(`{"apps":[{"sdkappid":%d,"secret_key":%q,"edition":"ultimate","user_status_enabled":true}]}`, app, key)), 0o600)
+	n1 := start(t, "--apps", apps, "--redis", url, "--node-id", "node-1")
+	n2 := start(t, "--apps", apps, "--redis", url, "--node-id", "node-2")
+	login := func(d *daemon, user string) *wsClient {
+		c := dialClient(t, d)
+		sig, _ := usersig.Generate(key, app, user, time.Hour, time.Now())
+		c.call(t, 1, "login", map[string]any{"sdkappid": app, "user_id": user, "user_sig": sig, "platform": "Linux"})
+		return c
+	}
+
+	w := login(n2, "w")
+	a := login(n1, "a")
+	w.call(t, 2, "subscribe", map[string]any{"ids": []string{"a"}})
+	a.call(t, 3, "set_status", map[string]any{"user_status_custom_status": "on node 1"})
+	w.until(t, "a's status set on node 1", func(f wire.ServerFrame) bool {
+		sts, _ := wire.ParseStatuses(f.Body)
+		return f.Op == wire.OpStatus && len(sts) == 1 && sts[0].UserID == "a" && sts[0].Custom == "on node 1"
+	})
+
+	login(n2, "a") // the same platform, on the other node
+	a.until(t, "a kick of a's device on node 1", func(f wire.ServerFrame) bool {
+		return f.Op == wire.OpKicked && f.Code == wire.CodeKickedOffline
+	})
+}
+
+// wsClient is a raw protocol client whose frames a reader goroutine queues.
+type wsClient struct {
+	ws     *websocket.Conn
+	frames chan wire.ServerFrame
+}
+
+func dialClient(t *testing.T, d *daemon) *wsClient {
+	t.Helper()
+	ws, _, err := websocket.DefaultDialer.Dial("ws://"+d.addr+"/ws", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ws.Close() })
+	c := &wsClient{ws: ws, frames: make(chan wire.ServerFrame, 256)}
+	go func() {
+		defer close(c.frames)
+		for {
+			_, msg, err := ws.ReadMessage()
+			if err != nil {
+				return
+			}
+			if f, err := wire.DecodeServerFrame(msg); err == nil {
+				c.frames <- f
+			}
+		}
+	}()
+	return c
+}
+
+// call sends a request and waits for its successful reply.
+func (c *wsClient) call(t *testing.T, seq uint64, op string, body any) {
+	t.Helper()
+	if err := c.ws.WriteJSON(map[string]any{"seq": seq, "op": op, "body": body}); err != nil {
+		t.Fatal(err)
+	}
+	c.until(t, op+"'s reply", func(f wire.ServerFrame) bool {
+		if f.Op == wire.OpReply && f.Seq == seq && f.Code != 0 {
+			t.Fatalf("%s: %d %s", op, f.Code, f.Desc)
+		}
+		return f.Op == wire.OpReply && f.Seq == seq
+	})
+}
+
+// until takes frames until ok says one is what the test waits for.
+func (c *wsClient) until(t *testing.T, what string, ok func(wire.ServerFrame) bool) {
+	t.Helper()
+	timeout := time.After(10 * time.Second)
+	for {
+		select {
+		case f, open := <-c.frames:
+			if !open {
+				t.Fatalf("link closed while waiting for %s", what)
+			}
+			if ok(f) {
+				return
+			}
+		case <-timeout:
+			t.Fatalf("no %s in 10 s", what)
+		}
 	}
 }

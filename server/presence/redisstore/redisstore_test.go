@@ -63,3 +63,20 @@ func TestStoreConformance(t *testing.T) {
 		storetest.RunStore(t, stores(redistest.Cluster(t)))
 	})
 }
+
+func brokers(rdb redis.UniversalClient) func(*testing.T) presence.Broker {
+	return func(t *testing.T) presence.Broker {
+		return redisstore.NewBroker(rdb, "imstatus-test", 1400000000+apps.Add(1), nil)
+	}
+}
+
+// The Redis broker delivers as the memory one does, over sharded pub/sub
+// on a standalone redis-server and on a three-master Redis Cluster.
+func TestBrokerConformance(t *testing.T) {
+	t.Run("Standalone", func(t *testing.T) {
+		storetest.RunBroker(t, brokers(redistest.Standalone(t)))
+	})
+	t.Run("Cluster", func(t *testing.T) {
+		storetest.RunBroker(t, brokers(redistest.Cluster(t)))
+	})
+}
