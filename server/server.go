@@ -71,6 +71,9 @@ type Options struct {
 	// LeaseTTL is how long this node's devices stay live in the store
 	// without the node renewing its lease (every sweep). Default 15 s.
 	LeaseTTL time.Duration
+	// Health, when set, checks the shared backend (a Redis PING) for
+	// /healthz, which answers 503 while it fails.
+	Health func(context.Context) error
 }
 
 // Server is one imstatus node. Create it with New, serve its Handler,
@@ -198,10 +201,7 @@ func New(opts Options) (_ *Server, err error) {
 	s.mux.HandleFunc("GET /ws", s.serveWS)
 	s.mux.HandleFunc("/v4/{service}/{command}", s.serveREST)
 	s.mux.HandleFunc("GET /metrics", s.serveMetrics)
-	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		fmt.Fprintf(w, `{"status":"ok","connections":%d}`+"\n", s.connCount())
-	})
+	s.mux.HandleFunc("GET /healthz", s.serveHealth)
 	return s, nil
 }
 
@@ -238,6 +238,28 @@ func randomNodeID() string {
 	var b [6]byte
 	rand.Read(b[:])
 	return "n-" + hex.EncodeToString(b[:])
+}
+
+// serveHealth answers {"status":"ok","connections":N}, with "backend":"ok"
+// or the backend's error when Options.Health is set (then 503 and
+// "status":"degraded" while the backend fails: the node keeps its
+// connections, and its calls answer server errors).
+func (s *Server) serveHealth(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	if s.opts.Health == nil {
+		fmt.Fprintf(w, `{"status":"ok","connections":%d}`+"\n", s.connCount())
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	status, backend := "ok", "ok"
+	if err := s.opts.Health(ctx); err != nil {
+		status, backend = "degraded", "error: "+err.Error()
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}
+	b := fmt.Appendf(nil, `{"status":%q,"connections":%d,"backend":`, status, s.connCount())
+	b = wire.AppendString(b, truncate(backend, 200))
+	w.Write(append(b, "}\n"...))
 }
 
 // ImportAccounts creates accounts in an app, as the REST account_import

@@ -116,6 +116,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		opts.Backend = func(c server.AppConfig) (presence.Backend, error) {
 			return redisstore.NewBackend(rdb, redisPrefix, c.SDKAppID, log), nil
 		}
+		opts.Health = func(ctx context.Context) error { return rdb.Ping(ctx).Err() }
 		log.Info("state shared in Redis; --data is not used", "redis", redisTarget(*redisURL, *redisCluster))
 	} else if *dataDir == "" {
 		log.Warn("--data is empty: accounts and friend links live in memory and are lost when imstatusd stops")

@@ -473,6 +473,24 @@ func TestTwoNodesOnRedis(t *testing.T) {
 	a.until(t, "a kick of a's device on node 1", func(f wire.ServerFrame) bool {
 		return f.Op == wire.OpKicked && f.Code == wire.CodeKickedOffline
 	})
+
+	// /healthz tells whether the node reaches Redis.
+	health := func() (int, string) {
+		resp, err := http.Get("http://" + n1.addr + "/healthz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, body := health(); code != 200 || !strings.Contains(body, `"backend":"ok"`) {
+		t.Fatalf("healthz with Redis up: %d %s", code, body)
+	}
+	rdb.ShutdownNoSave(t.Context())
+	if code, body := health(); code != http.StatusServiceUnavailable || !strings.Contains(body, `"status":"degraded"`) {
+		t.Fatalf("healthz with Redis down: %d %s", code, body)
+	}
 }
 
 // wsClient is a raw protocol client whose frames a reader goroutine queues.
@@ -535,4 +553,38 @@ func (c *wsClient) until(t *testing.T, what string, ok func(wire.ServerFrame) bo
 			t.Fatalf("no %s in 10 s", what)
 		}
 	}
+}
+
+// kill -9 of a node: its devices go OFFLINE within the lease, swept by the
+// node that survives, and the watchers there hear it.
+func TestNodeKilledOnRedis(t *testing.T) {
+	const key, app = "cluster-key", 1400000004
+	rdb := redistest.Standalone(t)
+	url := "redis://" + rdb.(*redis.Client).Options().Addr + "/0"
+	apps := filepath.Join(t.TempDir(), "apps.json")
+	os.WriteFile(apps, []byte(fmt.Sprintf(`{"apps":[{"sdkappid":%d,"secret_key":%q,"edition":"ultimate","user_status_enabled":true}]}`, app, key)), 0o600)
+	n1 := start(t, "--apps", apps, "--redis", url, "--lease-ttl", "2s")
+	n2 := start(t, "--apps", apps, "--redis", url, "--lease-ttl", "2s")
+	login := func(d *daemon, user string) *wsClient {
+		c := dialClient(t, d)
+		sig, _ := usersig.Generate(key, app, user, time.Hour, time.Now())
+		c.call(t, 1, "login", map[string]any{"sdkappid": app, "user_id": user, "user_sig": sig, "platform": "Linux"})
+		return c
+	}
+	w := login(n2, "w")
+	login(n1, "a")
+	w.call(t, 2, "subscribe", map[string]any{"ids": []string{"a"}})
+	w.until(t, "a ONLINE", func(f wire.ServerFrame) bool {
+		sts, _ := wire.ParseStatuses(f.Body)
+		return f.Op == wire.OpStatus && len(sts) == 1 && sts[0].UserID == "a" && sts[0].Type == wire.StatusOnline
+	})
+
+	n1.cmd.Process.Signal(syscall.SIGKILL)
+	<-n1.done
+	killed := time.Now()
+	w.until(t, "a OFFLINE after its node died", func(f wire.ServerFrame) bool {
+		sts, _ := wire.ParseStatuses(f.Body)
+		return f.Op == wire.OpStatus && len(sts) == 1 && sts[0].UserID == "a" && sts[0].Type == wire.StatusOffline
+	})
+	t.Logf("a OFFLINE %v after node 1 was killed (lease 2 s)", time.Since(killed).Round(10*time.Millisecond))
 }
