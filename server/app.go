@@ -568,9 +568,13 @@ func (a *app) sweep(now time.Time) {
 	a.hub.prune(now)
 	ctx, cancel := a.call()
 	defer cancel()
-	if err := a.store.RenewLease(ctx, a.srv.nodeID, now, a.srv.opts.LeaseTTL); err != nil {
+	lost, err := a.store.RenewLease(ctx, a.srv.nodeID, now, a.srv.opts.LeaseTTL)
+	if err != nil {
 		a.storeErr(err)
 		return // not leading a sweep that could end this node's own devices
+	}
+	if lost {
+		a.reassert()
 	}
 	a.retryLeaves(ctx)
 	lead, err := a.store.Lead(ctx, "sweep", a.srv.nodeID, now, a.srv.opts.LeaseTTL)
@@ -605,6 +609,28 @@ func (a *app) sweep(now time.Time) {
 	for _, owner := range owners {
 		a.srv.log.Debug("cleared subscriptions", "sdkappid", a.cfg.SDKAppID, "user", owner)
 	}
+}
+
+// reassert is what a node does when its lease was lost — it was cut off
+// from the store longer than the lease and another node swept its devices
+// OFFLINE, or the store came back empty: its connections live on but the
+// store no longer knows them. It closes them with a shutdown push; the
+// clients reconnect at once and log in, re-subscribe and set their status
+// again, which puts the store right for everyone.
+func (a *app) reassert() {
+	var n int
+	frame := wire.AppendPush(nil, wire.OpShutdown, wire.CodeServerOverloaded, "the server lost its shared state; reconnect")
+	a.hub.users.Range(func(_, v any) bool {
+		if p := v.(*hubUser).conns.Load(); p != nil {
+			for _, c := range *p {
+				c.closeWith(frame, websocket.CloseGoingAway, "shared state lost")
+				n++
+			}
+		}
+		return true
+	})
+	a.srv.log.Warn("this node's lease was lost; its devices reconnect to assert themselves again",
+		"sdkappid", a.cfg.SDKAppID, "node", a.srv.nodeID, "connections", n)
 }
 
 func (a *app) retryLeaves(ctx context.Context) {

@@ -149,6 +149,20 @@ func TestTwoNodes(t *testing.T) {
 	if st.Type != wire.StatusOffline || st.Version == 0 {
 		t.Fatalf("a after node 1's lease ran out: %+v", st)
 	}
+	// Node 1 was only cut off: at its next sweep it finds its lease lost,
+	// and sends its clients to reconnect and assert themselves again.
+	n1.srv.Sweep()
+	for {
+		f := a.next()
+		if f.Op == wire.OpShutdown {
+			break
+		}
+		if f.Op != wire.OpStatus {
+			t.Fatalf("a on node 1 got %s, want a shutdown push once node 1's lease was lost", f.Op)
+		}
+	}
+	a.waitClosed()
+
 	// The app's backend hears of it as of a heartbeat timeout.
 	for {
 		c := hook.next(t)

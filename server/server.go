@@ -213,7 +213,7 @@ func (s *Server) startApp(a *app) error {
 	if err := a.dir.ImportAccounts(ctx, a.cfg.Admin); err != nil {
 		return err
 	}
-	if err := a.store.RenewLease(ctx, s.nodeID, s.clock.Now(), s.opts.LeaseTTL); err != nil {
+	if _, err := a.store.RenewLease(ctx, s.nodeID, s.clock.Now(), s.opts.LeaseTTL); err != nil {
 		return err
 	}
 	stop, err := a.broker.Register(ctx, s.nodeID, a)

@@ -395,8 +395,11 @@ type Store interface {
 	// and returns those owners.
 	ClearAwaySubscriptions(ctx context.Context, now time.Time, delay time.Duration) ([]string, error)
 
-	// RenewLease says node holds its devices until now+ttl.
-	RenewLease(ctx context.Context, node string, now time.Time, ttl time.Duration) error
+	// RenewLease says node holds its devices until now+ttl. lost reports
+	// that node held no lease: its first, or one that ended (swept by
+	// ExpireLeases) or that the store lost — then its devices are gone
+	// from the store, and the node must have them asserted again.
+	RenewLease(ctx context.Context, node string, now time.Time, ttl time.Duration) (lost bool, err error)
 	// ExpireLeases makes every live device of a node whose lease ended
 	// before now Lost, as if its link had closed, forgets that node, and
 	// returns, per user, the change and the devices it ended.

@@ -304,14 +304,15 @@ func (m *Store) ClearAwaySubscriptions(ctx context.Context, now time.Time, delay
 }
 
 // RenewLease implements presence.Store.
-func (m *Store) RenewLease(ctx context.Context, node string, now time.Time, ttl time.Duration) error {
+func (m *Store) RenewLease(ctx context.Context, node string, now time.Time, ttl time.Duration) (bool, error) {
 	if err := ctx.Err(); err != nil {
-		return err
+		return false, err
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	_, held := m.leases[node]
 	m.leases[node] = now.Add(ttl)
-	return nil
+	return !held, nil
 }
 
 // ExpireLeases implements presence.Store. It walks every user: a node's

@@ -363,8 +363,9 @@ func (s *Store) ClearAwaySubscriptions(ctx context.Context, now time.Time, delay
 }
 
 // RenewLease implements presence.Store.
-func (s *Store) RenewLease(ctx context.Context, node string, now time.Time, ttl time.Duration) error {
-	return s.rdb.ZAdd(ctx, s.app+":leases", redis.Z{Score: float64(now.Add(ttl).UnixMilli()), Member: node}).Err()
+func (s *Store) RenewLease(ctx context.Context, node string, now time.Time, ttl time.Duration) (bool, error) {
+	added, err := s.rdb.ZAdd(ctx, s.app+":leases", redis.Z{Score: float64(now.Add(ttl).UnixMilli()), Member: node}).Result()
+	return added == 1, err
 }
 
 // ExpireLeases implements presence.Store.

@@ -191,9 +191,9 @@ func (x faultyStore) ClearAwaySubscriptions(ctx context.Context, now time.Time, 
 	return x.s.ClearAwaySubscriptions(ctx, now, delay)
 }
 
-func (x faultyStore) RenewLease(ctx context.Context, node string, now time.Time, ttl time.Duration) error {
+func (x faultyStore) RenewLease(ctx context.Context, node string, now time.Time, ttl time.Duration) (bool, error) {
 	if err := x.f.check(ctx); err != nil {
-		return err
+		return false, err
 	}
 	return x.s.RenewLease(ctx, node, now, ttl)
 }

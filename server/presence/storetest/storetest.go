@@ -565,8 +565,10 @@ func testLeases(t *testing.T, newStore func(t *testing.T) presence.Store) {
 	ctx := context.Background()
 	s := newStore(t)
 	const ttl = 10 * time.Second
-	noErr(s.RenewLease(ctx, "A", t0, ttl))
-	noErr(s.RenewLease(ctx, "B", t0, ttl))
+	if lost := must(s.RenewLease(ctx, "A", t0, ttl)); !lost {
+		t.Fatal("a node's first lease: not reported as lost (none held)")
+	}
+	must(s.RenewLease(ctx, "B", t0, ttl))
 	login := func(user, node string, conn uint64, platform string) {
 		must2(s.Login(ctx, user, presence.Device{Key: key(node, conn), Platform: platform}, presence.PerPlatform, t0))
 	}
@@ -577,7 +579,9 @@ func testLeases(t *testing.T, newStore func(t *testing.T) presence.Store) {
 	if got := must(s.ExpireLeases(ctx, t0.Add(ttl))); len(got) != 0 {
 		t.Fatalf("expired at the lease's last instant: %+v", got)
 	}
-	noErr(s.RenewLease(ctx, "A", t0.Add(5*time.Second), ttl))
+	if lost := must(s.RenewLease(ctx, "A", t0.Add(5*time.Second), ttl)); lost {
+		t.Fatal("a held lease renewed: reported as lost")
+	}
 	expired := must(s.ExpireLeases(ctx, t0.Add(ttl+time.Second))) // B's lease ended; A's holds
 	byUser := make(map[string]wire.Status)
 	for _, e := range expired {
@@ -603,6 +607,11 @@ func testLeases(t *testing.T, newStore func(t *testing.T) presence.Store) {
 	}
 	if got := must(s.ExpireLeases(ctx, t0.Add(ttl+2*time.Second))); len(got) != 0 {
 		t.Fatalf("expired twice: %+v", got)
+	}
+	// B comes back (it was cut off, not dead): its lease is reported lost,
+	// so it asserts its devices again.
+	if lost := must(s.RenewLease(ctx, "B", t0.Add(ttl+2*time.Second), ttl)); !lost {
+		t.Fatal("B's renewal after its lease was swept: not reported as lost")
 	}
 	// B's old device is gone: its leave (when B's links finally close) finds nothing.
 	if _, found := must2(s.Leave(ctx, "onB", key("B", 1), presence.Lost, t0.Add(ttl+3*time.Second))); found {
