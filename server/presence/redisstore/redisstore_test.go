@@ -2,8 +2,11 @@ package redisstore_test
 
 import (
 	"context"
+	"fmt"
+	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -79,4 +82,42 @@ func TestBrokerConformance(t *testing.T) {
 	t.Run("Cluster", func(t *testing.T) {
 		storetest.RunBroker(t, brokers(redistest.Cluster(t)))
 	})
+}
+
+// Two nodes' stores change one user at once: their transactions conflict
+// and retry, and every change lands with a version of its own.
+func TestTwoNodesChangeOneUser(t *testing.T) {
+	rdb := redistest.Standalone(t)
+	app := 1400000000 + apps.Add(1)
+	nodes := []*redisstore.Store{redisstore.NewStore(rdb, "imstatus-test", app), redisstore.NewStore(rdb, "imstatus-test", app)}
+	ctx := t.Context()
+	now := time.Unix(1800000000, 0)
+	if _, _, err := nodes[0].Login(ctx, "u", presence.Device{Key: presence.DeviceKey{Node: "n0", Conn: 1}, Platform: "Web"}, presence.PerPlatform, now); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	seen := make(map[uint64]bool)
+	var wg sync.WaitGroup
+	for i := range 8 {
+		s := nodes[i%2]
+		wg.Go(func() {
+			for k := range 25 {
+				c, err := s.SetCustom(ctx, "u", fmt.Sprintf("%d-%d", i, k), now)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				if seen[c.After.Version] {
+					t.Errorf("version %d given twice", c.After.Version)
+				}
+				seen[c.After.Version] = true
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if len(seen) != 200 {
+		t.Fatalf("%d distinct versions for 200 changes", len(seen))
+	}
 }

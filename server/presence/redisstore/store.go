@@ -5,7 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/maphash"
+	"math/rand/v2"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -25,7 +28,30 @@ type Store struct {
 	rdb    redis.UniversalClient
 	prefix string // "PREFIX:APP:"
 	app    string // "{PREFIX:APP}": the app-wide keys' tag
-	subs   presence.Subscriptions
+	// users serialises this node's transactions on one user (striped), so
+	// they do not make one another retry; other nodes' writes still can.
+	seed  maphash.Seed
+	users [256]sync.Mutex
+}
+
+// lock holds this node's stripe of user's transactions.
+func (s *Store) lock(user string) func() {
+	m := &s.users[maphash.String(s.seed, user)%uint64(len(s.users))]
+	m.Lock()
+	return m.Unlock
+}
+
+// backoff waits a little before retrying a transaction another node's
+// write to the same user made fail, more after each failure.
+func backoff(ctx context.Context, attempt int) error {
+	t := time.NewTimer(time.Duration(rand.N(attempt+1)) * 100 * time.Microsecond)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 var _ presence.Store = (*Store)(nil)
@@ -33,7 +59,7 @@ var _ presence.Store = (*Store)(nil)
 // NewStore returns app's presence store in rdb, its keys under prefix.
 func NewStore(rdb redis.UniversalClient, prefix string, app uint64) *Store {
 	a := prefix + ":" + strconv.FormatUint(app, 10)
-	return &Store{rdb: rdb, prefix: a + ":", app: "{" + a + "}"}
+	return &Store{rdb: rdb, prefix: a + ":", app: "{" + a + "}", seed: maphash.MakeSeed()}
 }
 
 func (s *Store) key(user, what string) string { return "{" + s.prefix + user + "}:" + what }
@@ -84,7 +110,8 @@ const maxRetries = 32
 // It returns the change and whether the user has a subscription list.
 func (s *Store) update(ctx context.Context, user string, now time.Time, f func(devs []presence.DeviceRecord, custom *string) ([]presence.DeviceRecord, bool)) (presence.Change, bool, bool, error) {
 	pk, sk := s.key(user, "p"), s.key(user, "s")
-	for range maxRetries {
+	defer s.lock(user)()
+	for attempt := range maxRetries {
 		var ch presence.Change
 		var changed, listed bool
 		err := s.rdb.Watch(ctx, func(tx *redis.Tx) error {
@@ -119,6 +146,9 @@ func (s *Store) update(ctx context.Context, user string, now time.Time, f func(d
 			return err
 		}, pk, sk)
 		if errors.Is(err, redis.TxFailedErr) {
+			if err := backoff(ctx, attempt); err != nil {
+				return presence.Change{}, false, false, err
+			}
 			continue
 		}
 		if err != nil {
@@ -237,7 +267,8 @@ func (s *Store) Statuses(ctx context.Context, ids ...string) ([]wire.Status, err
 // the new list. It returns the targets added and removed.
 func (s *Store) editList(ctx context.Context, owner string, f func(list []string) (next, added, removed []string)) ([]string, []string, error) {
 	sk := s.key(owner, "s")
-	for range maxRetries {
+	defer s.lock(owner)()
+	for attempt := range maxRetries {
 		var added, removed []string
 		err := s.rdb.Watch(ctx, func(tx *redis.Tx) error {
 			var list []string
@@ -268,6 +299,9 @@ func (s *Store) editList(ctx context.Context, owner string, f func(list []string
 			return err
 		}, sk)
 		if errors.Is(err, redis.TxFailedErr) {
+			if err := backoff(ctx, attempt); err != nil {
+				return nil, nil, err
+			}
 			continue
 		}
 		if err != nil {
