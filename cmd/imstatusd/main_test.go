@@ -446,22 +446,11 @@ func TestDataFileErrors(t *testing.T) {
 // hears a user on the other, and the same user's login on the second node
 // kicks its device of the same platform on the first.
 func TestTwoNodesOnRedis(t *testing.T) {
-	const key, app = "cluster-key", 1400000003
-	rdb := redistest.Standalone(t)
-	url := "redis://" + rdb.(*redis.Client).Options().Addr + "/0"
-	apps := filepath.Join(t.TempDir(), "apps.json")
-	os.WriteFile(apps, []byte(fmt.Sprintf(`{"apps":[{"sdkappid":%d,"secret_key":%q,"edition":"ultimate","user_status_enabled":true}]}`, app, key)), 0o600)
-	n1 := start(t, "--apps", apps, "--redis", url, "--node-id", "node-1")
-	n2 := start(t, "--apps", apps, "--redis", url, "--node-id", "node-2")
-	login := func(d *daemon, user string) *wsClient {
-		c := dialClient(t, d)
-		sig, _ := usersig.Generate(key, app, user, time.Hour, time.Now())
-		c.call(t, 1, "login", map[string]any{"sdkappid": app, "user_id": user, "user_sig": sig, "platform": "Linux"})
-		return c
-	}
+	rdb, ns := redisNodes(t, "--node-id", "node-1")
+	n1, n2 := ns[0], ns[1]
 
-	w := login(n2, "w")
-	a := login(n1, "a")
+	w := redisLogin(t, n2, "w")
+	a := redisLogin(t, n1, "a")
 	w.call(t, 2, "subscribe", map[string]any{"ids": []string{"a"}})
 	a.call(t, 3, "set_status", map[string]any{"user_status_custom_status": "on node 1"})
 	w.until(t, "a's status set on node 1", func(f wire.ServerFrame) bool {
@@ -469,7 +458,7 @@ func TestTwoNodesOnRedis(t *testing.T) {
 		return f.Op == wire.OpStatus && len(sts) == 1 && sts[0].UserID == "a" && sts[0].Custom == "on node 1"
 	})
 
-	login(n2, "a") // the same platform, on the other node
+	redisLogin(t, n2, "a") // the same platform, on the other node
 	a.until(t, "a kick of a's device on node 1", func(f wire.ServerFrame) bool {
 		return f.Op == wire.OpKicked && f.Code == wire.CodeKickedOffline
 	})
@@ -491,6 +480,37 @@ func TestTwoNodesOnRedis(t *testing.T) {
 	if code, body := health(); code != http.StatusServiceUnavailable || !strings.Contains(body, `"status":"degraded"`) {
 		t.Fatalf("healthz with Redis down: %d %s", code, body)
 	}
+}
+
+// The app of the tests on Redis.
+const redisApp, redisKey = 1400000003, "cluster-key"
+
+// redisNodes starts a redis-server and two imstatusd on it serving
+// redisApp; args go to the first node.
+func redisNodes(t *testing.T, args ...string) (redis.UniversalClient, []*daemon) {
+	t.Helper()
+	rdb := redistest.Standalone(t)
+	url := "redis://" + rdb.(*redis.Client).Options().Addr + "/0"
+	apps := filepath.Join(t.TempDir(), "apps.json")
+	os.WriteFile(apps, []byte(fmt.Sprintf(`{"apps":[{"sdkappid":%d,"secret_key":%q,"edition":"ultimate","user_status_enabled":true}]}`, redisApp, redisKey)), 0o600)
+	n1 := start(t, append([]string{"--apps", apps, "--redis", url}, args...)...)
+	var rest []string
+	for i := 0; i+1 < len(args); i += 2 {
+		if args[i] != "--node-id" { // the second node's id is its own
+			rest = append(rest, args[i], args[i+1])
+		}
+	}
+	n2 := start(t, append([]string{"--apps", apps, "--redis", url}, rest...)...)
+	return rdb, []*daemon{n1, n2}
+}
+
+// redisLogin logs user in to redisApp on d.
+func redisLogin(t *testing.T, d *daemon, user string) *wsClient {
+	t.Helper()
+	c := dialClient(t, d)
+	sig, _ := usersig.Generate(redisKey, redisApp, user, time.Hour, time.Now())
+	c.call(t, 1, "login", map[string]any{"sdkappid": redisApp, "user_id": user, "user_sig": sig, "platform": "Linux"})
+	return c
 }
 
 // wsClient is a raw protocol client whose frames a reader goroutine queues.
@@ -558,21 +578,10 @@ func (c *wsClient) until(t *testing.T, what string, ok func(wire.ServerFrame) bo
 // kill -9 of a node: its devices go OFFLINE within the lease, swept by the
 // node that survives, and the watchers there hear it.
 func TestNodeKilledOnRedis(t *testing.T) {
-	const key, app = "cluster-key", 1400000004
-	rdb := redistest.Standalone(t)
-	url := "redis://" + rdb.(*redis.Client).Options().Addr + "/0"
-	apps := filepath.Join(t.TempDir(), "apps.json")
-	os.WriteFile(apps, []byte(fmt.Sprintf(`{"apps":[{"sdkappid":%d,"secret_key":%q,"edition":"ultimate","user_status_enabled":true}]}`, app, key)), 0o600)
-	n1 := start(t, "--apps", apps, "--redis", url, "--lease-ttl", "2s")
-	n2 := start(t, "--apps", apps, "--redis", url, "--lease-ttl", "2s")
-	login := func(d *daemon, user string) *wsClient {
-		c := dialClient(t, d)
-		sig, _ := usersig.Generate(key, app, user, time.Hour, time.Now())
-		c.call(t, 1, "login", map[string]any{"sdkappid": app, "user_id": user, "user_sig": sig, "platform": "Linux"})
-		return c
-	}
-	w := login(n2, "w")
-	login(n1, "a")
+	_, ns := redisNodes(t, "--lease-ttl", "2s")
+	n1, n2 := ns[0], ns[1]
+	w := redisLogin(t, n2, "w")
+	redisLogin(t, n1, "a")
 	w.call(t, 2, "subscribe", map[string]any{"ids": []string{"a"}})
 	w.until(t, "a ONLINE", func(f wire.ServerFrame) bool {
 		sts, _ := wire.ParseStatuses(f.Body)
