@@ -55,6 +55,11 @@ func (s *Server) serveMetrics(w http.ResponseWriter, _ *http.Request) {
 	counter(w, "imstatus_bad_frames_total", "Connections closed for an unreadable or oversize frame.", m.badFrames.Load())
 	counter(w, "imstatus_stale_deliveries_total", "Deliveries dropped because a newer status of the same user had been delivered already.", m.staleDeliveries.Load())
 	counter(w, "imstatus_store_errors_total", "Failed calls to the presence backend (directory, store, broker).", m.storeErrors.Load())
+	if s.opts.Counters != nil {
+		for _, c := range s.opts.Counters() {
+			counter(w, c.Name, c.Help, c.Value)
+		}
+	}
 	hs := s.hooks.Stats()
 	counter(w, "imstatus_webhook_sent_total", "Webhook events the endpoint acknowledged.", hs.Sent)
 	counter(w, "imstatus_webhook_failed_total", "Webhook events whose request failed.", hs.Failed)

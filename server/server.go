@@ -74,6 +74,14 @@ type Options struct {
 	// Health, when set, checks the shared backend (a Redis PING) for
 	// /healthz, which answers 503 while it fails.
 	Health func(context.Context) error
+	// Counters, when set, adds the backend's counters to /metrics.
+	Counters func() []Counter
+}
+
+// Counter is one cumulative count /metrics serves.
+type Counter struct {
+	Name, Help string
+	Value      uint64
 }
 
 // Server is one imstatus node. Create it with New, serve its Handler,

@@ -117,6 +117,14 @@ func run(args []string, stdout, stderr io.Writer) error {
 			return redisstore.NewBackend(rdb, redisPrefix, c.SDKAppID, log), nil
 		}
 		opts.Health = func(ctx context.Context) error { return rdb.Ping(ctx).Err() }
+		stats := &redisstore.Stats{}
+		rdb.AddHook(stats)
+		opts.Counters = func() []server.Counter {
+			return []server.Counter{
+				{Name: "imstatus_redis_round_trips_total", Help: "Commands, pipelines and transactions sent to Redis.", Value: stats.RoundTrips.Load()},
+				{Name: "imstatus_redis_errors_total", Help: "Of those, and of the connections dialled, the ones that failed.", Value: stats.Errors.Load()},
+			}
+		}
 		log.Info("state shared in Redis; --data is not used", "redis", redisTarget(*redisURL, *redisCluster))
 	} else if *dataDir == "" {
 		log.Warn("--data is empty: accounts and friend links live in memory and are lost when imstatusd stops")

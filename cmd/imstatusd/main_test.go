@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -476,9 +477,30 @@ func TestTwoNodesOnRedis(t *testing.T) {
 	if code, body := health(); code != 200 || !strings.Contains(body, `"backend":"ok"`) {
 		t.Fatalf("healthz with Redis up: %d %s", code, body)
 	}
+	metric := func(name string) int {
+		resp, err := http.Get("http://" + n1.addr + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		m := regexp.MustCompile(`(?m)^` + name + ` (\d+)$`).FindSubmatch(b)
+		if m == nil {
+			t.Fatalf("no %s in /metrics", name)
+		}
+		n, _ := strconv.Atoi(string(m[1]))
+		return n
+	}
+	if metric("imstatus_redis_round_trips_total") == 0 {
+		t.Fatal("no Redis round trips counted")
+	}
+	errs := metric("imstatus_redis_errors_total")
 	rdb.ShutdownNoSave(t.Context())
 	if code, body := health(); code != http.StatusServiceUnavailable || !strings.Contains(body, `"status":"degraded"`) {
 		t.Fatalf("healthz with Redis down: %d %s", code, body)
+	}
+	if metric("imstatus_redis_errors_total") <= errs {
+		t.Fatal("Redis errors not counted while it is down")
 	}
 }
 
