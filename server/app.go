@@ -40,14 +40,17 @@ type app struct {
 	// leaves are departures the store failed to record, retried at each
 	// sweep: a device the store still holds live would stay ONLINE.
 	leavesMu sync.Mutex
-	leaves   []pendingLeave
+	leaves   []departure
 }
 
-type pendingLeave struct {
-	user string
-	key  presence.DeviceKey
-	how  presence.Leave
-	at   time.Time
+// departure is a device that went away: what the store and the webhook
+// are told.
+type departure struct {
+	user, platform, ip string
+	key                presence.DeviceKey
+	how                presence.Leave
+	reason             string // the webhook's
+	at                 time.Time
 }
 
 func newApp(s *Server, cfg AppConfig, b presence.Backend) *app {
@@ -243,30 +246,38 @@ func (a *app) logout(c *conn, seq uint64) {
 
 // leave records that c's device went away; c's session is already detached.
 func (a *app) leave(c *conn, ss session, how presence.Leave, reason string) {
-	now := a.now()
 	a.hub.take(ss.user, c.id)
 	ctx, cancel := a.call()
 	defer cancel()
-	ch, found, err := a.store.Leave(ctx, ss.user, a.key(c), how, now)
+	d := departure{user: ss.user, platform: ss.platform, ip: c.ip, key: a.key(c), how: how, reason: reason, at: a.now()}
+	if err := a.depart(ctx, d); err != nil {
+		a.leavesMu.Lock()
+		a.leaves = append(a.leaves, d)
+		a.leavesMu.Unlock()
+	}
+}
+
+// depart tells the store that a device went away and, if it was still a
+// live device there, the watchers and the webhook.
+func (a *app) depart(ctx context.Context, d departure) error {
+	ch, found, err := a.store.Leave(ctx, d.user, d.key, d.how, d.at)
 	if err != nil {
 		a.storeErr(err)
-		a.leavesMu.Lock()
-		a.leaves = append(a.leaves, pendingLeave{user: ss.user, key: a.key(c), how: how, at: now})
-		a.leavesMu.Unlock()
-		return
+		return err
 	}
 	if !found {
-		return
+		return nil
 	}
 	a.publish(ctx, ch)
 	action := webhook.ActionDisconnect
-	if how == presence.LoggedOut {
+	if d.how == presence.LoggedOut {
 		action = webhook.ActionLogout
 	}
 	a.srv.hooks.Send(a.cfg.WebhookURL, webhook.Event{
-		SDKAppID: a.cfg.SDKAppID, Action: action, Account: ss.user,
-		Reason: reason, Platform: ss.platform, ClientIP: c.ip, Time: now,
+		SDKAppID: a.cfg.SDKAppID, Action: action, Account: d.user,
+		Reason: d.reason, Platform: d.platform, ClientIP: d.ip, Time: d.at,
 	})
+	return nil
 }
 
 // publish sends a change to every node, with who besides the user is told
@@ -484,15 +495,15 @@ func (a *app) subscribe(c *conn, ss session, req wire.Request) {
 		c.reply(req.Seq, wire.CodeServerParams, "cannot subscribe to yourself; your own changes always reach your devices", nil)
 		return
 	}
-	known, err := a.statuses(ctx, ids)
+	exist, err := a.dir.Exists(ctx, ids...)
 	if err != nil {
 		c.replyErr(req.Seq, a.storeErr(err))
 		return
 	}
 	var missing []string
-	for _, st := range known {
-		if st.Type == wire.StatusUnknown {
-			missing = append(missing, st.UserID)
+	for i, ok := range exist {
+		if !ok {
+			missing = append(missing, ids[i])
 		}
 	}
 	if len(missing) > 0 {
@@ -522,7 +533,7 @@ func (a *app) subscribe(c *conn, ss session, req wire.Request) {
 	}
 	for i := range sts {
 		if sts[i].Type == wire.StatusUnknown {
-			sts[i].Type = known[i].Type // an account the store holds nothing of
+			sts[i].Type = wire.StatusUnlogined // an account the store holds nothing of
 		}
 	}
 	c.replyOK(req.Seq, nil)
@@ -638,15 +649,12 @@ func (a *app) retryLeaves(ctx context.Context) {
 	todo := a.leaves
 	a.leaves = nil
 	a.leavesMu.Unlock()
-	for i, l := range todo {
-		ch, _, err := a.store.Leave(ctx, l.user, l.key, l.how, l.at)
-		if err != nil {
-			a.storeErr(err)
+	for i, d := range todo {
+		if err := a.depart(ctx, d); err != nil {
 			a.leavesMu.Lock()
 			a.leaves = append(a.leaves, todo[i:]...)
 			a.leavesMu.Unlock()
 			return
 		}
-		a.publish(ctx, ch)
 	}
 }

@@ -1,11 +1,6 @@
 package server
 
-import (
-	"strconv"
-	"strings"
-)
-
-func appendInt(dst []byte, n int64) []byte { return strconv.AppendInt(dst, n, 10) }
+import "strings"
 
 // truncate shortens s for an error message.
 func truncate(s string, n int) string {

@@ -18,7 +18,7 @@ package presence
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"slices"
 	"time"
 
@@ -49,10 +49,8 @@ func ParsePolicy(s string) (Policy, error) {
 	case "unlimited":
 		return Unlimited, nil
 	}
-	return 0, errors.New("multi_device_policy " + quote(s) + " is not one of per_platform, single, unlimited")
+	return 0, fmt.Errorf("multi_device_policy %q is not one of per_platform, single, unlimited", s)
 }
-
-func quote(s string) string { return string(wire.AppendString(nil, s)) }
 
 // DeviceKey names one logged-in connection across every node: the node that
 // holds it and that node's connection counter. Node ids are unique per

@@ -19,76 +19,43 @@ import (
 // Each test of the suite gets an app of its own, so one server serves them all.
 var apps atomic.Uint64
 
-func directories(rdb redis.UniversalClient) func(*testing.T) presence.Directory {
-	return func(t *testing.T) presence.Directory {
-		return redisstore.NewDirectory(rdb, "imstatus-test", 1400000000+apps.Add(1))
-	}
-}
+func nextApp() uint64 { return 1400000000 + apps.Add(1) }
 
-// The Redis directory obeys the rules of the memory one, on a standalone
-// redis-server and on a three-master Redis Cluster.
-func TestDirectoryConformance(t *testing.T) {
-	t.Run("Standalone", func(t *testing.T) {
-		storetest.RunDirectory(t, directories(redistest.Standalone(t)))
-	})
-	t.Run("Cluster", func(t *testing.T) {
-		rdb := redistest.Cluster(t)
-		storetest.RunDirectory(t, directories(rdb))
-		// The suite's users spread over the three masters: the cluster
-		// was exercised, not one node of it.
-		c := rdb.(*redis.ClusterClient)
-		var masters atomic.Int32 // the callback runs on each master at once
-		err := c.ForEachMaster(t.Context(), func(ctx context.Context, m *redis.Client) error {
-			if n, err := m.DBSize(ctx).Result(); err == nil && n > 0 {
-				masters.Add(1)
-			}
-			return nil
-		})
-		if err != nil || masters.Load() != 3 {
-			t.Fatalf("keys on %d of 3 masters (%v)", masters.Load(), err)
-		}
-	})
-}
-
-func stores(rdb redis.UniversalClient) func(*testing.T) presence.Store {
-	return func(t *testing.T) presence.Store {
-		return redisstore.NewStore(rdb, "imstatus-test", 1400000000+apps.Add(1))
-	}
-}
-
-// The Redis store obeys the rules of the memory one, on a standalone
-// redis-server and on a three-master Redis Cluster.
-func TestStoreConformance(t *testing.T) {
-	t.Run("Standalone", func(t *testing.T) {
-		storetest.RunStore(t, stores(redistest.Standalone(t)))
-	})
-	t.Run("Cluster", func(t *testing.T) {
-		storetest.RunStore(t, stores(redistest.Cluster(t)))
-	})
-}
-
-func brokers(rdb redis.UniversalClient) func(*testing.T) presence.Broker {
-	return func(t *testing.T) presence.Broker {
-		return redisstore.NewBroker(rdb, "imstatus-test", 1400000000+apps.Add(1), nil)
-	}
-}
-
-// The Redis broker delivers as the memory one does, over sharded pub/sub
+// The Redis directory, store and broker obey the rules of the memory ones,
 // on a standalone redis-server and on a three-master Redis Cluster.
-func TestBrokerConformance(t *testing.T) {
-	t.Run("Standalone", func(t *testing.T) {
-		storetest.RunBroker(t, brokers(redistest.Standalone(t)))
-	})
-	t.Run("Cluster", func(t *testing.T) {
-		storetest.RunBroker(t, brokers(redistest.Cluster(t)))
-	})
+func TestConformance(t *testing.T) {
+	for _, server := range []struct {
+		name  string
+		start func(testing.TB) redis.UniversalClient
+	}{{"Standalone", redistest.Standalone}, {"Cluster", redistest.Cluster}} {
+		t.Run(server.name, func(t *testing.T) {
+			rdb := server.start(t)
+			storetest.Run(t, func(*testing.T) presence.Backend {
+				return redisstore.NewBackend(rdb, "imstatus-test", nextApp(), nil)
+			})
+			if c, ok := rdb.(*redis.ClusterClient); ok {
+				// The suite's users spread over the three masters: the
+				// cluster was exercised, not one node of it.
+				var masters atomic.Int32 // the callback runs on each master at once
+				err := c.ForEachMaster(t.Context(), func(ctx context.Context, m *redis.Client) error {
+					if n, err := m.DBSize(ctx).Result(); err == nil && n > 0 {
+						masters.Add(1)
+					}
+					return nil
+				})
+				if err != nil || masters.Load() != 3 {
+					t.Fatalf("keys on %d of 3 masters (%v)", masters.Load(), err)
+				}
+			}
+		})
+	}
 }
 
 // Two nodes' stores change one user at once: their transactions conflict
 // and retry, and every change lands with a version of its own.
 func TestTwoNodesChangeOneUser(t *testing.T) {
 	rdb := redistest.Standalone(t)
-	app := 1400000000 + apps.Add(1)
+	app := nextApp()
 	nodes := []*redisstore.Store{redisstore.NewStore(rdb, "imstatus-test", app), redisstore.NewStore(rdb, "imstatus-test", app)}
 	ctx := t.Context()
 	now := time.Unix(1800000000, 0)

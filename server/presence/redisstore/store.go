@@ -115,15 +115,20 @@ func (s *Store) update(ctx context.Context, user string, now time.Time, f func(d
 		var ch presence.Change
 		var changed, listed bool
 		err := s.rdb.Watch(ctx, func(tx *redis.Tx) error {
-			r, err := loadRecord(ctx, tx, pk)
+			// The record and whether a list exists, in one round trip.
+			var get *redis.StringCmd
+			var exists *redis.IntCmd
+			if _, err := tx.Pipelined(ctx, func(p redis.Pipeliner) error {
+				get, exists = p.Get(ctx, pk), p.Exists(ctx, sk)
+				return nil
+			}); err != nil && !errors.Is(err, redis.Nil) {
+				return err
+			}
+			r, err := decodeRecord(get, pk)
 			if err != nil {
 				return err
 			}
-			n, err := tx.Exists(ctx, sk).Result()
-			if err != nil {
-				return err
-			}
-			listed = n == 1
+			listed = exists.Val() == 1
 			before := r.status(user)
 			custom := r.Custom
 			devs, ok := f(r.devices(), &custom)
@@ -164,9 +169,11 @@ func (s *Store) update(ctx context.Context, user string, now time.Time, f func(d
 	return presence.Change{}, false, false, fmt.Errorf("redisstore: %s: too many conflicting writers", user)
 }
 
-func loadRecord(ctx context.Context, tx *redis.Tx, key string) (record, error) {
+// decodeRecord reads the answer to a GET of a record; no record is an
+// empty one.
+func decodeRecord(get *redis.StringCmd, key string) (record, error) {
 	var r record
-	b, err := tx.Get(ctx, key).Bytes()
+	b, err := get.Bytes()
 	if errors.Is(err, redis.Nil) {
 		return r, nil
 	}
@@ -244,19 +251,12 @@ func (s *Store) Statuses(ctx context.Context, ids ...string) ([]wire.Status, err
 	out := make([]wire.Status, len(ids))
 	for i, id := range ids {
 		out[i] = wire.Status{UserID: id, Type: wire.StatusUnknown}
-		if cmds[i] == nil {
-			continue
+		if cmds[i] == nil || errors.Is(cmds[i].Err(), redis.Nil) {
+			continue // nothing held: UNKNOWN
 		}
-		b, err := cmds[i].Bytes()
-		if errors.Is(err, redis.Nil) {
-			continue
-		}
+		r, err := decodeRecord(cmds[i], s.key(id, "p"))
 		if err != nil {
 			return nil, err
-		}
-		var r record
-		if err := json.Unmarshal(b, &r); err != nil {
-			return nil, fmt.Errorf("redisstore: the record of %s is corrupt: %w", id, err)
 		}
 		out[i] = r.status(id)
 	}
