@@ -95,7 +95,9 @@
  *   TIMSubscribeUserStatus, TIMUnsubscribeUserStatus when not logged in.
  *   While the library reconnects on its own the user IS logged in: such calls
  *   wait for the link up to 15 s, then answer 6012.
- * - TIM_ERR_JSON: a JSON argument is not valid JSON.
+ * - TIM_ERR_JSON: a JSON argument is not valid JSON, or nests arrays and
+ *   objects more than 32 levels deep (refused before it is parsed, so no
+ *   input can exhaust the library's stack).
  * - TIM_ERR_PARAM: NULL where a value is required, a JSON value of the wrong
  *   type, an empty id list where ids are required, an id outside the id
  *   rules, subscribing to yourself.

@@ -202,10 +202,10 @@ func (s *SDK) Init(appID uint64, config string) int {
 	if appID == 0 {
 		return ErrParam
 	}
-	cfg := gjson.Parse(config)
-	if strings.TrimSpace(config) != "" && (!gjson.Valid(config) || !cfg.IsObject()) {
+	if strings.TrimSpace(config) != "" && (wire.CheckJSON(config) != nil || !gjson.Parse(config).IsObject()) {
 		return ErrJSON
 	}
+	cfg := gjson.Parse(config)
 	s.mu.Lock()
 	if s.client != nil {
 		same := s.appID == appID
@@ -376,7 +376,7 @@ func parseSelfStatus(json string) (string, int) {
 	if strings.TrimSpace(json) == "" {
 		return "", ErrParam
 	}
-	if !gjson.Valid(json) {
+	if wire.CheckJSON(json) != nil {
 		return "", ErrJSON
 	}
 	v := gjson.Parse(json)
@@ -400,7 +400,7 @@ func parseIDs(json string, emptyOK bool) ([]string, int) {
 		}
 		return nil, ErrParam
 	}
-	if !gjson.Valid(json) {
+	if wire.CheckJSON(json) != nil {
 		return nil, ErrJSON
 	}
 	ids, err := wire.ParseIDArray(gjson.Parse(json))
@@ -472,7 +472,7 @@ func (s *SDK) Experimental(json string, cb Result) int {
 	if strings.TrimSpace(json) == "" {
 		return ErrParam
 	}
-	if !gjson.Valid(json) {
+	if wire.CheckJSON(json) != nil {
 		return ErrJSON
 	}
 	req := gjson.Parse(json)

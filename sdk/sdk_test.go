@@ -569,3 +569,48 @@ func TestQueuedModeKeepsEachUsersLatestStatus(t *testing.T) {
 	}
 	t.Logf("%d changes of x reached the host as %d callbacks", n, len(seen))
 }
+
+// JSON nested past wire.MaxDepth is refused with TIM_ERR_JSON by every entry
+// point that takes JSON, before anything recurses into it. Without the bound
+// 10 MB of "[" overflows the goroutine's stack: a fatal error that no
+// recover catches, and this test process (like a host app) would die.
+func TestDeepJSONIsRefused(t *testing.T) {
+	s := testserver.Start(t)
+	sd := newSDK(t, s)
+	never := func(int, string, string) { t.Error("a callback fired for a refused call") }
+	deep := strings.Repeat("[", 10<<20)
+	deepObj := strings.Repeat(`{"user_status_custom_status":`, wire.MaxDepth+1)
+	if got := sd.Init(testserver.App, deepObj+"1"+strings.Repeat("}", wire.MaxDepth+1)); got != ErrJSON {
+		t.Errorf("Init with a deep config: %d, want %d", got, ErrJSON)
+	}
+	if got := sd.Init(testserver.App, deep); got != ErrJSON {
+		t.Errorf("Init with 10 MB of [: %d, want %d", got, ErrJSON)
+	}
+	if got := sd.Experimental(deep, never); got != ErrJSON {
+		t.Errorf("Experimental: %d, want %d", got, ErrJSON)
+	}
+	if got := sd.Init(testserver.App, ""); got != Succ {
+		t.Fatalf("Init: %d", got)
+	}
+	r := newResults(t)
+	check(t, r, "login", func(cb Result) int { return sd.Login("me", s.Sig("me", time.Hour), cb) }, 0)
+	for name, f := range map[string]func(string) int{
+		"SetSelf":      func(j string) int { return sd.SetSelfStatus(j, never) },
+		"Get":          func(j string) int { return sd.GetUserStatus(j, never) },
+		"Subscribe":    func(j string) int { return sd.SubscribeUserStatus(j, never) },
+		"Unsubscribe":  func(j string) int { return sd.UnsubscribeUserStatus(j, never) },
+		"Experimental": func(j string) int { return sd.Experimental(j, never) },
+	} {
+		if got := f(deep); got != ErrJSON {
+			t.Errorf("%s with 10 MB of [: %d, want %d", name, got, ErrJSON)
+		}
+		if got := f(`{"a":` + deep); got != ErrJSON {
+			t.Errorf("%s with a deep member: %d, want %d", name, got, ErrJSON)
+		}
+	}
+	// Within the bound the same shapes are read, and refused for what they are.
+	if got := sd.GetUserStatus(strings.Repeat("[", wire.MaxDepth)+`"a"`+strings.Repeat("]", wire.MaxDepth), never); got != ErrParam {
+		t.Errorf("Get with nested arrays within the bound: %d, want %d", got, ErrParam)
+	}
+	check(t, r, "still working", func(cb Result) int { return sd.GetUserStatus(`["me"]`, cb) }, 0)
+}

@@ -559,14 +559,11 @@ func (a *app) unsubscribe(c *conn, ss session, req wire.Request) {
 	c.replyOK(req.Seq, nil)
 }
 
-// storeErr logs a failure of the backend (at most a line a second: clients
-// trigger these calls) and returns what the client is told.
+// storeErr logs a failure of the backend (rate-limited like every line
+// clients trigger) and returns what the client is told.
 func (a *app) storeErr(err error) *wire.Error {
 	a.srv.metrics.storeErrors.Add(1)
-	if a.srv.storeLog.allow(a.srv.clock.Now()) {
-		a.srv.log.Error("presence backend", "sdkappid", a.cfg.SDKAppID, "err", err,
-			"errors_since_last_line", a.srv.storeLog.take())
-	}
+	a.srv.log.Error("presence backend", "sdkappid", a.cfg.SDKAppID, "err", err)
 	return wire.Errorf(wire.CodeServerInternal, "server error: the presence store failed; try again")
 }
 

@@ -42,6 +42,7 @@ type conn struct {
 
 	qmu      sync.Mutex // guards the send queue
 	queue    []outFrame
+	queued   int        // bytes in queue
 	spare    []outFrame // the writer's other slice, kept between bursts
 	writing  bool
 	closed   bool // no more frames are accepted
@@ -161,7 +162,8 @@ func (c *conn) handle(msg []byte) {
 	case wire.OpUnsubscribe:
 		a.unsubscribe(c, ss, req)
 	default:
-		c.reply(req.Seq, wire.CodeServerParams, "unknown op "+string(req.Op), nil)
+		// The op is the client's: echo no more of it than a glance needs.
+		c.reply(req.Seq, wire.CodeServerParams, "unknown op "+truncate(string(req.Op), 32), nil)
 	}
 }
 
@@ -292,6 +294,7 @@ func (c *conn) enqueueLocked(frame []byte, user string, version uint64) {
 		for i := len(c.queue) - 1; i >= 0 && c.queue[i].user != ""; i-- {
 			if q := &c.queue[i]; q.user == user {
 				if version == 0 || version >= q.version {
+					c.queued += len(frame) - len(q.b)
 					q.b, q.version = frame, version
 				}
 				c.qmu.Unlock()
@@ -300,9 +303,11 @@ func (c *conn) enqueueLocked(frame []byte, user string, version uint64) {
 			}
 		}
 	}
-	if len(c.queue) >= c.srv.opts.SendQueue {
+	// One frame is always let in, however large (an answer is bounded by
+	// the batch caps), so the byte cap never refuses a lone answer.
+	if len(c.queue) >= c.srv.opts.SendQueue || len(c.queue) > 0 && c.queued+len(frame) > c.srv.opts.SendQueueBytes {
 		c.closed = true
-		c.queue = nil
+		c.queue, c.queued = nil, 0
 		c.qmu.Unlock()
 		c.srv.metrics.slowReaders.Add(1)
 		c.srv.log.Info("slow reader: send queue full; closing", "conn", c.id)
@@ -310,6 +315,7 @@ func (c *conn) enqueueLocked(frame []byte, user string, version uint64) {
 		return
 	}
 	c.queue = append(c.queue, outFrame{frame, user, version})
+	c.queued += len(frame)
 	start := !c.writing
 	c.writing = true
 	c.qmu.Unlock()
@@ -388,7 +394,7 @@ func (c *conn) closeWith(frame []byte, code int, reason string) {
 func (c *conn) markClosed() {
 	c.qmu.Lock()
 	c.closed = true
-	c.queue = nil
+	c.queue, c.queued = nil, 0
 	c.qmu.Unlock()
 }
 
@@ -397,6 +403,7 @@ func (c *conn) writeLoop() {
 		c.qmu.Lock()
 		batch := c.queue
 		c.queue, c.spare = c.spare, nil // the two slices take turns: no allocation per burst
+		c.queued = 0
 		if len(batch) == 0 {
 			c.spare = batch
 			c.writing = false

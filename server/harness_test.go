@@ -172,17 +172,30 @@ func (c *client) fail(msg string) {
 // call sends a request and waits for its reply.
 func (c *client) call(op wire.Op, body any) wire.ServerFrame {
 	c.t.Helper()
+	return c.callRaw(func(seq uint64) []byte {
+		frame := map[string]any{"seq": seq, "op": op}
+		if body != nil {
+			frame["body"] = body
+		}
+		b, _ := json.Marshal(frame)
+		return b
+	})
+}
+
+// callRaw sends the frame made for the next seq and waits for its reply.
+func (c *client) callRaw(frame func(seq uint64) []byte) wire.ServerFrame {
+	c.t.Helper()
 	c.mu.Lock()
 	c.seq++
 	seq := c.seq
 	ch := make(chan wire.ServerFrame, 1)
 	c.waiting[seq] = ch
 	c.mu.Unlock()
-	frame := map[string]any{"seq": seq, "op": op}
-	if body != nil {
-		frame["body"] = body
+	b := frame(seq)
+	op := gjson.GetBytes(b, "op").Str
+	if len(op) > 40 {
+		op = op[:40] + "…"
 	}
-	b, _ := json.Marshal(frame)
 	if err := c.ws.WriteMessage(websocket.TextMessage, b); err != nil {
 		c.t.Fatalf("%s: write: %v", op, err)
 	}

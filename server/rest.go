@@ -98,7 +98,10 @@ func (s *Server) rest(r *http.Request) *restReply {
 	if len(strings.TrimSpace(string(body))) == 0 {
 		body = []byte("{}")
 	}
-	if !gjson.ValidBytes(body) || !gjson.ParseBytes(body).IsObject() {
+	if err := wire.CheckJSON(body); err != nil {
+		return restFail(restBadJSON, "the body is "+err.Error())
+	}
+	if !gjson.ParseBytes(body).IsObject() {
 		return restFail(restBadJSON, "the body is not a JSON object")
 	}
 	req := gjson.ParseBytes(body)
@@ -119,7 +122,7 @@ func (s *Server) rest(r *http.Request) *restReply {
 	case "sns/friend_delete":
 		return a.restFriendDelete(req)
 	}
-	return restFail(restNoSuchAPI, "unknown command "+service+"/"+command)
+	return restFail(restNoSuchAPI, "unknown command "+truncate(service+"/"+command, 80))
 }
 
 // account reads a user id from the first of keys present.

@@ -20,6 +20,7 @@ import (
 
 	"github.com/imstatus/imstatus/server/presence"
 	"github.com/imstatus/imstatus/server/presence/memstore"
+	"github.com/imstatus/imstatus/server/ratelog"
 	"github.com/imstatus/imstatus/server/webhook"
 	"github.com/imstatus/imstatus/usersig"
 	"github.com/imstatus/imstatus/wire"
@@ -44,6 +45,10 @@ type Options struct {
 	// SendQueue is how many frames may wait for a slow reader before its
 	// connection is closed. Default 1024.
 	SendQueue int
+	// SendQueueBytes is how many bytes of frames may wait for a slow reader
+	// before its connection is closed: a client that sends requests and
+	// never reads their answers holds no more than this. Default 1 MiB.
+	SendQueueBytes int
 	// WriteTimeout bounds one frame's write. Default 10 s.
 	WriteTimeout time.Duration
 	// LoginTimeout is how long a new connection may wait before logging in.
@@ -102,8 +107,7 @@ type Server struct {
 	mux       *http.ServeMux
 	metrics   metrics
 	// targets holds the recipient lists of deliveries between uses.
-	targets  sync.Pool
-	storeLog throttle
+	targets sync.Pool
 	// unregister ends the apps' broker registrations.
 	unregister []func()
 
@@ -125,8 +129,15 @@ func New(opts Options) (_ *Server, err error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
+	// Clients can make the server log (bad frames, slow readers, failed
+	// webhooks, a failing store): no message may be written faster than
+	// ratelog's bound, whoever triggers it.
+	opts.Logger = slog.New(ratelog.New(opts.Logger.Handler(), ratelog.Options{}))
 	if opts.SendQueue <= 0 {
 		opts.SendQueue = 1024
+	}
+	if opts.SendQueueBytes <= 0 {
+		opts.SendQueueBytes = 1 << 20
 	}
 	if opts.WriteTimeout <= 0 {
 		opts.WriteTimeout = 10 * time.Second
@@ -139,6 +150,8 @@ func New(opts Options) (_ *Server, err error) {
 	}
 	if opts.Webhook.Logger == nil {
 		opts.Webhook.Logger = opts.Logger
+	} else {
+		opts.Webhook.Logger = slog.New(ratelog.New(opts.Webhook.Logger.Handler(), ratelog.Options{}))
 	}
 	if opts.StoreTimeout <= 0 {
 		opts.StoreTimeout = 5 * time.Second
@@ -382,32 +395,4 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		err = herr
 	}
 	return err
-}
-
-// throttle lets a line through at most once a second and counts the
-// others, for log lines that clients can trigger.
-type throttle struct {
-	mu       sync.Mutex
-	last     time.Time
-	withheld int
-}
-
-func (t *throttle) allow(now time.Time) bool {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if !t.last.IsZero() && now.Sub(t.last) < time.Second && now.After(t.last) {
-		t.withheld++
-		return false
-	}
-	t.last = now
-	return true
-}
-
-// take returns how many lines were withheld since the last one let through.
-func (t *throttle) take() int {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	n := t.withheld
-	t.withheld = 0
-	return n
 }

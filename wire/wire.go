@@ -136,8 +136,8 @@ var ErrFrame = errors.New("bad frame")
 
 // DecodeRequest parses a client frame: {"seq":N,"op":"…","body":…}.
 func DecodeRequest(b []byte) (Request, error) {
-	if !gjson.ValidBytes(b) {
-		return Request{}, fmt.Errorf("%w: not valid JSON", ErrFrame)
+	if err := CheckJSON(b); err != nil {
+		return Request{}, fmt.Errorf("%w: %w", ErrFrame, err)
 	}
 	root := gjson.ParseBytes(b)
 	if !root.IsObject() {
@@ -487,8 +487,8 @@ type ServerFrame struct {
 
 // DecodeServerFrame parses a server frame.
 func DecodeServerFrame(b []byte) (ServerFrame, error) {
-	if !gjson.ValidBytes(b) {
-		return ServerFrame{}, fmt.Errorf("%w: not valid JSON", ErrFrame)
+	if err := CheckJSON(b); err != nil {
+		return ServerFrame{}, fmt.Errorf("%w: %w", ErrFrame, err)
 	}
 	root := gjson.ParseBytes(b)
 	if !root.IsObject() {

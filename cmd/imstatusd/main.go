@@ -38,6 +38,7 @@ import (
 	"github.com/imstatus/imstatus/server/presence/boltdir"
 	"github.com/imstatus/imstatus/server/presence/memstore"
 	"github.com/imstatus/imstatus/server/presence/redisstore"
+	"github.com/imstatus/imstatus/server/ratelog"
 	"github.com/imstatus/imstatus/usersig"
 )
 
@@ -156,8 +157,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "listening on %s\n", ln.Addr())
 	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second,
 		// Mostly failed TLS handshakes (scanners, clients that distrust the
-		// certificate): details for debugging, not alarms.
-		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
+		// certificate): details for debugging, not alarms. Clients cause
+		// them, so they are rate-limited like the server's own lines.
+		ErrorLog: slog.NewLogLogger(ratelog.New(log.Handler(), ratelog.Options{}), slog.LevelDebug)}
 
 	if *pprofAddr != "" {
 		pln, err := net.Listen("tcp", *pprofAddr)
