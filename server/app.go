@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -41,6 +42,14 @@ type app struct {
 	// sweep: a device the store still holds live would stay ONLINE.
 	leavesMu sync.Mutex
 	leaves   []departure
+
+	// renewedSince is when this node's unbroken run of lease renewals
+	// began (the clock's UnixNano; 0 after a failed one). A node sweeps
+	// others' leases only once it has been renewing its own for a lease's
+	// length: after an outage of the store every lease has run out, and
+	// the nodes that are alive need that long to renew theirs before the
+	// first one back takes them for dead.
+	renewedSince atomic.Int64
 }
 
 // departure is a device that went away: what the store and the webhook
@@ -578,9 +587,11 @@ func (a *app) sweep(now time.Time) {
 	defer cancel()
 	lost, err := a.store.RenewLease(ctx, a.srv.nodeID, now, a.srv.opts.LeaseTTL)
 	if err != nil {
+		a.renewedSince.Store(0)
 		a.storeErr(err)
 		return // not leading a sweep that could end this node's own devices
 	}
+	a.renewedSince.CompareAndSwap(0, now.UnixNano())
 	if lost {
 		a.reassert()
 	}
@@ -593,9 +604,11 @@ func (a *app) sweep(now time.Time) {
 	if !lead {
 		return
 	}
-	expired, err := a.store.ExpireLeases(ctx, now)
-	if err != nil {
-		a.storeErr(err)
+	var expired []presence.Expiry
+	if now.Sub(time.Unix(0, a.renewedSince.Load())) >= a.srv.opts.LeaseTTL {
+		if expired, err = a.store.ExpireLeases(ctx, now); err != nil {
+			a.storeErr(err)
+		}
 	}
 	for _, e := range expired {
 		a.publish(ctx, e.Change)

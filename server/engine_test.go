@@ -182,6 +182,57 @@ func TestTwoNodes(t *testing.T) {
 	}
 }
 
+// An outage of the shared store longer than the lease lets every lease run
+// out. The first node back must not take the others for dead: they renew
+// their leases as soon as they reach the store again, and are swept only
+// if they do not (here: once node 1 stops sweeping, as a dead node would).
+func TestStoreOutageSweepsNobody(t *testing.T) {
+	backend := memstore.NewBackend()
+	clock := testserver.NewClock(time.Unix(1800000000, 0))
+	node := func(id string, f *storetest.Faults) *env {
+		return newEnvWith(t, server.Options{
+			Apps:         []server.AppConfig{fullApp()},
+			Clock:        clock,
+			NodeID:       id,
+			LeaseTTL:     15 * time.Second,
+			StoreTimeout: 200 * time.Millisecond,
+			Backend:      func(server.AppConfig) (presence.Backend, error) { return storetest.Faulty(backend, f), nil },
+		})
+	}
+	f1, f2 := &storetest.Faults{}, &storetest.Faults{}
+	n1, n2 := node("node-1", f1), node("node-2", f2)
+	n1.importAccounts("a", "w")
+	w := n2.login("w")
+	a := n1.login("a")
+	w.mustCall(0, wire.OpSubscribe, map[string]any{"ids": []string{"a"}})
+	w.expect("a", wire.StatusOnline, "", "Windows")
+
+	f1.Fail()
+	f2.Fail()
+	clock.Advance(20 * time.Second)
+	n1.srv.Sweep()
+	n2.srv.Sweep()
+	f1.Heal()
+	f2.Heal()
+	n2.srv.Sweep() // back first: it leads, but must wait before it sweeps
+	n1.srv.Sweep() // renews node 1's lease
+	for range 3 {
+		clock.Advance(8 * time.Second)
+		n2.srv.Sweep()
+		n1.srv.Sweep()
+	}
+	w.quiet()
+	if st := w.statuses("a")[0]; st.Type != wire.StatusOnline {
+		t.Fatalf("a after the outage: %+v, want still ONLINE", st)
+	}
+	a.mustCall(0, wire.OpHeartbeat, nil) // a's link was never closed
+
+	// Node 1 stops sweeping: its lease runs out and node 2 sweeps it.
+	clock.Advance(16 * time.Second)
+	n2.srv.Sweep()
+	w.expect("a", wire.StatusOffline, "")
+}
+
 // Versions: every status a client gets carries one, and a user's versions
 // never go back, in pushes and in answers alike. (A push may repeat the
 // version a subscribe's snapshot already showed: the same status twice.)

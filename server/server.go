@@ -234,9 +234,11 @@ func (s *Server) startApp(a *app) error {
 	if err := a.dir.ImportAccounts(ctx, a.cfg.Admin); err != nil {
 		return err
 	}
-	if _, err := a.store.RenewLease(ctx, s.nodeID, s.clock.Now(), s.opts.LeaseTTL); err != nil {
+	now := s.clock.Now()
+	if _, err := a.store.RenewLease(ctx, s.nodeID, now, s.opts.LeaseTTL); err != nil {
 		return err
 	}
+	a.renewedSince.Store(now.UnixNano())
 	stop, err := a.broker.Register(ctx, s.nodeID, a)
 	if err != nil {
 		return err

@@ -108,6 +108,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	if rdb != nil {
 		defer rdb.Close()
+		// go-redis logs through a package-level logger; this process has
+		// one Redis client, so it is set here, once.
+		redis.SetLogger(redisLog{slog.New(ratelog.New(log.Handler(), ratelog.Options{}))})
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		err := rdb.Ping(ctx).Err()
 		cancel()
@@ -237,11 +240,39 @@ func redisClient(url, cluster string) (redis.UniversalClient, error) {
 		if err != nil {
 			return nil, fmt.Errorf("--redis: %w", err)
 		}
+		failFast(&o.MaxRetries, &o.DialerRetries, &o.DialTimeout)
 		return redis.NewClient(o), nil
 	case cluster != "":
-		return redis.NewClusterClient(&redis.ClusterOptions{Addrs: strings.Split(cluster, ",")}), nil
+		o := &redis.ClusterOptions{Addrs: strings.Split(cluster, ",")}
+		failFast(&o.MaxRetries, &o.DialerRetries, &o.DialTimeout)
+		return redis.NewClusterClient(o), nil
 	}
 	return nil, nil
+}
+
+// failFast sets go-redis's retries, unless the URL set them, so that a
+// call meets a Redis that is down with an error in about a second rather
+// than after go-redis's defaults (3 retries × 5 dials × 5 s): a client is
+// answered with a server error, never kept waiting. One retry still
+// covers a pooled connection that a Redis restart closed.
+func failFast(retries, dials *int, dialTimeout *time.Duration) {
+	if *retries == 0 {
+		*retries = 1
+	}
+	if *dials == 0 {
+		*dials = 1
+	}
+	if *dialTimeout == 0 {
+		*dialTimeout = time.Second
+	}
+}
+
+// redisLog takes go-redis's own log lines (a failed dial, say, one per
+// call while Redis is down) into the node's log, rate-limited.
+type redisLog struct{ log *slog.Logger }
+
+func (l redisLog) Printf(_ context.Context, format string, v ...any) {
+	l.log.Warn("redis client", "detail", fmt.Sprintf(format, v...))
 }
 
 // redisTarget names the Redis for the log, without a password.

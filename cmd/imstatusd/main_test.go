@@ -29,6 +29,12 @@ import (
 
 var binary string
 
+// tail returns the last n lines of b.
+func tail(b []byte, n int) string {
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}
+
 // TestMain builds the real binary once; the tests run it as a user would.
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "imstatusd-test")
@@ -62,10 +68,20 @@ func start(t *testing.T, args ...string) *daemon {
 	}
 	cmd := exec.Command(binary, append([]string{"--addr", "127.0.0.1:0"}, args...)...)
 	stdout, _ := cmd.StdoutPipe()
-	cmd.Stderr = io.Discard
+	logf, err := os.Create(filepath.Join(t.TempDir(), "imstatusd.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = logf
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() {
+		logf.Close()
+		if b, _ := os.ReadFile(logf.Name()); t.Failed() && len(b) > 0 {
+			t.Logf("imstatusd %v said:\n%s", args, tail(b, 40))
+		}
+	})
 	d := &daemon{cmd: cmd, done: make(chan error, 1)}
 	lines := make(chan string)
 	go func() {

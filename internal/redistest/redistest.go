@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -28,12 +29,78 @@ const wait = 20 * time.Second
 // test's end, and returns a client of it (flushed, closed at the end).
 func Standalone(t testing.TB) redis.UniversalClient {
 	t.Helper()
+	return Start(t, false).Client()
+}
+
+// Server is a standalone redis-server that a test may kill and start
+// again on the same port, to see what its clients make of it.
+type Server struct {
+	t    testing.TB
+	Addr string
+	port int
+	dir  string
+	aof  bool
+	stop func() // kills the running process and waits for it
+}
+
+// Start starts a Server; with aof, it appends every write to its file and
+// fsyncs it before answering (appendfsync always), so a kill -9 loses no
+// acknowledged write and a restart reads everything back.
+func Start(t testing.TB, aof bool) *Server {
+	t.Helper()
 	port := freePort(t, false)
-	start(t, port, false)
-	c := redis.NewClient(&redis.Options{Addr: addr(port)})
-	t.Cleanup(func() { c.Close() })
-	waitPing(t, c)
+	s := &Server{t: t, Addr: addr(port), port: port, dir: t.TempDir(), aof: aof}
+	showLog(t, port, s.dir)
+	s.Restart()
+	return s
+}
+
+// Client returns a client of s, closed at the test's end.
+func (s *Server) Client() redis.UniversalClient {
+	s.t.Helper()
+	c := redis.NewClient(&redis.Options{Addr: s.Addr})
+	s.t.Cleanup(func() { c.Close() })
+	waitPing(s.t, c)
 	return c
+}
+
+// Kill ends the server with SIGKILL, as a crash would.
+func (s *Server) Kill() {
+	if s.stop != nil {
+		s.stop()
+		s.stop = nil
+	}
+}
+
+// Wipe deletes what the killed server had written, so that it starts empty.
+func (s *Server) Wipe() {
+	s.t.Helper()
+	if s.stop != nil {
+		s.t.Fatal("redistest: Wipe of a running server")
+	}
+	entries, err := os.ReadDir(s.dir)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	for _, e := range entries {
+		if e.Name() != "redis.log" {
+			os.RemoveAll(filepath.Join(s.dir, e.Name()))
+		}
+	}
+}
+
+// Restart starts the server (again) on its port and waits until it answers.
+func (s *Server) Restart() {
+	s.t.Helper()
+	s.Kill()
+	var args []string
+	if s.aof {
+		args = []string{"--appendonly", "yes", "--appendfsync", "always"}
+	}
+	s.stop = start(s.t, s.port, s.dir, false, args...)
+	c := redis.NewClient(&redis.Options{Addr: s.Addr})
+	defer c.Close()
+	waitPing(s.t, c)
 }
 
 // Cluster starts a Redis Cluster of three masters on free loopback ports,
@@ -43,7 +110,9 @@ func Cluster(t testing.TB) redis.UniversalClient {
 	var addrs []string
 	for range 3 {
 		port := freePort(t, true)
-		start(t, port, true)
+		dir := t.TempDir()
+		showLog(t, port, dir)
+		start(t, port, dir, true)
 		addrs = append(addrs, addr(port))
 	}
 	for _, a := range addrs {
@@ -91,19 +160,19 @@ func need(t testing.TB, name string) string {
 	return p
 }
 
-// start runs redis-server on port with no persistence, in a directory of
-// the test's, and stops it at the test's end.
-func start(t testing.TB, port int, cluster bool) {
+// start runs redis-server on port in dir, with no persistence unless args
+// say otherwise, stopped at the test's end; the returned func stops it
+// sooner.
+func start(t testing.TB, port int, dir string, cluster bool, args ...string) func() {
 	t.Helper()
-	dir := t.TempDir()
-	args := []string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--dir", dir,
-		"--save", "", "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning"}
+	args = append([]string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--dir", dir,
+		"--save", "", "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning"}, args...)
 	if cluster {
 		args = append(args, "--cluster-enabled", "yes", "--cluster-config-file", filepath.Join(dir, "nodes.conf"),
 			"--cluster-node-timeout", "2000")
 	}
 	cmd := exec.Command(need(t, "redis-server"), args...)
-	log, err := os.Create(filepath.Join(dir, "redis.log"))
+	log, err := os.OpenFile(filepath.Join(dir, "redis.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,12 +180,23 @@ func start(t testing.TB, port int, cluster bool) {
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("starting redis-server: %v", err)
 	}
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cmd.Process.Kill()
+			cmd.Wait()
+			log.Close()
+		})
+	}
+	t.Cleanup(stop)
+	return stop
+}
+
+// showLog has the test print the end of dir's redis.log if it fails.
+func showLog(t testing.TB, port int, dir string) {
 	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-		log.Close()
 		if t.Failed() {
-			if b, err := os.ReadFile(log.Name()); err == nil && len(b) > 0 {
+			if b, err := os.ReadFile(filepath.Join(dir, "redis.log")); err == nil && len(b) > 0 {
 				t.Logf("redis-server on %d said:\n%s", port, lastLines(b, 20))
 			}
 		}
