@@ -43,6 +43,11 @@ type app struct {
 	leavesMu sync.Mutex
 	leaves   []departure
 
+	// unsent are changes in the store that publish could not send, sent
+	// again at each sweep, oldest first.
+	unsentMu sync.Mutex
+	unsent   []wire.Status
+
 	// renewedSince is when this node's unbroken run of lease renewals
 	// began (the clock's UnixNano; 0 after a failed one). A node sweeps
 	// others' leases only once it has been renewing its own for a lease's
@@ -291,32 +296,70 @@ func (a *app) depart(ctx context.Context, d departure) error {
 
 // publish sends a change to every node, with who besides the user is told
 // of it: its subscribers and, with auto-notify on, the users whose friend
-// list holds it.
-func (a *app) publish(ctx context.Context, ch presence.Change) {
+// list holds it. The change is in the store already, so it must reach the
+// watchers even when the request that made it ran out of time: publish has
+// a deadline of its own, and a change it could not send is sent again at
+// the next sweeps (a receiver drops it if a newer one came first).
+func (a *app) publish(_ context.Context, ch presence.Change) {
 	if !ch.Changed() {
 		return
 	}
-	id := ch.After.UserID
+	ctx, cancel := a.call()
+	defer cancel()
+	if err := a.send(ctx, ch.After); err != nil {
+		a.storeErr(err)
+		a.unsentMu.Lock()
+		if len(a.unsent) < maxUnsent {
+			a.unsent = append(a.unsent, ch.After)
+		} else {
+			a.srv.metrics.unsentDropped.Add(1)
+		}
+		a.unsentMu.Unlock()
+	}
+}
+
+// maxUnsent bounds the changes a node keeps to send again while its
+// backend fails; past it the oldest wait for the watchers' next change.
+const maxUnsent = 1 << 16
+
+// send reads who is told of st and hands it to the broker.
+func (a *app) send(ctx context.Context, st wire.Status) error {
 	wp := a.scratch.Get().(*[]string)
 	defer a.scratch.Put(wp)
-	w, err := a.store.AppendWatchers(ctx, (*wp)[:0], id)
+	w, err := a.store.AppendWatchers(ctx, (*wp)[:0], st.UserID)
 	if err != nil {
-		a.storeErr(err) // the user's own devices are still told
+		return err
 	}
 	if *a.cfg.FriendStatusAutoNotify {
 		n := len(w)
-		if w, err = a.dir.AppendFriendOf(ctx, w, id); err != nil {
-			a.storeErr(err)
+		if w, err = a.dir.AppendFriendOf(ctx, w, st.UserID); err != nil {
+			return err
 		}
 		if n > 0 && len(w) > n {
 			w = dedupe(w)
 		}
 	}
-	if err := a.broker.Publish(ctx, presence.Delivery{Status: ch.After, Watchers: w}); err != nil {
-		a.storeErr(err)
-	}
+	err = a.broker.Publish(ctx, presence.Delivery{Status: st, Watchers: w})
 	clear(w)
 	*wp = w[:0]
+	return err
+}
+
+// resend sends again, in order, the changes publish could not send.
+func (a *app) resend(ctx context.Context) {
+	a.unsentMu.Lock()
+	todo := a.unsent
+	a.unsent = nil
+	a.unsentMu.Unlock()
+	for i, st := range todo {
+		if err := a.send(ctx, st); err != nil {
+			a.storeErr(err)
+			a.unsentMu.Lock()
+			a.unsent = append(todo[i:], a.unsent...)
+			a.unsentMu.Unlock()
+			return
+		}
+	}
 }
 
 // dedupe drops repeated ids (a subscriber that is also a friend).
@@ -596,6 +639,7 @@ func (a *app) sweep(now time.Time) {
 		a.reassert()
 	}
 	a.retryLeaves(ctx)
+	a.resend(ctx)
 	lead, err := a.store.Lead(ctx, "sweep", a.srv.nodeID, now, a.srv.opts.LeaseTTL)
 	if err != nil {
 		a.storeErr(err)

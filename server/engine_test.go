@@ -1,8 +1,11 @@
 package server_test
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -179,6 +182,61 @@ func TestTwoNodes(t *testing.T) {
 			t.Fatalf("webhook for the lease's end: %s %v", c.body, c.query)
 		}
 		break
+	}
+}
+
+// failingBroker fails every Publish while fail is set: a change the store
+// has taken but the broker did not.
+type failingBroker struct {
+	presence.Broker
+	fail atomic.Bool
+}
+
+func (b *failingBroker) Publish(ctx context.Context, d presence.Delivery) error {
+	if b.fail.Load() {
+		return errors.New("injected: the broker refuses")
+	}
+	return b.Broker.Publish(ctx, d)
+}
+
+// A change the store took is not lost when publishing it fails: it is sent
+// again at the next sweeps, once the broker takes it.
+func TestUnsentChangesAreSentAgain(t *testing.T) {
+	broker := &failingBroker{}
+	e := newEnvWith(t, server.Options{
+		Apps: []server.AppConfig{fullApp()},
+		Backend: func(server.AppConfig) (presence.Backend, error) {
+			b := memstore.NewBackend()
+			broker.Broker = b.Broker
+			b.Broker = broker
+			return b, nil
+		},
+	})
+	e.importAccounts("a", "w")
+	a, w := e.login("a"), e.login("w")
+	w.mustCall(0, wire.OpSubscribe, map[string]any{"ids": []string{"a"}})
+	w.expect("a", wire.StatusOnline, "", "Windows")
+	a.drain()
+	broker.fail.Store(true)
+	a.setStatus("one")
+	a.setStatus("two")
+	e.srv.Sweep() // the broker still refuses: kept for later
+	w.quiet()
+	broker.fail.Store(false)
+	e.srv.Sweep()
+	// "one" may be merged into "two" in w's queue; "two" must come.
+	for {
+		f := w.next()
+		sts, _ := wire.ParseStatuses(f.Body)
+		if f.Op != wire.OpStatus || len(sts) != 1 || sts[0].UserID != "a" || sts[0].Custom != "one" && sts[0].Custom != "two" {
+			t.Fatalf("w got %s %+v, want a's statuses sent again", f.Op, sts)
+		}
+		if sts[0].Custom == "two" {
+			break
+		}
+	}
+	if n := e.scrape()["imstatus_store_errors_total"]; n < 3 {
+		t.Errorf("imstatus_store_errors_total = %d, want the failed publishes counted", n)
 	}
 }
 

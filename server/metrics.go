@@ -27,6 +27,7 @@ type metrics struct {
 	// the same user had been delivered already.
 	staleDeliveries atomic.Uint64
 	storeErrors     atomic.Uint64 // failed calls to the presence backend
+	unsentDropped   atomic.Uint64 // changes not sent again: too many waited
 }
 
 // serveMetrics writes the counters and gauges in Prometheus's text format
@@ -55,6 +56,7 @@ func (s *Server) serveMetrics(w http.ResponseWriter, _ *http.Request) {
 	counter(w, "imstatus_bad_frames_total", "Connections closed for an unreadable or oversize frame.", m.badFrames.Load())
 	counter(w, "imstatus_stale_deliveries_total", "Deliveries dropped because a newer status of the same user had been delivered already.", m.staleDeliveries.Load())
 	counter(w, "imstatus_store_errors_total", "Failed calls to the presence backend (directory, store, broker).", m.storeErrors.Load())
+	counter(w, "imstatus_unsent_dropped_total", "Changes whose publishing failed and that were not sent again because too many waited.", m.unsentDropped.Load())
 	if s.opts.Counters != nil {
 		for _, c := range s.opts.Counters() {
 			counter(w, c.Name, c.Help, c.Value)

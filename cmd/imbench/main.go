@@ -70,6 +70,7 @@ type options struct {
 	bin, lib      string
 	benchSrc      string
 	servers       []string
+	cluster       int // nodes on one Redis, when > 0
 	sdkAppID      uint64
 	key           string
 	sources       []net.IP
@@ -144,6 +145,7 @@ func parseOptions(args []string) (options, error) {
 	fs.StringVar(&o.lib, "lib", "build/lib", "`DIR` of libImSDK.so")
 	fs.StringVar(&o.benchSrc, "bench-src", "bench", "`DIR` of the C# boundary program's source")
 	fs.StringVar(&servers, "servers", "", "comma-separated `HOST:PORT`s of running imstatusd nodes on loopback; clients spread over them round robin (default: start bin/imstatusd; RSS and CPU are measured only then)")
+	fs.IntVar(&o.cluster, "cluster", 0, "run each scenario against `N` imstatusd nodes sharing one redis-server that imbench starts (from PATH); clients spread over the nodes round robin")
 	fs.Uint64Var(&o.sdkAppID, "sdkappid", 1400000000, "the app's SDKAppID (with --servers)")
 	fs.StringVar(&o.key, "key", "imbench-secret-key", "the app's secret key (with --servers)")
 	fs.StringVar(&sources, "sources", "127.0.0.2-127.0.0.9", "local source `ADDRS` for the load's connections, a range A-B or a comma list; empty: the kernel's choice")
@@ -178,6 +180,9 @@ func parseOptions(args []string) (options, error) {
 	}
 	if o.against != "" && len(o.servers) > 0 {
 		return o, errors.New("--against starts the old engine itself: it does not go with --servers")
+	}
+	if o.cluster < 0 || o.cluster > 0 && (len(o.servers) > 0 || o.against != "") {
+		return o, errors.New("--cluster N: N ≥ 1 nodes that imbench starts; it goes with neither --servers nor --against")
 	}
 	var err error
 	if o.sources, err = parseSources(sources); err != nil {
@@ -540,6 +545,9 @@ func stamp() int64 { return int64(time.Since(epoch)) }
 func (e *env) startServer(ctx context.Context) (*target, error) {
 	if len(e.opts.servers) > 0 {
 		return &target{name: "imstatusd", addrs: e.opts.servers}, nil
+	}
+	if e.opts.cluster > 0 {
+		return e.startCluster(ctx, e.engine, e.opts.cluster)
 	}
 	return e.startEngine(ctx, e.engine, false)
 }

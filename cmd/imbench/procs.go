@@ -153,7 +153,8 @@ type target struct {
 	name    string
 	addrs   []string
 	procs   []*child
-	dataDir string // the server's --data directory, removed when it stops
+	dataDir string     // the server's --data directory, removed when it stops
+	redis   *redisProc // the Redis the nodes share (--cluster), stopped after them
 }
 
 func (t *target) addr(i int) string { return t.addrs[i%len(t.addrs)] }
@@ -208,6 +209,9 @@ func (t *target) slowReaders() int64 {
 func (t *target) stop() {
 	for _, p := range t.procs {
 		p.stop()
+	}
+	if t.redis != nil {
+		t.redis.stop()
 	}
 	if t.dataDir != "" {
 		os.RemoveAll(t.dataDir)

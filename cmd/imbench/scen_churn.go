@@ -66,6 +66,9 @@ func (e *env) scenarioChurn(ctx context.Context) error {
 		if r.cpu > 0 {
 			fs = append(fs, fig(sc, label+": server CPU", "%", r.cpu).vs(hubName, hub.cpu))
 		}
+		if r.redisPerChange > 0 {
+			fs = append(fs, fig(sc, label+": Redis commands per change", "", r.redisPerChange))
+		}
 		return fs
 	}
 	fs := churnFigures(srv)
@@ -130,13 +133,14 @@ func (e *env) scenarioChurn(ctx context.Context) error {
 }
 
 type churnResult struct {
-	rate, setRate float64
-	lat           Summary
-	cpu           float64
-	clientCPU     float64 // the load generator's
-	lost          int
-	errors        int64
-	slow          int64
+	rate, setRate  float64
+	redisPerChange float64 // Redis commands a change cost (--cluster), 0 otherwise
+	lat            Summary
+	cpu            float64
+	clientCPU      float64 // the load generator's
+	lost           int
+	errors         int64
+	slow           int64
 }
 
 type stormResult struct {
@@ -262,6 +266,11 @@ func (e *env) drive(ctx context.Context, t *target, label string, conns fleet, c
 	if onWindow != nil {
 		onWindow(t)
 	}
+	var cmds0 map[string]int64
+	if t.redis != nil {
+		cmds0, _ = t.redis.commands(ctx)
+	}
+	var r churnResult
 	d0, s0, t0 := ch.deliveries.Load(), ch.sets.Load(), time.Now()
 	ch.measuring.Store(true)
 	select {
@@ -270,9 +279,16 @@ func (e *env) drive(ctx context.Context, t *target, label string, conns fleet, c
 	}
 	ch.measuring.Store(false)
 	d1, s1, el := ch.deliveries.Load(), ch.sets.Load(), time.Since(t0).Seconds()
+	if t.redis != nil && s1 > s0 {
+		if cmds1, err := t.redis.commands(ctx); err == nil && cmds0 != nil {
+			total, top := commandDelta(cmds0, cmds1)
+			r.redisPerChange = float64(total) / float64(s1-s0)
+			e.res.notef("Churn on %s: Redis ran %d commands for %d changes (%.1f a change): %s.", label, total, s1-s0, r.redisPerChange, top)
+		}
+	}
 	wg.Wait()
 	stop()
-	r := churnResult{rate: float64(d1-d0) / el, setRate: float64(s1-s0) / el, lat: ch.hist.summary(),
+	r = churnResult{redisPerChange: r.redisPerChange, rate: float64(d1-d0) / el, setRate: float64(s1-s0) / el, lat: ch.hist.summary(),
 		lost: conns.lost(), errors: ch.errors.Load(), slow: t.slowReaders()}
 	if sampler != nil {
 		_, r.cpu, _ = sampler.stop(time.Second)

@@ -65,8 +65,16 @@ func (e *env) scenarioLatency(ctx context.Context) error {
 	const echoLabel = "bare gorilla echo round trip"
 	probers := []prober{
 		{label: echoLabel, open: func(ctx context.Context) (sampler, error) { return e.echoProbe(ctx, echo, small(pushLen)) }},
-		{label: "raw WS → raw WS", open: func(ctx context.Context) (sampler, error) { return e.rawProbe(ctx, t) }},
+		{label: "raw WS → raw WS", open: func(ctx context.Context) (sampler, error) { return e.rawProbe(ctx, t, 1) }},
 		{label: "Go core → core", open: func(ctx context.Context) (sampler, error) { return e.coreProbe(ctx, t) }},
+	}
+	// With several nodes the setter (on the first) and the watcher (on the
+	// second) are on different nodes; the same pair on one node beside them
+	// shows what crossing the broker costs.
+	const sameNode = "raw WS → raw WS, same node"
+	if len(t.addrs) > 1 {
+		probers = append(probers, prober{label: sameNode,
+			open: func(ctx context.Context) (sampler, error) { return e.rawProbe(ctx, t, 0) }})
 	}
 	const oldCore = "Go core → core" + oldSuffix
 	what := "raw WebSocket and core.Client"
@@ -119,6 +127,9 @@ func (e *env) scenarioLatency(ctx context.Context) error {
 	}
 	report("raw WS → raw WS", prop["raw WS → raw WS"])
 	report("Go core → core", prop["Go core → core"])
+	if ns, ok := prop[sameNode]; ok {
+		report(sameNode, ns)
+	}
 	if ns, ok := prop[oldCore]; ok {
 		s, o := e.res.Latencies["Go core → core"], e.keep(oldCore, ns)
 		e.res.addOld(
@@ -401,14 +412,16 @@ func (e *env) coreProbe(ctx context.Context, t *target) (sampler, error) {
 }
 
 // rawProbe is coreProbe with the benchmark's raw WebSocket clients.
-func (e *env) rawProbe(ctx context.Context, t *target) (sampler, error) {
-	setterID, watcherID := e.user("raw_set"), e.user("raw_watch")
+// rawProbe times a change from a setter on the first node to a watcher on
+// node watcherNode.
+func (e *env) rawProbe(ctx context.Context, t *target, watcherNode int) (sampler, error) {
+	setterID, watcherID := e.user("raw_set"+strconv.Itoa(watcherNode)), e.user("raw_watch"+strconv.Itoa(watcherNode))
 	ct := &changeTimer{arrivals: make(chan arrival, 16)}
 	setter, err := e.loginConn(ctx, 0, t.addr(0), setterID, nil)
 	if err != nil {
 		return sampler{}, err
 	}
-	watcher, err := e.loginConn(ctx, 1, t.addr(1), watcherID, func(_ *wsConn, msg []byte) {
+	watcher, err := e.loginConn(ctx, 1, t.addr(watcherNode), watcherID, func(_ *wsConn, msg []byte) {
 		now := time.Now()
 		f, err := wire.DecodeServerFrame(msg)
 		if err != nil || f.Op != wire.OpStatus {
