@@ -151,7 +151,7 @@ func (a *app) login(c *conn, seq uint64, l wire.LoginBody) {
 	// change; the device itself right after it: the user's latest status,
 	// read once the device takes deliveries (a change in between would
 	// otherwise pass it by), and left out if a delivery was newer.
-	a.publish(ctx, ch)
+	a.publish(ch)
 	c.attach(session{app: a, user: l.UserID, platform: l.Platform, sigExpire: t.ExpiresAt()})
 	c.beginSnapshot()
 	defer c.endSnapshot()
@@ -282,7 +282,7 @@ func (a *app) depart(ctx context.Context, d departure) error {
 	if !found {
 		return nil
 	}
-	a.publish(ctx, ch)
+	a.publish(ch)
 	action := webhook.ActionDisconnect
 	if d.how == presence.LoggedOut {
 		action = webhook.ActionLogout
@@ -300,7 +300,7 @@ func (a *app) depart(ctx context.Context, d departure) error {
 // watchers even when the request that made it ran out of time: publish has
 // a deadline of its own, and a change it could not send is sent again at
 // the next sweeps (a receiver drops it if a newer one came first).
-func (a *app) publish(_ context.Context, ch presence.Change) {
+func (a *app) publish(ch presence.Change) {
 	if !ch.Changed() {
 		return
 	}
@@ -432,7 +432,7 @@ func (a *app) setStatus(c *conn, ss session, req wire.Request) {
 	}
 	// Published before the reply: once a client has its answer, the change
 	// is on its way to every watcher (on this node, in their queues).
-	a.publish(ctx, ch)
+	a.publish(ch)
 	c.replyOK(req.Seq, nil)
 }
 
@@ -655,7 +655,7 @@ func (a *app) sweep(now time.Time) {
 		}
 	}
 	for _, e := range expired {
-		a.publish(ctx, e.Change)
+		a.publish(e.Change)
 		for _, d := range e.Devices {
 			a.srv.log.Info("device lost with its node's lease", "sdkappid", a.cfg.SDKAppID,
 				"user", e.Change.After.UserID, "node", d.Key.Node, "platform", d.Platform)
