@@ -319,7 +319,8 @@ func (a *app) publish(ch presence.Change) {
 }
 
 // maxUnsent bounds the changes a node keeps to send again while its
-// backend fails; past it the oldest wait for the watchers' next change.
+// backend fails; a change past it is not kept (counted in
+// imstatus_unsent_dropped_total): its watchers learn of the user's next one.
 const maxUnsent = 1 << 16
 
 // send reads who is told of st and hands it to the broker.
