@@ -40,13 +40,10 @@ type app struct {
 
 	// leaves are departures the store failed to record, retried at each
 	// sweep: a device the store still holds live would stay ONLINE.
-	leavesMu sync.Mutex
-	leaves   []departure
+	leaves retryQueue[departure]
 
-	// unsent are changes in the store that publish could not send, sent
-	// again at each sweep, oldest first.
-	unsentMu sync.Mutex
-	unsent   []wire.Status
+	// unsent are changes in the store that publish could not send.
+	unsent retryQueue[wire.Status]
 
 	// renewedSince is when this node's unbroken run of lease renewals
 	// began (the clock's UnixNano; 0 after a failed one). A node sweeps
@@ -81,6 +78,7 @@ func newApp(s *Server, cfg AppConfig, b presence.Backend) *app {
 		clearDelay:       ms(cfg.SubscriptionClearDelayMS),
 	}
 	a.scratch.New = func() any { return new([]string) }
+	a.unsent.max = maxUnsent
 	a.heartbeatEvery = s.opts.HeartbeatInterval
 	if a.heartbeatEvery <= 0 {
 		a.heartbeatEvery = min(a.heartbeatTimeout/4, 30*time.Second)
@@ -265,9 +263,7 @@ func (a *app) leave(c *conn, ss session, how presence.Leave, reason string) {
 	defer cancel()
 	d := departure{user: ss.user, platform: ss.platform, ip: c.ip, key: a.key(c), how: how, reason: reason, at: a.now()}
 	if err := a.depart(ctx, d); err != nil {
-		a.leavesMu.Lock()
-		a.leaves = append(a.leaves, d)
-		a.leavesMu.Unlock()
+		a.leaves.add(d)
 	}
 }
 
@@ -308,13 +304,9 @@ func (a *app) publish(ch presence.Change) {
 	defer cancel()
 	if err := a.send(ctx, ch.After); err != nil {
 		a.storeErr(err)
-		a.unsentMu.Lock()
-		if len(a.unsent) < maxUnsent {
-			a.unsent = append(a.unsent, ch.After)
-		} else {
+		if !a.unsent.add(ch.After) {
 			a.srv.metrics.unsentDropped.Add(1)
 		}
-		a.unsentMu.Unlock()
 	}
 }
 
@@ -344,23 +336,6 @@ func (a *app) send(ctx context.Context, st wire.Status) error {
 	clear(w)
 	*wp = w[:0]
 	return err
-}
-
-// resend sends again, in order, the changes publish could not send.
-func (a *app) resend(ctx context.Context) {
-	a.unsentMu.Lock()
-	todo := a.unsent
-	a.unsent = nil
-	a.unsentMu.Unlock()
-	for i, st := range todo {
-		if err := a.send(ctx, st); err != nil {
-			a.storeErr(err)
-			a.unsentMu.Lock()
-			a.unsent = append(todo[i:], a.unsent...)
-			a.unsentMu.Unlock()
-			return
-		}
-	}
 }
 
 // dedupe drops repeated ids (a subscriber that is also a friend).
@@ -639,8 +614,14 @@ func (a *app) sweep(now time.Time) {
 	if lost {
 		a.reassert()
 	}
-	a.retryLeaves(ctx)
-	a.resend(ctx)
+	a.leaves.retry(func(d departure) error { return a.depart(ctx, d) })
+	a.unsent.retry(func(st wire.Status) error {
+		err := a.send(ctx, st)
+		if err != nil {
+			a.storeErr(err)
+		}
+		return err
+	})
 	lead, err := a.store.Lead(ctx, "sweep", a.srv.nodeID, now, a.srv.opts.LeaseTTL)
 	if err != nil {
 		a.storeErr(err)
@@ -697,19 +678,4 @@ func (a *app) reassert() {
 	})
 	a.srv.log.Warn("this node's lease was lost; its devices reconnect to assert themselves again",
 		"sdkappid", a.cfg.SDKAppID, "node", a.srv.nodeID, "connections", n)
-}
-
-func (a *app) retryLeaves(ctx context.Context) {
-	a.leavesMu.Lock()
-	todo := a.leaves
-	a.leaves = nil
-	a.leavesMu.Unlock()
-	for i, d := range todo {
-		if err := a.depart(ctx, d); err != nil {
-			a.leavesMu.Lock()
-			a.leaves = append(a.leaves, todo[i:]...)
-			a.leavesMu.Unlock()
-			return
-		}
-	}
 }

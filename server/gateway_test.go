@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"net"
 	"strings"
 	"testing"
 	"time"
@@ -204,23 +203,7 @@ func TestSlowReaderIsDisconnected(t *testing.T) {
 	// server drops it. A query is cheap to answer, so even under the race
 	// detector the kernel's buffers (a few MB) and the 16-frame queue fill
 	// within a few hundred requests.
-	d := websocket.Dialer{
-		Subprotocols: []string{wire.Subprotocol},
-		NetDial: func(network, addr string) (net.Conn, error) {
-			c, err := net.Dial(network, addr)
-			if err == nil {
-				c.(*net.TCPConn).SetReadBuffer(4096)
-			}
-			return c, err
-		},
-	}
-	slow, _, err := d.Dial(e.wsURL(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer slow.Close()
-	login := `{"seq":1,"op":"login","body":{"v":1,"sdkappid":1400000000,"user_id":"slow","user_sig":"` + e.sig("slow") + `","platform":"Linux"}}`
-	slow.WriteMessage(websocket.TextMessage, []byte(login))
+	slow := e.loginSlowReader("slow")
 	w.expect("slow", wire.StatusOnline, "", "Linux")
 	get := []byte(`{"seq":2,"op":"get_status","body":{"ids":["` + strings.Join(targets, `","`) + `"]}}`)
 	stop := make(chan struct{})

@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -180,6 +182,31 @@ func (c *client) call(op wire.Op, body any) wire.ServerFrame {
 		b, _ := json.Marshal(frame)
 		return b
 	})
+}
+
+// loginSlowReader opens a link whose socket has a small receive buffer
+// and sends user's login on it; the test then never reads it.
+func (e *env) loginSlowReader(user string) *websocket.Conn {
+	e.t.Helper()
+	d := websocket.Dialer{
+		Subprotocols: []string{wire.Subprotocol},
+		NetDial: func(network, addr string) (net.Conn, error) {
+			c, err := net.Dial(network, addr)
+			if err == nil {
+				c.(*net.TCPConn).SetReadBuffer(4096)
+			}
+			return c, err
+		},
+	}
+	ws, _, err := d.Dial(e.wsURL(), nil)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(func() { ws.Close() })
+	login := `{"seq":1,"op":"login","body":{"v":1,"sdkappid":` + strconv.FormatUint(e.app.SDKAppID, 10) +
+		`,"user_id":"` + user + `","user_sig":"` + e.sig(user) + `","platform":"Linux"}}`
+	ws.WriteMessage(websocket.TextMessage, []byte(login))
+	return ws
 }
 
 // callRaw sends the frame made for the next seq and waits for its reply.

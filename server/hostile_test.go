@@ -147,23 +147,7 @@ func TestSendQueueIsCappedInBytes(t *testing.T) {
 	w := e.login("w")
 	w.mustCall(0, wire.OpSubscribe, ids("slow"))
 	w.drain()
-	d := websocket.Dialer{
-		Subprotocols: []string{wire.Subprotocol},
-		NetDial: func(network, addr string) (net.Conn, error) {
-			c, err := net.Dial(network, addr)
-			if err == nil {
-				c.(*net.TCPConn).SetReadBuffer(4096)
-			}
-			return c, err
-		},
-	}
-	slow, _, err := d.Dial(e.wsURL(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer slow.Close()
-	login := `{"seq":1,"op":"login","body":{"v":1,"sdkappid":1400000000,"user_id":"slow","user_sig":"` + e.sig("slow") + `","platform":"Linux"}}`
-	slow.WriteMessage(websocket.TextMessage, []byte(login))
+	slow := e.loginSlowReader("slow")
 	w.expect("slow", wire.StatusOnline, "", "Linux")
 	get := []byte(`{"seq":2,"op":"get_status","body":{"ids":["` + strings.Join(targets, `","`) + `"]}}`)
 	ctx, cancel := context.WithTimeout(t.Context(), 3*wait)
