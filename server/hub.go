@@ -49,25 +49,30 @@ func (h *hub) user(user string) *hubUser {
 	return v.(*hubUser)
 }
 
-// add makes c one of user's connections.
-func (h *hub) add(user string, c *conn) {
+// locked returns user's entry with its mu held, made on first use, and
+// never one that prune has taken out of the map.
+func (h *hub) locked(user string) *hubUser {
 	for {
 		u := h.user(user)
 		u.mu.Lock()
-		if u.dead {
-			u.mu.Unlock()
-			continue
+		if !u.dead {
+			return u
 		}
-		var next []*conn
-		if p := u.conns.Load(); p != nil {
-			next = slices.Clone(*p)
-		}
-		next = append(next, c)
-		u.conns.Store(&next)
 		u.mu.Unlock()
-		h.devices.Add(1)
-		return
 	}
+}
+
+// add makes c one of user's connections.
+func (h *hub) add(user string, c *conn) {
+	u := h.locked(user)
+	var next []*conn
+	if p := u.conns.Load(); p != nil {
+		next = slices.Clone(*p)
+	}
+	next = append(next, c)
+	u.conns.Store(&next)
+	u.mu.Unlock()
+	h.devices.Add(1)
 }
 
 // take removes the connection id from user's and returns it (nil when it
@@ -115,18 +120,11 @@ func (h *hub) connsOf(user string) []*conn {
 
 // deliver returns user's entry, held for a delivery until done is called.
 func (h *hub) deliver(user string, now time.Time) (u *hubUser, done func()) {
-	for {
-		u = h.user(user)
-		u.mu.Lock()
-		if u.dead {
-			u.mu.Unlock()
-			continue
-		}
-		u.delivering.Add(1)
-		u.mu.Unlock()
-		u.used.Store(now.UnixNano())
-		return u, func() { u.delivering.Add(-1) }
-	}
+	u = h.locked(user)
+	u.delivering.Add(1)
+	u.mu.Unlock()
+	u.used.Store(now.UnixNano())
+	return u, func() { u.delivering.Add(-1) }
 }
 
 // orderingIdle is how long a user without connections here is kept after

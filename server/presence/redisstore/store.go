@@ -106,9 +106,9 @@ func (r record) status(id string) wire.Status {
 const maxRetries = 32
 
 // update runs f on user's record in a transaction and stores the result
-// with the rules applied. f reports whether it changed anything to store.
-// It returns the change and whether the user has a subscription list.
-func (s *Store) update(ctx context.Context, user string, now time.Time, f func(devs []presence.DeviceRecord, custom *string) ([]presence.DeviceRecord, bool)) (presence.Change, bool, bool, error) {
+// with the rules applied. f reports whether it changed anything to store;
+// update returns the change and that report.
+func (s *Store) update(ctx context.Context, user string, now time.Time, f func(devs []presence.DeviceRecord, custom *string) ([]presence.DeviceRecord, bool)) (presence.Change, bool, error) {
 	pk, sk := s.key(user, "p"), s.key(user, "s")
 	defer s.lock(user)()
 	for attempt := range maxRetries {
@@ -152,21 +152,21 @@ func (s *Store) update(ctx context.Context, user string, now time.Time, f func(d
 		}, pk, sk)
 		if errors.Is(err, redis.TxFailedErr) {
 			if err := backoff(ctx, attempt); err != nil {
-				return presence.Change{}, false, false, err
+				return presence.Change{}, false, err
 			}
 			continue
 		}
 		if err != nil {
-			return presence.Change{}, false, false, err
+			return presence.Change{}, false, err
 		}
 		if changed {
 			if err := s.away(ctx, user, ch, listed, now); err != nil {
-				return presence.Change{}, false, false, err
+				return presence.Change{}, false, err
 			}
 		}
-		return ch, changed, listed, nil
+		return ch, changed, nil
 	}
-	return presence.Change{}, false, false, fmt.Errorf("redisstore: %s: too many conflicting writers", user)
+	return presence.Change{}, false, fmt.Errorf("redisstore: %s: too many conflicting writers", user)
 }
 
 // decodeRecord reads the answer to a GET of a record; no record is an
@@ -207,7 +207,7 @@ func (s *Store) Login(ctx context.Context, user string, d presence.Device, p pre
 		return presence.Change{}, nil, err
 	}
 	var kicked []presence.Device
-	ch, _, _, err := s.update(ctx, user, now, func(devs []presence.DeviceRecord, _ *string) ([]presence.DeviceRecord, bool) {
+	ch, _, err := s.update(ctx, user, now, func(devs []presence.DeviceRecord, _ *string) ([]presence.DeviceRecord, bool) {
 		devs, kicked = presence.Login(devs, d, p)
 		return devs, true
 	})
@@ -216,7 +216,7 @@ func (s *Store) Login(ctx context.Context, user string, d presence.Device, p pre
 
 // Leave implements presence.Store.
 func (s *Store) Leave(ctx context.Context, user string, key presence.DeviceKey, how presence.Leave, now time.Time) (presence.Change, bool, error) {
-	ch, found, _, err := s.update(ctx, user, now, func(devs []presence.DeviceRecord, _ *string) ([]presence.DeviceRecord, bool) {
+	ch, found, err := s.update(ctx, user, now, func(devs []presence.DeviceRecord, _ *string) ([]presence.DeviceRecord, bool) {
 		return presence.Depart(devs, key, how)
 	})
 	return ch, found, err
@@ -224,7 +224,7 @@ func (s *Store) Leave(ctx context.Context, user string, key presence.DeviceKey, 
 
 // SetCustom implements presence.Store.
 func (s *Store) SetCustom(ctx context.Context, user, custom string, now time.Time) (presence.Change, error) {
-	ch, _, _, err := s.update(ctx, user, now, func(devs []presence.DeviceRecord, c *string) ([]presence.DeviceRecord, bool) {
+	ch, _, err := s.update(ctx, user, now, func(devs []presence.DeviceRecord, c *string) ([]presence.DeviceRecord, bool) {
 		*c = custom
 		return devs, true
 	})
@@ -271,16 +271,9 @@ func (s *Store) editList(ctx context.Context, owner string, f func(list []string
 	for attempt := range maxRetries {
 		var added, removed []string
 		err := s.rdb.Watch(ctx, func(tx *redis.Tx) error {
-			var list []string
-			b, err := tx.Get(ctx, sk).Bytes()
-			switch {
-			case errors.Is(err, redis.Nil):
-			case err != nil:
+			list, err := decodeList(tx.Get(ctx, sk), owner)
+			if err != nil {
 				return err
-			default:
-				if err := json.Unmarshal(b, &list); err != nil {
-					return fmt.Errorf("redisstore: the list of %s is corrupt: %w", owner, err)
-				}
 			}
 			var next []string
 			next, added, removed = f(list)
@@ -348,7 +341,13 @@ func (s *Store) Unsubscribe(ctx context.Context, owner string, targets []string)
 
 // Subscriptions implements presence.Store.
 func (s *Store) Subscriptions(ctx context.Context, owner string) ([]string, error) {
-	b, err := s.rdb.Get(ctx, s.key(owner, "s")).Bytes()
+	return decodeList(s.rdb.Get(ctx, s.key(owner, "s")), owner)
+}
+
+// decodeList reads the answer to a GET of owner's subscription list; no
+// list is an empty one.
+func decodeList(get *redis.StringCmd, owner string) ([]string, error) {
+	b, err := get.Bytes()
 	if errors.Is(err, redis.Nil) {
 		return nil, nil
 	}
@@ -425,7 +424,7 @@ func (s *Store) ExpireLeases(ctx context.Context, now time.Time) ([]presence.Exp
 		}
 		for _, u := range users {
 			var ended []presence.Device
-			ch, changed, _, err := s.update(ctx, u, now, func(devs []presence.DeviceRecord, _ *string) ([]presence.DeviceRecord, bool) {
+			ch, changed, err := s.update(ctx, u, now, func(devs []presence.DeviceRecord, _ *string) ([]presence.DeviceRecord, bool) {
 				ended = nil
 				for _, d := range append([]presence.DeviceRecord(nil), devs...) {
 					if d.Live() && d.Key.Node == node {
