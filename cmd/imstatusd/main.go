@@ -84,7 +84,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if err := lv.UnmarshalText([]byte(*level)); err != nil {
 		return fmt.Errorf("--log-level: %w", err)
 	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lv}))
+	// Clients can make a server log (bad frames, failed webhooks, TLS
+	// handshakes): no message is written faster than ratelog's bound.
+	log := slog.New(ratelog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lv}), ratelog.Options{}))
 
 	var apps []server.AppConfig
 	if *appsPath != "" {
@@ -110,7 +112,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		defer rdb.Close()
 		// go-redis logs through a package-level logger; this process has
 		// one Redis client, so it is set here, once.
-		redis.SetLogger(redisLog{slog.New(ratelog.New(log.Handler(), ratelog.Options{}))})
+		redis.SetLogger(redisLog{log})
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		err := rdb.Ping(ctx).Err()
 		cancel()
@@ -160,9 +162,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "listening on %s\n", ln.Addr())
 	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second,
 		// Mostly failed TLS handshakes (scanners, clients that distrust the
-		// certificate): details for debugging, not alarms. Clients cause
-		// them, so they are rate-limited like the server's own lines.
-		ErrorLog: slog.NewLogLogger(ratelog.New(log.Handler(), ratelog.Options{}), slog.LevelDebug)}
+		// certificate): details for debugging, not alarms.
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
 
 	if *pprofAddr != "" {
 		pln, err := net.Listen("tcp", *pprofAddr)

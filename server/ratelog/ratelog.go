@@ -26,8 +26,12 @@ type Options struct {
 	Now   func() time.Time // default time.Now
 }
 
-// New returns a Handler that writes to next.
+// New returns a Handler that writes to next; if next is a Handler
+// already, it is returned as it is, so wrapping twice limits once.
 func New(next slog.Handler, opts Options) *Handler {
+	if h, ok := next.(*Handler); ok {
+		return h
+	}
 	if opts.Burst <= 0 {
 		opts.Burst = 100
 	}

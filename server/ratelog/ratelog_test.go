@@ -127,3 +127,12 @@ func TestConcurrentUse(t *testing.T) {
 		t.Fatalf("%d lines from 800 calls, want the burst of 50", len(got))
 	}
 }
+
+// Wrapping a Handler again adds no second limit.
+func TestWrappingTwiceLimitsOnce(t *testing.T) {
+	log, _, _ := newTest(1, 1)
+	h := log.Handler().(*Handler)
+	if New(h, Options{Burst: 5}) != h {
+		t.Fatal("New of a Handler made another one")
+	}
+}
