@@ -658,6 +658,54 @@ func (a *app) sweep(now time.Time) {
 	}
 }
 
+// Resync implements presence.Node: deliveries to this node may have been
+// lost while its link to the broker was down, so each connection gets,
+// afresh from the store, the statuses of everyone it hears of: its
+// subscriptions, its friends (with auto-notify on) and its own user.
+func (a *app) Resync() {
+	go func() {
+		var users int
+		a.hub.users.Range(func(k, v any) bool {
+			if p := v.(*hubUser).conns.Load(); p != nil {
+				a.resyncUser(k.(string), *p)
+				users++
+			}
+			return true
+		})
+		a.srv.log.Info("broker link back: statuses sent afresh", "sdkappid", a.cfg.SDKAppID, "users", users)
+	}()
+}
+
+func (a *app) resyncUser(user string, conns []*conn) {
+	ctx, cancel := a.call()
+	defer cancel()
+	ids, err := a.store.Subscriptions(ctx, user)
+	if err == nil && *a.cfg.FriendStatusAutoNotify {
+		var friends []string
+		friends, err = a.dir.Friends(ctx, user)
+		ids = append(ids, friends...)
+	}
+	if err != nil {
+		a.storeErr(err)
+		return
+	}
+	ids = dedupe(append(ids, user))
+	for _, c := range conns {
+		c.beginSnapshot()
+		defer c.endSnapshot()
+	}
+	sts, err := a.statuses(ctx, ids)
+	if err != nil {
+		a.storeErr(err)
+		return
+	}
+	for _, c := range conns {
+		if c.ready.Load() {
+			c.sendSnapshot(sts)
+		}
+	}
+}
+
 // reassert is what a node does when its lease was lost — it was cut off
 // from the store longer than the lease and another node swept its devices
 // OFFLINE, or the store came back empty: its connections live on but the

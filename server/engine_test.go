@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -185,24 +186,32 @@ func TestTwoNodes(t *testing.T) {
 	}
 }
 
-// failingBroker fails every Publish while fail is set: a change the store
-// has taken but the broker did not.
-type failingBroker struct {
+// faultyBroker fails every Publish while fail is set, and loses them
+// (answering nil) while lose is set; node is the node registered with it.
+type faultyBroker struct {
 	presence.Broker
-	fail atomic.Bool
+	fail, lose atomic.Bool
+	node       presence.Node
 }
 
-func (b *failingBroker) Publish(ctx context.Context, d presence.Delivery) error {
-	if b.fail.Load() {
+func (b *faultyBroker) Register(ctx context.Context, id string, n presence.Node) (func(), error) {
+	b.node = n
+	return b.Broker.Register(ctx, id, n)
+}
+
+func (b *faultyBroker) Publish(ctx context.Context, d presence.Delivery) error {
+	switch {
+	case b.fail.Load():
 		return errors.New("injected: the broker refuses")
+	case b.lose.Load():
+		return nil
 	}
 	return b.Broker.Publish(ctx, d)
 }
 
-// A change the store took is not lost when publishing it fails: it is sent
-// again at the next sweeps, once the broker takes it.
-func TestUnsentChangesAreSentAgain(t *testing.T) {
-	broker := &failingBroker{}
+// faultyEnv is a server on the memory backend with a faultyBroker.
+func faultyEnv(t *testing.T) (*env, *faultyBroker) {
+	broker := &faultyBroker{}
 	e := newEnvWith(t, server.Options{
 		Apps: []server.AppConfig{fullApp()},
 		Backend: func(server.AppConfig) (presence.Backend, error) {
@@ -212,6 +221,53 @@ func TestUnsentChangesAreSentAgain(t *testing.T) {
 			return b, nil
 		},
 	})
+	return e, broker
+}
+
+// untilCustom reads w's pushes until a's custom status is want; any other
+// push but an older status of a fails the test.
+func untilCustom(t *testing.T, w *client, want string, older ...string) {
+	t.Helper()
+	for {
+		f := w.next()
+		sts, _ := wire.ParseStatuses(f.Body)
+		if f.Op != wire.OpStatus || len(sts) == 0 {
+			t.Fatalf("w got %s %+v, want a's status %q", f.Op, sts, want)
+		}
+		for _, st := range sts {
+			if st.UserID != "a" {
+				continue
+			}
+			if st.Custom == want {
+				return
+			}
+			if !slices.Contains(older, st.Custom) {
+				t.Fatalf("w got a's status %+v, want %q", st, want)
+			}
+		}
+	}
+}
+
+// When the broker lost deliveries (its link broke and came back), Resync
+// sends every connection the statuses it hears of, afresh.
+func TestResyncAfterLostDeliveries(t *testing.T) {
+	e, broker := faultyEnv(t)
+	e.importAccounts("a", "w")
+	a, w := e.login("a"), e.login("w")
+	w.mustCall(0, wire.OpSubscribe, map[string]any{"ids": []string{"a"}})
+	w.expect("a", wire.StatusOnline, "", "Windows")
+	broker.lose.Store(true)
+	a.setStatus("lost on the way")
+	w.quiet()
+	broker.lose.Store(false)
+	broker.node.Resync()
+	untilCustom(t, w, "lost on the way")
+}
+
+// A change the store took is not lost when publishing it fails: it is sent
+// again at the next sweeps, once the broker takes it.
+func TestUnsentChangesAreSentAgain(t *testing.T) {
+	e, broker := faultyEnv(t)
 	e.importAccounts("a", "w")
 	a, w := e.login("a"), e.login("w")
 	w.mustCall(0, wire.OpSubscribe, map[string]any{"ids": []string{"a"}})
@@ -225,16 +281,7 @@ func TestUnsentChangesAreSentAgain(t *testing.T) {
 	broker.fail.Store(false)
 	e.srv.Sweep()
 	// "one" may be merged into "two" in w's queue; "two" must come.
-	for {
-		f := w.next()
-		sts, _ := wire.ParseStatuses(f.Body)
-		if f.Op != wire.OpStatus || len(sts) != 1 || sts[0].UserID != "a" || sts[0].Custom != "one" && sts[0].Custom != "two" {
-			t.Fatalf("w got %s %+v, want a's statuses sent again", f.Op, sts)
-		}
-		if sts[0].Custom == "two" {
-			break
-		}
-	}
+	untilCustom(t, w, "two", "one")
 	if n := e.scrape()["imstatus_store_errors_total"]; n < 3 {
 		t.Errorf("imstatus_store_errors_total = %d, want the failed publishes counted", n)
 	}

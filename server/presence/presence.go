@@ -445,6 +445,10 @@ type Node interface {
 	Deliver(d Delivery)
 	// Kick kicks the node's device(s) that k names.
 	Kick(k Kick)
+	// Resync tells the node that deliveries to it may have been lost (its
+	// link to the broker broke and is back): it brings what its
+	// connections were told up to date from the store. It must not block.
+	Resync()
 }
 
 // Broker carries messages between the nodes of an app. Publishing returns

@@ -3,10 +3,13 @@ package redisstore
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/tidwall/gjson"
@@ -52,7 +55,10 @@ type message struct {
 }
 
 // Register implements presence.Broker: it returns once Redis has confirmed
-// the subscription, so a message published after it reaches n.
+// the subscription, so a message published after it reaches n. When the
+// link to Redis breaks, go-redis subscribes again; messages published in
+// between are lost, so once the subscription is confirmed again n is told
+// to Resync.
 func (b *Broker) Register(ctx context.Context, id string, n presence.Node) (func(), error) {
 	sub := b.rdb.SSubscribe(ctx, b.appChannel(), b.nodeChannel(id))
 	for range 2 {
@@ -64,9 +70,7 @@ func (b *Broker) Register(ctx context.Context, id string, n presence.Node) (func
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		for m := range sub.Channel() {
-			b.handle(n, m.Payload)
-		}
+		b.receive(sub, n)
 	}()
 	var once sync.Once
 	return func() {
@@ -76,6 +80,46 @@ func (b *Broker) Register(ctx context.Context, id string, n presence.Node) (func
 		})
 	}, nil
 }
+
+// receive hands sub's messages to n until sub is closed. A read that times
+// out sends a PING, so a link that died without a word is found; after a
+// failed read it waits (up to a second) before the next, which reconnects.
+func (b *Broker) receive(sub *redis.PubSub, n presence.Node) {
+	ctx := context.Background()
+	gap, wait := false, 50*time.Millisecond
+	for {
+		msg, err := sub.ReceiveTimeout(ctx, receiveTimeout)
+		if err != nil {
+			if errors.Is(err, redis.ErrClosed) {
+				return
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				if sub.Ping(ctx) == nil {
+					continue // the PONG is the next message
+				}
+			}
+			gap = true
+			time.Sleep(wait)
+			wait = min(2*wait, time.Second)
+			continue
+		}
+		wait = 50 * time.Millisecond
+		switch m := msg.(type) {
+		case *redis.Message:
+			b.handle(n, m.Payload)
+		case *redis.Subscription:
+			if gap && m.Kind == "ssubscribe" && m.Count == 2 {
+				gap = false
+				n.Resync()
+			}
+		}
+	}
+}
+
+// receiveTimeout is how long the subscription may be silent before a PING
+// checks it.
+const receiveTimeout = 15 * time.Second
 
 func (b *Broker) handle(n presence.Node, payload string) {
 	var m message

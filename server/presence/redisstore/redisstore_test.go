@@ -14,6 +14,7 @@ import (
 	"github.com/imstatus/imstatus/server/presence"
 	"github.com/imstatus/imstatus/server/presence/redisstore"
 	"github.com/imstatus/imstatus/server/presence/storetest"
+	"github.com/imstatus/imstatus/wire"
 )
 
 // Each test of the suite gets an app of its own, so one server serves them all.
@@ -86,5 +87,54 @@ func TestTwoNodesChangeOneUser(t *testing.T) {
 	wg.Wait()
 	if len(seen) != 200 {
 		t.Fatalf("%d distinct versions for 200 changes", len(seen))
+	}
+}
+
+// gapNode records what a broker hands it.
+type gapNode struct {
+	deliveries chan presence.Delivery
+	resyncs    chan struct{}
+}
+
+func (n *gapNode) Deliver(d presence.Delivery) { n.deliveries <- d }
+func (n *gapNode) Kick(presence.Kick)          {}
+func (n *gapNode) Resync()                     { n.resyncs <- struct{}{} }
+
+// When Redis drops a node's subscription, the broker subscribes again and
+// then tells the node to Resync (what was published meanwhile is lost);
+// deliveries reach it again after.
+func TestBrokerResyncsAfterItsLinkBroke(t *testing.T) {
+	rdb := redistest.Standalone(t)
+	b := redisstore.NewBroker(rdb, "imstatus-test", nextApp(), nil)
+	n := &gapNode{deliveries: make(chan presence.Delivery, 8), resyncs: make(chan struct{}, 8)}
+	stop, err := b.Register(t.Context(), "n1", n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	if err := rdb.Do(t.Context(), "CLIENT", "KILL", "TYPE", "pubsub").Err(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-n.resyncs:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no Resync after the subscription was dropped")
+	}
+	d := presence.Delivery{Status: wire.Status{UserID: "a", Type: wire.StatusOnline, Devices: []string{"Web"}, Version: 7}}
+	if err := b.Publish(t.Context(), d); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case got := <-n.deliveries:
+		if got.Status.UserID != "a" || got.Status.Version != 7 {
+			t.Fatalf("delivered %+v", got)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no delivery after the resubscription")
+	}
+	select {
+	case <-n.resyncs:
+		t.Fatal("a second Resync without a second break")
+	default:
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -706,6 +707,7 @@ func testBroker(t *testing.T, newBroker func(t *testing.T) presence.Broker) {
 type recorder struct {
 	deliveries chan presence.Delivery
 	kicks      chan presence.Kick
+	resyncs    atomic.Int32
 }
 
 func newRecorder() *recorder {
@@ -718,6 +720,8 @@ func (r *recorder) Deliver(d presence.Delivery) {
 }
 
 func (r *recorder) Kick(k presence.Kick) { r.kicks <- k }
+
+func (r *recorder) Resync() { r.resyncs.Add(1) }
 
 // wait is how long a broker may take to deliver.
 const wait = 5 * time.Second
