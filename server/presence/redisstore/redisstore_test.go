@@ -2,6 +2,7 @@ package redisstore_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -136,5 +137,106 @@ func TestBrokerResyncsAfterItsLinkBroke(t *testing.T) {
 	case <-n.resyncs:
 		t.Fatal("a second Resync without a second break")
 	default:
+	}
+}
+
+// failSecondTx fails the second MULTI/EXEC transaction while armed: a fault
+// injected on purpose into a real Redis's client.
+type failSecondTx struct {
+	armed atomic.Bool
+	txs   atomic.Int32
+}
+
+func (h *failSecondTx) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (h *failSecondTx) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return next
+}
+func (h *failSecondTx) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		if h.armed.Load() && len(cmds) > 0 && cmds[0].Name() == "multi" && h.txs.Add(1) == 2 {
+			return errors.New("injected: the transaction fails")
+		}
+		return next(ctx, cmds)
+	}
+}
+
+// A sweep of a dead node's devices that fails half-way is finished by the
+// next one: no user of the dead node stays ONLINE.
+func TestSweepFailingHalfWayIsFinished(t *testing.T) {
+	rdb := redistest.Standalone(t)
+	h := &failSecondTx{}
+	rdb.AddHook(h)
+	s := redisstore.NewStore(rdb, "imstatus-test", nextApp())
+	ctx := t.Context()
+	now := time.Unix(1800000000, 0)
+	if _, err := s.RenewLease(ctx, "dead", now, 15*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	users := []string{"a", "b", "c"}
+	for i, u := range users {
+		if _, _, err := s.Login(ctx, u, presence.Device{Key: presence.DeviceKey{Node: "dead", Conn: uint64(i + 1)}, Platform: "Web"}, presence.PerPlatform, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	later := now.Add(time.Minute)
+	h.armed.Store(true)
+	first, err := s.ExpireLeases(ctx, later)
+	if err == nil {
+		t.Fatal("the injected failure did not reach ExpireLeases")
+	}
+	h.armed.Store(false)
+	second, err := s.ExpireLeases(ctx, later)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := len(first) + len(second); got != len(users) {
+		t.Fatalf("%d + %d users swept, want %d", len(first), len(second), len(users))
+	}
+	sts, err := s.Statuses(ctx, users...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range sts {
+		if st.Type != wire.StatusOffline {
+			t.Errorf("%s is %v after the sweeps, want OFFLINE", st.UserID, st.Type)
+		}
+	}
+	if third, err := s.ExpireLeases(ctx, later); err != nil || len(third) != 0 {
+		t.Fatalf("a third sweep: %v, %v; want nothing left", third, err)
+	}
+}
+
+// A node found without a lease while its sweep is pending takes itself off
+// the sweep: the devices it asserts again are not ended.
+func TestRevivedNodeIsNotSwept(t *testing.T) {
+	rdb := redistest.Standalone(t)
+	h := &failSecondTx{}
+	rdb.AddHook(h)
+	s := redisstore.NewStore(rdb, "imstatus-test", nextApp())
+	ctx := t.Context()
+	now := time.Unix(1800000000, 0)
+	s.RenewLease(ctx, "n", now, 15*time.Second)
+	for i, u := range []string{"a", "b", "c"} {
+		s.Login(ctx, u, presence.Device{Key: presence.DeviceKey{Node: "n", Conn: uint64(i + 1)}, Platform: "Web"}, presence.PerPlatform, now)
+	}
+	later := now.Add(time.Minute)
+	h.armed.Store(true)
+	if _, err := s.ExpireLeases(ctx, later); err == nil {
+		t.Fatal("the injected failure did not reach ExpireLeases")
+	}
+	h.armed.Store(false)
+	lost, err := s.RenewLease(ctx, "n", later, 15*time.Second)
+	if err != nil || !lost {
+		t.Fatalf("RenewLease = %v, %v; want the lease lost", lost, err)
+	}
+	// The node asserts a device again; the pending sweep must leave it be.
+	if _, _, err := s.Login(ctx, "c", presence.Device{Key: presence.DeviceKey{Node: "n", Conn: 9}, Platform: "Web"}, presence.PerPlatform, later); err != nil {
+		t.Fatal(err)
+	}
+	if ex, err := s.ExpireLeases(ctx, later.Add(time.Second)); err != nil || len(ex) != 0 {
+		t.Fatalf("ExpireLeases after the node came back: %+v, %v; want nothing", ex, err)
+	}
+	if st, _ := s.Statuses(ctx, "c"); st[0].Type != wire.StatusOnline {
+		t.Fatalf("c is %v, want ONLINE on its revived node", st[0].Type)
 	}
 }

@@ -395,57 +395,81 @@ func (s *Store) ClearAwaySubscriptions(ctx context.Context, now time.Time, delay
 	return cleared, nil
 }
 
-// RenewLease implements presence.Store.
+// RenewLease implements presence.Store. A node found without a lease
+// takes itself off the list of nodes being swept: it has its devices
+// asserted again itself, and a sweep must not end those.
 func (s *Store) RenewLease(ctx context.Context, node string, now time.Time, ttl time.Duration) (bool, error) {
 	added, err := s.rdb.ZAdd(ctx, s.app+":leases", redis.Z{Score: float64(now.Add(ttl).UnixMilli()), Member: node}).Result()
-	return added == 1, err
+	if err != nil || added == 0 {
+		return false, err
+	}
+	return true, s.rdb.SRem(ctx, s.app+":sweeping", node).Err()
 }
 
-// ExpireLeases implements presence.Store.
+// ExpireLeases implements presence.Store. A node whose lease ran out moves
+// from the leases to the set of nodes being swept, and leaves it only once
+// all its devices are ended: a sweep that fails half-way is finished by
+// the next one, rather than leaving the rest of the dead node's users
+// ONLINE for good.
 func (s *Store) ExpireLeases(ctx context.Context, now time.Time) ([]presence.Expiry, error) {
-	k := s.app + ":leases"
+	k, sweeping := s.app+":leases", s.app+":sweeping"
 	dead, err := s.rdb.ZRangeByScore(ctx, k, &redis.ZRangeBy{Min: "-inf", Max: "(" + strconv.FormatInt(now.UnixMilli(), 10)}).Result()
 	if err != nil {
 		return nil, err
 	}
-	var out []presence.Expiry
 	for _, node := range dead {
-		// Whoever removes the node sweeps it: once, on one node.
-		if n, err := s.rdb.ZRem(ctx, k, node).Result(); err != nil || n == 0 {
-			if err != nil {
-				return out, err
+		// Whoever removes the node from the leases puts it to be swept.
+		if n, err := s.rdb.ZRem(ctx, k, node).Result(); err != nil {
+			return nil, err
+		} else if n == 1 {
+			if err := s.rdb.SAdd(ctx, sweeping, node).Err(); err != nil {
+				return nil, err
 			}
-			continue
 		}
-		idx := s.app + ":node:" + node
-		users, err := s.rdb.SMembers(ctx, idx).Result()
-		if err != nil {
+	}
+	nodes, err := s.rdb.SMembers(ctx, sweeping).Result()
+	if err != nil {
+		return nil, err
+	}
+	var out []presence.Expiry
+	for _, node := range nodes {
+		if out, err = s.sweepNode(ctx, node, now, out); err != nil {
 			return out, err
 		}
-		for _, u := range users {
-			var ended []presence.Device
-			ch, changed, err := s.update(ctx, u, now, func(devs []presence.DeviceRecord, _ *string) ([]presence.DeviceRecord, bool) {
-				ended = nil
-				for _, d := range append([]presence.DeviceRecord(nil), devs...) {
-					if d.Live() && d.Key.Node == node {
-						devs, _ = presence.Depart(devs, d.Key, presence.Lost)
-						ended = append(ended, presence.Device{Key: d.Key, Platform: d.Platform})
-					}
-				}
-				return devs, len(ended) > 0
-			})
-			if err != nil {
-				return out, err
-			}
-			if changed {
-				out = append(out, presence.Expiry{Change: ch, Devices: ended})
-			}
-		}
-		if err := s.rdb.Del(ctx, idx).Err(); err != nil {
+		if err := s.rdb.SRem(ctx, sweeping, node).Err(); err != nil {
 			return out, err
 		}
 	}
 	return out, nil
+}
+
+// sweepNode ends every live device of node, appending to out the changes.
+func (s *Store) sweepNode(ctx context.Context, node string, now time.Time, out []presence.Expiry) ([]presence.Expiry, error) {
+	idx := s.app + ":node:" + node
+	users, err := s.rdb.SMembers(ctx, idx).Result()
+	if err != nil {
+		return out, err
+	}
+	for _, u := range users {
+		var ended []presence.Device
+		ch, changed, err := s.update(ctx, u, now, func(devs []presence.DeviceRecord, _ *string) ([]presence.DeviceRecord, bool) {
+			ended = nil
+			for _, d := range append([]presence.DeviceRecord(nil), devs...) {
+				if d.Live() && d.Key.Node == node {
+					devs, _ = presence.Depart(devs, d.Key, presence.Lost)
+					ended = append(ended, presence.Device{Key: d.Key, Platform: d.Platform})
+				}
+			}
+			return devs, len(ended) > 0
+		})
+		if err != nil {
+			return out, err
+		}
+		if changed {
+			out = append(out, presence.Expiry{Change: ch, Devices: ended})
+		}
+	}
+	return out, s.rdb.Del(ctx, idx).Err()
 }
 
 // leadScript takes or keeps a task's lead: refused while another node
