@@ -60,7 +60,7 @@ type departure struct {
 	user, platform, ip string
 	key                presence.DeviceKey
 	how                presence.Leave
-	reason             string // the webhook's
+	reason             string // the webhook's; "" sends none
 	at                 time.Time
 }
 
@@ -92,10 +92,6 @@ func (a *app) now() time.Time { return a.srv.clock.Now() }
 // outlast the store timeout.
 func (a *app) call() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(a.srv.ctx, a.srv.opts.StoreTimeout)
-}
-
-func (a *app) key(c *conn) presence.DeviceKey {
-	return presence.DeviceKey{Node: a.srv.nodeID, Conn: c.id}
 }
 
 // login verifies the UserSig and makes c a live device of the user,
@@ -132,12 +128,20 @@ func (a *app) login(c *conn, seq uint64, l wire.LoginBody) {
 	// login the store lets kick it finds it; not taking deliveries until
 	// it has its answer.
 	c.ready.Store(false)
+	d := presence.Device{Key: presence.DeviceKey{Node: a.srv.nodeID, Conn: a.srv.nextConn.Add(1)},
+		Platform: l.Platform, DeviceID: l.DeviceID}
+	c.device.Store(d.Key.Conn)
 	a.hub.add(l.UserID, c)
-	d := presence.Device{Key: a.key(c), Platform: l.Platform, DeviceID: l.DeviceID}
 	ch, kicked, err := a.store.Login(ctx, l.UserID, d, a.policy, now)
 	if err != nil {
-		a.hub.take(l.UserID, c.id)
+		a.hub.take(l.UserID, d.Key.Conn)
 		c.replyErr(seq, a.storeErr(err))
+		// The store may have taken the login before failing to answer in
+		// time (a busy Redis): its watchers were told nothing, and its
+		// device would stay live. It is ended as a link closed, now or at
+		// the next sweeps; no later login has its key. No webhook: the
+		// login's own was never sent.
+		a.end(departure{user: l.UserID, platform: l.Platform, ip: c.ip, key: d.Key, how: presence.Lost, at: now})
 		return
 	}
 	var kickedPlatforms []string
@@ -150,7 +154,7 @@ func (a *app) login(c *conn, seq uint64, l wire.LoginBody) {
 	// read once the device takes deliveries (a change in between would
 	// otherwise pass it by), and left out if a delivery was newer.
 	a.publish(ch)
-	c.attach(session{app: a, user: l.UserID, platform: l.Platform, sigExpire: t.ExpiresAt()})
+	c.attach(session{app: a, user: l.UserID, platform: l.Platform, key: d.Key, sigExpire: t.ExpiresAt()})
 	c.beginSnapshot()
 	defer c.endSnapshot()
 	c.ready.Store(true)
@@ -258,10 +262,15 @@ func (a *app) logout(c *conn, seq uint64) {
 
 // leave records that c's device went away; c's session is already detached.
 func (a *app) leave(c *conn, ss session, how presence.Leave, reason string) {
-	a.hub.take(ss.user, c.id)
+	a.hub.take(ss.user, ss.key.Conn)
+	a.end(departure{user: ss.user, platform: ss.platform, ip: c.ip, key: ss.key, how: how, reason: reason, at: a.now()})
+}
+
+// end records a departure, or keeps it for the sweeps to retry if the
+// store fails.
+func (a *app) end(d departure) {
 	ctx, cancel := a.call()
 	defer cancel()
-	d := departure{user: ss.user, platform: ss.platform, ip: c.ip, key: a.key(c), how: how, reason: reason, at: a.now()}
 	if err := a.depart(ctx, d); err != nil {
 		a.leaves.add(d)
 	}
@@ -279,6 +288,9 @@ func (a *app) depart(ctx context.Context, d departure) error {
 		return nil
 	}
 	a.publish(ch)
+	if d.reason == "" {
+		return nil
+	}
 	action := webhook.ActionDisconnect
 	if d.how == presence.LoggedOut {
 		action = webhook.ActionLogout

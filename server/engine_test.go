@@ -399,3 +399,51 @@ func (c *client) until(who string, typ wire.StatusType) {
 		}
 	}
 }
+
+// lateStore takes a login and then, while late is set, answers as if it had
+// run out of time: a busy Redis whose answer came after the deadline.
+type lateStore struct {
+	presence.Store
+	late atomic.Bool
+}
+
+func (s *lateStore) Login(ctx context.Context, user string, d presence.Device, p presence.Policy, now time.Time) (presence.Change, []presence.Device, error) {
+	ch, kicked, err := s.Store.Login(ctx, user, d, p, now)
+	if err == nil && s.late.CompareAndSwap(true, false) {
+		return presence.Change{}, nil, context.DeadlineExceeded
+	}
+	return ch, kicked, err
+}
+
+// A login the store took but answered too late is refused to the client
+// and undone: the user is not left ONLINE by a device nobody holds, and
+// the client's next login is a change its watchers hear. (Without the
+// undo, that login replaced the unseen one and changed nothing: watchers
+// kept the user OFFLINE.)
+func TestLoginTakenTooLateIsUndone(t *testing.T) {
+	store := &lateStore{}
+	e := newEnvWith(t, server.Options{
+		Apps: []server.AppConfig{fullApp()},
+		Backend: func(server.AppConfig) (presence.Backend, error) {
+			b := memstore.NewBackend()
+			store.Store = b.Store
+			b.Store = store
+			return b, nil
+		},
+	})
+	e.importAccounts("a", "w")
+	w := e.login("w")
+	w.mustCall(0, wire.OpSubscribe, map[string]any{"ids": []string{"a"}})
+	w.drain()
+	store.late.Store(true)
+	a := e.dial()
+	a.mustCall(wire.CodeServerInternal, wire.OpLogin, e.loginBody("a", loginOpts{}))
+	if st := w.statuses("a")[0]; st.Type == wire.StatusOnline {
+		t.Fatalf("a after a refused login: %+v, want not ONLINE", st)
+	}
+	a.mustCall(0, wire.OpLogin, e.loginBody("a", loginOpts{}))
+	w.until("a", wire.StatusOnline)
+	if st := w.statuses("a")[0]; st.Type != wire.StatusOnline || len(st.Devices) != 1 {
+		t.Fatalf("a after its login: %+v, want ONLINE on one device", st)
+	}
+}

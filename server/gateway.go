@@ -32,6 +32,11 @@ type conn struct {
 	// ready: a logged-in device that takes deliveries (false while its
 	// login is under way).
 	ready atomic.Bool
+	// device numbers this connection's current login among the node's
+	// devices (the Conn of its DeviceKey): each login attempt gets a new
+	// one, so a departure of an earlier login, recorded late, can never
+	// end a later one on the same connection.
+	device atomic.Uint64
 	// anonSince is when the connection last had no session (opened or
 	// logged out), in the clock's UnixNano: it must log in within
 	// LoginTimeout of that, heartbeats or not.
@@ -59,6 +64,7 @@ type session struct {
 	app       *app
 	user      string
 	platform  string
+	key       presence.DeviceKey
 	sigExpire time.Time
 }
 

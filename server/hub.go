@@ -75,8 +75,8 @@ func (h *hub) add(user string, c *conn) {
 	h.devices.Add(1)
 }
 
-// take removes the connection id from user's and returns it (nil when it
-// was not there).
+// take removes user's connection whose current device number is id, and
+// returns it (nil when it was not there).
 func (h *hub) take(user string, id uint64) *conn {
 	v, ok := h.users.Load(user)
 	if !ok {
@@ -89,7 +89,7 @@ func (h *hub) take(user string, id uint64) *conn {
 	if p == nil {
 		return nil
 	}
-	i := slices.IndexFunc(*p, func(c *conn) bool { return c.id == id })
+	i := slices.IndexFunc(*p, func(c *conn) bool { return c.device.Load() == id })
 	if i < 0 {
 		return nil
 	}

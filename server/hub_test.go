@@ -13,7 +13,7 @@ import (
 func TestHubPrune(t *testing.T) {
 	h := newHub()
 	t0 := time.Unix(1800000000, 0)
-	c1, c2 := &conn{id: 1}, &conn{id: 2}
+	c1, c2 := device(1), device(2)
 	h.add("a", c1)
 	h.add("a", c2)
 	_, done := h.deliver("b", t0)
@@ -46,11 +46,18 @@ func TestHubPrune(t *testing.T) {
 	// Adds racing with prunes: every connection is found afterwards.
 	var wg sync.WaitGroup
 	for i := range 200 {
-		wg.Go(func() { h.add("r", &conn{id: uint64(100 + i)}) })
+		wg.Go(func() { h.add("r", device(uint64(100+i))) })
 		wg.Go(func() { h.prune(t0.Add(10 * orderingIdle)) })
 	}
 	wg.Wait()
 	if got := len(h.connsOf("r")); got != 200 {
 		t.Fatalf("%d of 200 connections found after adds racing with prunes", got)
 	}
+}
+
+// device is a connection logged in as device number n.
+func device(n uint64) *conn {
+	c := &conn{id: n}
+	c.device.Store(n)
+	return c
 }
