@@ -209,18 +209,23 @@ func (b *faultyBroker) Publish(ctx context.Context, d presence.Delivery) error {
 	return b.Broker.Publish(ctx, d)
 }
 
-// faultyEnv is a server on the memory backend with a faultyBroker.
-func faultyEnv(t *testing.T) (*env, *faultyBroker) {
-	broker := &faultyBroker{}
-	e := newEnvWith(t, server.Options{
+// wrappedEnv is a server on the memory backend, which wrap changes first
+// (to inject a fault).
+func wrappedEnv(t *testing.T, wrap func(*presence.Backend)) *env {
+	return newEnvWith(t, server.Options{
 		Apps: []server.AppConfig{fullApp()},
 		Backend: func(server.AppConfig) (presence.Backend, error) {
 			b := memstore.NewBackend()
-			broker.Broker = b.Broker
-			b.Broker = broker
+			wrap(&b)
 			return b, nil
 		},
 	})
+}
+
+// faultyEnv is a server on the memory backend with a faultyBroker.
+func faultyEnv(t *testing.T) (*env, *faultyBroker) {
+	broker := &faultyBroker{}
+	e := wrappedEnv(t, func(b *presence.Backend) { broker.Broker, b.Broker = b.Broker, broker })
 	return e, broker
 }
 
@@ -422,15 +427,7 @@ func (s *lateStore) Login(ctx context.Context, user string, d presence.Device, p
 // kept the user OFFLINE.)
 func TestLoginTakenTooLateIsUndone(t *testing.T) {
 	store := &lateStore{}
-	e := newEnvWith(t, server.Options{
-		Apps: []server.AppConfig{fullApp()},
-		Backend: func(server.AppConfig) (presence.Backend, error) {
-			b := memstore.NewBackend()
-			store.Store = b.Store
-			b.Store = store
-			return b, nil
-		},
-	})
+	e := wrappedEnv(t, func(b *presence.Backend) { store.Store, b.Store = b.Store, store })
 	e.importAccounts("a", "w")
 	w := e.login("w")
 	w.mustCall(0, wire.OpSubscribe, map[string]any{"ids": []string{"a"}})

@@ -160,31 +160,41 @@ func (h *failSecondTx) ProcessPipelineHook(next redis.ProcessPipelineHook) redis
 	}
 }
 
-// A sweep of a dead node's devices that fails half-way is finished by the
-// next one: no user of the dead node stays ONLINE.
-func TestSweepFailingHalfWayIsFinished(t *testing.T) {
+// halfSwept gives users a, b and c a device on node, lets node's lease run
+// out, and runs a sweep that fails after ending one of them; it returns
+// the store, the users, the time of the sweep and what it ended.
+func halfSwept(t *testing.T, node string) (*redisstore.Store, []string, time.Time, []presence.Expiry) {
+	t.Helper()
 	rdb := redistest.Standalone(t)
 	h := &failSecondTx{}
 	rdb.AddHook(h)
 	s := redisstore.NewStore(rdb, "imstatus-test", nextApp())
 	ctx := t.Context()
 	now := time.Unix(1800000000, 0)
-	if _, err := s.RenewLease(ctx, "dead", now, 15*time.Second); err != nil {
+	if _, err := s.RenewLease(ctx, node, now, 15*time.Second); err != nil {
 		t.Fatal(err)
 	}
 	users := []string{"a", "b", "c"}
 	for i, u := range users {
-		if _, _, err := s.Login(ctx, u, presence.Device{Key: presence.DeviceKey{Node: "dead", Conn: uint64(i + 1)}, Platform: "Web"}, presence.PerPlatform, now); err != nil {
+		if _, _, err := s.Login(ctx, u, presence.Device{Key: presence.DeviceKey{Node: node, Conn: uint64(i + 1)}, Platform: "Web"}, presence.PerPlatform, now); err != nil {
 			t.Fatal(err)
 		}
 	}
 	later := now.Add(time.Minute)
 	h.armed.Store(true)
-	first, err := s.ExpireLeases(ctx, later)
+	defer h.armed.Store(false)
+	ended, err := s.ExpireLeases(ctx, later)
 	if err == nil {
 		t.Fatal("the injected failure did not reach ExpireLeases")
 	}
-	h.armed.Store(false)
+	return s, users, later, ended
+}
+
+// A sweep of a dead node's devices that fails half-way is finished by the
+// next one: no user of the dead node stays ONLINE.
+func TestSweepFailingHalfWayIsFinished(t *testing.T) {
+	s, users, later, first := halfSwept(t, "dead")
+	ctx := t.Context()
 	second, err := s.ExpireLeases(ctx, later)
 	if err != nil {
 		t.Fatal(err)
@@ -209,22 +219,8 @@ func TestSweepFailingHalfWayIsFinished(t *testing.T) {
 // A node found without a lease while its sweep is pending takes itself off
 // the sweep: the devices it asserts again are not ended.
 func TestRevivedNodeIsNotSwept(t *testing.T) {
-	rdb := redistest.Standalone(t)
-	h := &failSecondTx{}
-	rdb.AddHook(h)
-	s := redisstore.NewStore(rdb, "imstatus-test", nextApp())
+	s, _, later, _ := halfSwept(t, "n")
 	ctx := t.Context()
-	now := time.Unix(1800000000, 0)
-	s.RenewLease(ctx, "n", now, 15*time.Second)
-	for i, u := range []string{"a", "b", "c"} {
-		s.Login(ctx, u, presence.Device{Key: presence.DeviceKey{Node: "n", Conn: uint64(i + 1)}, Platform: "Web"}, presence.PerPlatform, now)
-	}
-	later := now.Add(time.Minute)
-	h.armed.Store(true)
-	if _, err := s.ExpireLeases(ctx, later); err == nil {
-		t.Fatal("the injected failure did not reach ExpireLeases")
-	}
-	h.armed.Store(false)
 	lost, err := s.RenewLease(ctx, "n", later, 15*time.Second)
 	if err != nil || !lost {
 		t.Fatalf("RenewLease = %v, %v; want the lease lost", lost, err)
