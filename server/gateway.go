@@ -69,12 +69,15 @@ type session struct {
 }
 
 func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
+	// The clock is read before the upgrade answers: once the client has its
+	// 101 it may act (and a test may move the clock), and the login wait
+	// must count from no later than that.
+	now := s.clock.Now()
 	ws, err := s.upgrader.Upgrade(w, r, nil)
 	if err != nil {
 		return // the upgrader has answered the client
 	}
 	ip, _, _ := net.SplitHostPort(r.RemoteAddr)
-	now := s.clock.Now()
 	c := &conn{srv: s, ws: ws, id: s.nextConn.Add(1), ip: ip}
 	c.lastSeen.Store(now.UnixNano())
 	c.anonSince.Store(now.UnixNano())
