@@ -69,8 +69,10 @@ func TestOfflineWinsOverLogout(t *testing.T) {
 	w.mustCall(0, wire.OpSubscribe, map[string]any{"ids": []string{"u"}})
 	w.drain()
 	a := e.login("u", loginOpts{platform: "Android"})
-	b := e.login("u", loginOpts{platform: "Windows"})
+	// Read before the next change: a push w has not read yet would be
+	// replaced by the newer one (a slow reader gets the latest).
 	w.expect("u", wire.StatusOnline, "", "Android")
+	b := e.login("u", loginOpts{platform: "Windows"})
 	w.expect("u", wire.StatusOnline, "", "Android", "Windows")
 	a.ws.Close()
 	w.expect("u", wire.StatusOnline, "", "Windows")
