@@ -30,6 +30,14 @@ type app struct {
 	broker presence.Broker
 	hub    *hub
 
+	// router is the broker when it sends a change only to the nodes that
+	// listen to its user (nil when every node hears every change): then
+	// this node keeps itself listening to what its connections hear of,
+	// and stops listening to a user a delivery of whom nobody here took
+	// (unheard).
+	router  presence.Router
+	unheard chan string
+
 	heartbeatTimeout time.Duration
 	clearDelay       time.Duration
 	heartbeatEvery   time.Duration
@@ -78,6 +86,11 @@ func newApp(s *Server, cfg AppConfig, b presence.Backend) *app {
 		clearDelay:       ms(cfg.SubscriptionClearDelayMS),
 	}
 	a.scratch.New = func() any { return new([]string) }
+	if r, ok := b.Broker.(presence.Router); ok {
+		a.router = r
+		a.unheard = make(chan string, maxUnheard)
+		go a.unlistenLoop()
+	}
 	a.unsent.max = maxUnsent
 	a.heartbeatEvery = s.opts.HeartbeatInterval
 	if a.heartbeatEvery <= 0 {
@@ -141,6 +154,12 @@ func (a *app) login(c *conn, seq uint64, l wire.LoginBody) {
 		// device would stay live. It is ended as a link closed, now or at
 		// the next sweeps; no later login has its key. No webhook: the
 		// login's own was never sent.
+		a.end(departure{user: l.UserID, platform: l.Platform, ip: c.ip, key: d.Key, how: presence.Lost, at: now})
+		return
+	}
+	if err := a.listen(ctx, l.UserID); err != nil {
+		a.hub.take(l.UserID, d.Key.Conn)
+		c.replyErr(seq, a.storeErr(err))
 		a.end(departure{user: l.UserID, platform: l.Platform, ip: c.ip, key: d.Key, how: presence.Lost, at: now})
 		return
 	}
@@ -314,7 +333,7 @@ func (a *app) publish(ch presence.Change) {
 	}
 	ctx, cancel := a.call()
 	defer cancel()
-	if err := a.send(ctx, ch.After); err != nil {
+	if err := a.send(ctx, ch.After, ch.Audience); err != nil {
 		a.storeErr(err)
 		if !a.unsent.add(ch.After) {
 			a.srv.metrics.unsentDropped.Add(1)
@@ -327,26 +346,34 @@ func (a *app) publish(ch presence.Change) {
 // imstatus_unsent_dropped_total): its watchers learn of the user's next one.
 const maxUnsent = 1 << 16
 
-// send reads who is told of st and hands it to the broker.
-func (a *app) send(ctx context.Context, st wire.Status) error {
+// send hands st to the broker with who is told of it: aud, when the store
+// read it with the change, else what the store says now.
+func (a *app) send(ctx context.Context, st wire.Status, aud *presence.Audience) error {
 	wp := a.scratch.Get().(*[]string)
 	defer a.scratch.Put(wp)
-	w, err := a.store.AppendWatchers(ctx, (*wp)[:0], st.UserID)
-	if err != nil {
+	d := presence.Delivery{Status: st, Watchers: (*wp)[:0]}
+	var err error
+	if aud != nil {
+		d.Watchers = append(d.Watchers, aud.Watchers...)
+		d.Listeners = aud.Listeners
+		if d.Listeners == nil {
+			d.Listeners = []string{} // read with the change: none
+		}
+	} else if d.Watchers, err = a.store.AppendWatchers(ctx, d.Watchers, st.UserID); err != nil {
 		return err
 	}
 	if *a.cfg.FriendStatusAutoNotify {
-		n := len(w)
-		if w, err = a.dir.AppendFriendOf(ctx, w, st.UserID); err != nil {
+		n := len(d.Watchers)
+		if d.Watchers, err = a.dir.AppendFriendOf(ctx, d.Watchers, st.UserID); err != nil {
 			return err
 		}
-		if n > 0 && len(w) > n {
-			w = dedupe(w)
+		if n > 0 && len(d.Watchers) > n {
+			d.Watchers = dedupe(d.Watchers)
 		}
 	}
-	err = a.broker.Publish(ctx, presence.Delivery{Status: st, Watchers: w})
-	clear(w)
-	*wp = w[:0]
+	err = a.broker.Publish(ctx, d)
+	clear(d.Watchers)
+	*wp = d.Watchers[:0]
 	return err
 }
 
@@ -385,6 +412,13 @@ func (a *app) Deliver(d presence.Delivery) {
 	targets := a.hub.appendConns((*tp)[:0], st.UserID)
 	for _, w := range d.Watchers {
 		targets = a.hub.appendConns(targets, w)
+	}
+	if len(targets) == 0 && a.router != nil {
+		a.srv.metrics.unheard.Add(1)
+		select {
+		case a.unheard <- st.UserID:
+		default: // it stays a listener a while longer: harmless
+		}
 	}
 	if len(targets) > 0 {
 		frame := wire.AppendStatusPush(nil, st)
@@ -561,6 +595,13 @@ func (a *app) subscribe(c *conn, ss session, req wire.Request) {
 		c.replyErr(req.Seq, a.storeErr(err))
 		return
 	}
+	if a.router != nil {
+		// Every node with a device of the user listens, not only this one.
+		if err := a.router.ListenFor(ctx, ss.user, ids...); err != nil {
+			c.replyErr(req.Seq, a.storeErr(err))
+			return
+		}
+	}
 	// Read after subscribing: a change between the two reaches c as a push.
 	// c notes the pushes it queues from now on, so the snapshot leaves out
 	// a status older than one of them (sendSnapshot).
@@ -628,7 +669,7 @@ func (a *app) sweep(now time.Time) {
 	}
 	a.leaves.retry(func(d departure) error { return a.depart(ctx, d) })
 	a.unsent.retry(func(st wire.Status) error {
-		err := a.send(ctx, st)
+		err := a.send(ctx, st, nil)
 		if err != nil {
 			a.storeErr(err)
 		}
@@ -702,6 +743,13 @@ func (a *app) resyncUser(user string, conns []*conn) {
 		return
 	}
 	ids = dedupe(append(ids, user))
+	if a.router != nil {
+		// A Redis back from its AOF may have lost the last second's.
+		if err := a.router.Listen(ctx, a.srv.nodeID, ids...); err != nil {
+			a.storeErr(err)
+			return
+		}
+	}
 	for _, c := range conns {
 		c.beginSnapshot()
 		defer c.endSnapshot()
@@ -738,4 +786,81 @@ func (a *app) reassert() {
 	})
 	a.srv.log.Warn("this node's lease was lost; its devices reconnect to assert themselves again",
 		"sdkappid", a.cfg.SDKAppID, "node", a.srv.nodeID, "connections", n)
+}
+
+// listen makes this node listen to what a device of user that just logged
+// in here hears of: the user, its subscriptions and, with auto-notify, its
+// friends. The store has the device already, so a subscription or friend
+// added on another node meanwhile makes that node listen for this one
+// (ListenFor), if this read missed it.
+func (a *app) listen(ctx context.Context, user string) error {
+	if a.router == nil {
+		return nil
+	}
+	ids, err := a.store.Subscriptions(ctx, user)
+	if err != nil {
+		return err
+	}
+	if *a.cfg.FriendStatusAutoNotify {
+		friends, err := a.dir.Friends(ctx, user)
+		if err != nil {
+			return err
+		}
+		ids = append(ids, friends...)
+	}
+	return a.router.Listen(ctx, a.srv.nodeID, append(ids, user)...)
+}
+
+// maxUnheard bounds the users waiting to be unlistened: past it a user
+// stays listened to until a later delivery finds nobody again.
+const maxUnheard = 4096
+
+// unlistenLoop stops this node listening to the users of whom a delivery
+// found nobody here, until the server stops.
+func (a *app) unlistenLoop() {
+	for {
+		select {
+		case <-a.srv.ctx.Done():
+			return
+		case user := <-a.unheard:
+			if err := a.unlisten(user); err != nil {
+				a.storeErr(err)
+			}
+		}
+	}
+}
+
+// unlisten stops this node listening to user, then checks who hears of
+// user here: a hearer that came meanwhile (its listen may have crossed
+// this one) makes the node listen again, and get the user's status
+// afresh, which a change in between would otherwise have passed by.
+func (a *app) unlisten(user string) error {
+	ctx, cancel := a.call()
+	defer cancel()
+	if err := a.router.Unlisten(ctx, a.srv.nodeID, user); err != nil {
+		return err
+	}
+	w, err := a.store.AppendWatchers(ctx, nil, user)
+	if err == nil && *a.cfg.FriendStatusAutoNotify {
+		w, err = a.dir.AppendFriendOf(ctx, w, user)
+	}
+	if err != nil {
+		return err
+	}
+	if !a.hub.has(user) && !slices.ContainsFunc(w, a.hub.has) {
+		a.srv.metrics.unlistened.Add(1)
+		return nil
+	}
+	a.srv.metrics.relistened.Add(1)
+	if err := a.router.Listen(ctx, a.srv.nodeID, user); err != nil {
+		return err
+	}
+	sts, err := a.store.Statuses(ctx, user)
+	if err != nil {
+		return err
+	}
+	if sts[0].Type != wire.StatusUnknown {
+		a.Deliver(presence.Delivery{Status: sts[0], Watchers: w})
+	}
+	return nil
 }

@@ -113,6 +113,14 @@ func (h *hub) appendConns(dst []*conn, user string) []*conn {
 	return dst
 }
 
+// has reports whether user has a connection on this node.
+func (h *hub) has(user string) bool {
+	if v, ok := h.users.Load(user); ok {
+		return v.(*hubUser).conns.Load() != nil
+	}
+	return false
+}
+
 // connsOf returns user's connections on this node.
 func (h *hub) connsOf(user string) []*conn {
 	return h.appendConns(nil, user)

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"strconv"
@@ -295,7 +296,36 @@ func (a *app) restFriendAdd(req gjson.Result, max int, bothByDefault bool) *rest
 	if err != nil {
 		return a.restStoreErr(err)
 	}
+	if err := a.listenToFriends(ctx, from, rs, both); err != nil {
+		return a.restStoreErr(err)
+	}
 	return friendResults(rs)
+}
+
+// listenToFriends makes the nodes of from's devices listen to the friends
+// added and, both ways, the nodes of theirs listen to from: with
+// auto-notify on, they hear of one another from now on.
+func (a *app) listenToFriends(ctx context.Context, from string, rs []presence.FriendResult, both bool) error {
+	if a.router == nil || !*a.cfg.FriendStatusAutoNotify {
+		return nil
+	}
+	var added []string
+	for _, r := range rs {
+		if r.Code == 0 {
+			added = append(added, r.To)
+		}
+	}
+	if err := a.router.ListenFor(ctx, from, added...); err != nil {
+		return err
+	}
+	if both {
+		for _, to := range added {
+			if err := a.router.ListenFor(ctx, to, from); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 func (a *app) restFriendDelete(req gjson.Result) *restReply {

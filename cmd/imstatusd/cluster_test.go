@@ -18,6 +18,7 @@ import (
 
 	"github.com/imstatus/imstatus/core"
 	"github.com/imstatus/imstatus/internal/redistest"
+	"github.com/imstatus/imstatus/server/presence"
 	"github.com/imstatus/imstatus/server/presence/redisstore"
 	"github.com/imstatus/imstatus/usersig"
 	"github.com/imstatus/imstatus/wire"
@@ -402,4 +403,81 @@ func TestClusterLimitsAcrossNodes(t *testing.T) {
 			t.Fatalf("the 21st call: %v, want %d from the server", err, wire.CodeRateLimited)
 		}
 	}
+}
+
+// A change goes only to the nodes that listen to its user, and a node
+// listens to whatever its clients hear of, however they came to: a
+// subscription made by the same user's device on another node, a friend
+// added through REST on a third node, a login on a node that had stopped
+// listening, a hearer that arrived while the node was stopping.
+func TestClusterRouting(t *testing.T) {
+	c := newCluster(t, false, `,"friend_status_auto_notify":true`)
+	c.importAccounts("w", "x", "a", "b")
+	rdb := c.redis.Client()
+	listeners := func(user string) []string {
+		t.Helper()
+		m, err := rdb.SMembers(t.Context(), fmt.Sprintf("{%s:%d:%s}:at", redisPrefix, redisApp, user)).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		slices.Sort(m)
+		return m
+	}
+	x := c.peer("x", "Web", 2)
+	w1 := c.peer("w", "Web", 0)
+	w2 := c.peer("w", "Android", 1)
+	w1.subscribe("x")
+	x.set("one")
+	w1.waitFor("x", "ONLINE one", online("one"))
+	w2.waitFor("x", "ONLINE one", online("one")) // subscribed on node 1
+	if got := listeners("x"); !slices.Equal(got, []string{"node-1", "node-2", "node-3"}) {
+		t.Fatalf("listeners of x = %v", got)
+	}
+
+	a := c.peer("a", "Web", 0)
+	b := c.peer("b", "Web", 1)
+	if got := c.nodes[2].rest(t, redisKey, redisApp, "sns/friend_add", `{"From_Account":"a","AddFriendItem":[{"To_Account":"b"}],"AddType":"Add_Type_Single"}`); !strings.Contains(got, `"ResultCode":0`) {
+		t.Fatalf("friend_add: %s", got)
+	}
+	b.set("hi")
+	a.waitFor("b", "ONLINE hi", online("hi")) // befriended on node 3
+
+	// w leaves node 2: x's next change finds nobody there, and node 2
+	// stops listening to x.
+	w2.cl.Close()
+	x.set("two")
+	w1.waitFor("x", "ONLINE two", online("two"))
+	deadline := time.Now().Add(20 * time.Second)
+	for slices.Contains(listeners("x"), "node-2") {
+		if time.Now().After(deadline) {
+			t.Fatalf("node 2 still listens to x: %v", listeners("x"))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	w3 := c.peer("w", "Android", 1) // back on node 2: it listens again
+	x.set("three")
+	w3.waitFor("x", "ONLINE three", online("three"))
+
+	// A delivery of x that names none of its watchers, as one published
+	// just before w subscribed would: each node stops listening, finds w
+	// here after all, and listens again at once.
+	relistened := c.nodes[1].metric(t, "imstatus_users_relistened_total")
+	st, err := redisstore.NewStore(rdb, redisPrefix, redisApp).Statuses(t.Context(), "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st[0].Version++ // newer than what the nodes delivered, or they drop it
+	if err := redisstore.NewBroker(rdb, redisPrefix, redisApp, nil).Publish(t.Context(), presence.Delivery{Status: st[0]}); err != nil {
+		t.Fatal(err)
+	}
+	for c.nodes[1].metric(t, "imstatus_users_relistened_total") == relistened {
+		if time.Now().After(deadline.Add(20 * time.Second)) {
+			t.Fatal("node 2 did not listen to x again")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	x.set("four")
+	w1.waitFor("x", "ONLINE four", online("four"))
+	w3.waitFor("x", "ONLINE four", online("four"))
+	c.settled(0, map[*peer][]string{w1: {"x"}, w3: {"x"}, a: {"b"}})
 }

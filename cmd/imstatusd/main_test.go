@@ -116,6 +116,38 @@ func start(t *testing.T, args ...string) *daemon {
 	return d
 }
 
+// rest calls the REST API command of app as its administrator and returns
+// the answer's body.
+func (d *daemon) rest(t *testing.T, key string, app uint64, cmd, body string) string {
+	t.Helper()
+	sig, _ := usersig.Generate(key, app, "administrator", time.Hour, time.Now())
+	q := url.Values{"sdkappid": {fmt.Sprint(app)}, "identifier": {"administrator"}, "usersig": {sig}, "random": {"1"}, "contenttype": {"json"}}
+	resp, err := http.Post("http://"+d.addr+"/v4/"+cmd+"?"+q.Encode(), "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
+
+// metric reads a counter of d's /metrics.
+func (d *daemon) metric(t *testing.T, name string) int {
+	t.Helper()
+	resp, err := http.Get("http://" + d.addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	m := regexp.MustCompile(`(?m)^` + name + ` (\d+)$`).FindSubmatch(b)
+	if m == nil {
+		t.Fatalf("no %s in /metrics", name)
+	}
+	n, _ := strconv.Atoi(string(m[1]))
+	return n
+}
+
 func TestUserSigCommand(t *testing.T) {
 	key := "5bd2850fff3ecb11d7c805251c51ee463a25727bddc2385f3fa8bfee1bb93b5e"
 	out, err := exec.Command(binary, "usersig", "--sdkappid", "1400000000", "--key", key, "--user", "xiaojun", "--expire", "60").Output()
@@ -369,15 +401,7 @@ func TestRestartKeepsAccountsAndFriends(t *testing.T) {
 	data := filepath.Join(dir, "data")
 	rest := func(d *daemon, cmd, body string) string {
 		t.Helper()
-		sig, _ := usersig.Generate(key, app, "administrator", time.Hour, time.Now())
-		q := url.Values{"sdkappid": {fmt.Sprint(app)}, "identifier": {"administrator"}, "usersig": {sig}, "random": {"1"}, "contenttype": {"json"}}
-		resp, err := http.Post("http://"+d.addr+"/v4/"+cmd+"?"+q.Encode(), "application/json", strings.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return string(b)
+		return d.rest(t, key, app, cmd, body)
 	}
 	const query = `{"To_Account":["alice","bob","carol"]}`
 
@@ -493,20 +517,7 @@ func TestTwoNodesOnRedis(t *testing.T) {
 	if code, body := health(); code != 200 || !strings.Contains(body, `"backend":"ok"`) {
 		t.Fatalf("healthz with Redis up: %d %s", code, body)
 	}
-	metric := func(name string) int {
-		resp, err := http.Get("http://" + n1.addr + "/metrics")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		m := regexp.MustCompile(`(?m)^` + name + ` (\d+)$`).FindSubmatch(b)
-		if m == nil {
-			t.Fatalf("no %s in /metrics", name)
-		}
-		n, _ := strconv.Atoi(string(m[1]))
-		return n
-	}
+	metric := func(name string) int { return n1.metric(t, name) }
 	if metric("imstatus_redis_round_trips_total") == 0 {
 		t.Fatal("no Redis round trips counted")
 	}

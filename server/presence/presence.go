@@ -86,6 +86,17 @@ const (
 // carries the user's version; Before is what the operation replaced.
 type Change struct {
 	Before, After wire.Status
+	// Audience, when a store reads it with the change, is who hears of
+	// it; nil means ask (AppendWatchers, and the broker its listeners).
+	Audience *Audience
+}
+
+// Audience is who hears of a change, as read with it: the users whose
+// subscription list holds the user and, for a Router whose keys the store
+// shares, the nodes that listen to the user (Listeners of a Delivery).
+type Audience struct {
+	Watchers  []string
+	Listeners []string
 }
 
 // Changed reports whether the operation changed anything a watcher sees.
@@ -426,6 +437,9 @@ type Expiry struct {
 type Delivery struct {
 	Status   wire.Status
 	Watchers []string
+	// Listeners, when not nil, are the nodes a Router sends d to, read
+	// with the change; nil means the Router reads them.
+	Listeners []string
 }
 
 // Kick asks the node holding a device to kick it. A zero Key asks every
@@ -457,10 +471,39 @@ type Broker interface {
 	// Register makes n receive the app's deliveries, and the kicks
 	// addressed to node id; stop ends that.
 	Register(ctx context.Context, id string, n Node) (stop func(), err error)
-	// Publish sends d to every registered node.
+	// Publish sends d to every registered node (a Router: to the nodes
+	// that listen to d.Status.UserID).
 	Publish(ctx context.Context, d Delivery) error
-	// PublishKick sends k to node id, or to every node when k.Key is zero.
+	// PublishKick sends k to node id or, when k.Key is zero, to every node
+	// (a Router: to the nodes that listen to k.User).
 	PublishKick(ctx context.Context, id string, k Kick) error
+}
+
+// Router is a Broker that carries a user's changes, and the admin's kicks
+// of the user, only to the nodes that listen to that user rather than to
+// every node. A node listens to every user its connections hear of: their
+// own users, those users' subscriptions and, with auto-notify, their
+// friends. What a node listens to is a superset of what it needs, kept so
+// by the nodes: a node may listen to a user none of its connections hears
+// of any more (a delivery nobody here took tells it so, and it calls
+// Unlisten), never the other way round. Publish of a Router sends d to the
+// nodes that listen to d.Status.UserID.
+//
+// Whoever adds a hearer writes its own record first (the login its
+// device, the subscribe its list, the friend link) and calls Listen or
+// ListenFor after; Unlisten's caller reads the hearers after it. So of a
+// listen and an unlisten that cross, one sees the other, and no hearer is
+// left on a node that does not listen.
+type Router interface {
+	Broker
+	// Listen makes node listen to users.
+	Listen(ctx context.Context, node string, users ...string) error
+	// ListenFor makes every node that holds a live device of watcher
+	// listen to users: a change of watcher's subscriptions or friends made
+	// on one node reaches its devices on the others.
+	ListenFor(ctx context.Context, watcher string, users ...string) error
+	// Unlisten stops node listening to user.
+	Unlisten(ctx context.Context, node, user string) error
 }
 
 // Backend is an app's three contracts.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -18,29 +19,38 @@ import (
 	"github.com/imstatus/imstatus/wire"
 )
 
-// Broker is a presence.Broker over Redis sharded pub/sub (SPUBLISH,
-// SSUBSCRIBE; Redis 7): one channel an app for its deliveries and admin
-// kicks, one a node for the kicks addressed to it, all with the app's hash
-// tag so one subscription covers them. Every node hears every delivery of
-// the app: routing to the nodes that hold a watcher is yet to come.
+// Broker is a presence.Router over Redis sharded pub/sub (SPUBLISH,
+// SSUBSCRIBE; Redis 7). Each node has a channel of its own, hash-tagged
+// apart from the others' so the nodes' traffic spreads over the shards of
+// a cluster. The nodes that listen to a user are a set in the user's slot,
+// {PREFIX:APP:USER}:at, beside the user's status: a change is published to
+// the channels of those nodes only. A node that died stays in such sets
+// until a publish finds nobody on its channel and no lease of it, and
+// takes it out.
 type Broker struct {
-	rdb redis.UniversalClient
-	app string // "{PREFIX:APP}"
-	log *slog.Logger
+	rdb    redis.UniversalClient
+	prefix string // "PREFIX:APP:"
+	app    string // "{PREFIX:APP}"
+	log    *slog.Logger
 }
 
-var _ presence.Broker = (*Broker)(nil)
+var _ presence.Router = (*Broker)(nil)
 
 // NewBroker returns app's broker over rdb, its channels under prefix.
 func NewBroker(rdb redis.UniversalClient, prefix string, app uint64, log *slog.Logger) *Broker {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Broker{rdb: rdb, app: "{" + prefix + ":" + strconv.FormatUint(app, 10) + "}", log: log}
+	a := prefix + ":" + strconv.FormatUint(app, 10)
+	return &Broker{rdb: rdb, prefix: a + ":", app: "{" + a + "}", log: log}
 }
 
-func (b *Broker) appChannel() string           { return b.app + ":deliveries" }
-func (b *Broker) nodeChannel(id string) string { return b.app + ":node:" + id }
+// nodeChannel is node id's channel: {PREFIX:APP:node:ID}:in. A user id
+// holds no colon, so no user's keys share its tag.
+func (b *Broker) nodeChannel(id string) string { return "{" + b.prefix + "node:" + id + "}:in" }
+
+// listeners is the key of the set of nodes that listen to user.
+func (b *Broker) listeners(user string) string { return "{" + b.prefix + user + "}:at" }
 
 // message is what travels on a channel: a delivery or a kick.
 type message struct {
@@ -60,12 +70,10 @@ type message struct {
 // between are lost, so once the subscription is confirmed again n is told
 // to Resync.
 func (b *Broker) Register(ctx context.Context, id string, n presence.Node) (func(), error) {
-	sub := b.rdb.SSubscribe(ctx, b.appChannel(), b.nodeChannel(id))
-	for range 2 {
-		if _, err := sub.Receive(ctx); err != nil {
-			sub.Close()
-			return nil, fmt.Errorf("redisstore: subscribing: %w", err)
-		}
+	sub := b.rdb.SSubscribe(ctx, b.nodeChannel(id))
+	if _, err := sub.Receive(ctx); err != nil {
+		sub.Close()
+		return nil, fmt.Errorf("redisstore: subscribing: %w", err)
 	}
 	done := make(chan struct{})
 	go func() {
@@ -109,7 +117,7 @@ func (b *Broker) receive(sub *redis.PubSub, n presence.Node) {
 		case *redis.Message:
 			b.handle(n, m.Payload)
 		case *redis.Subscription:
-			if gap && m.Kind == "ssubscribe" && m.Count == 2 {
+			if gap && m.Kind == "ssubscribe" {
 				gap = false
 				n.Resync()
 			}
@@ -140,13 +148,14 @@ func (b *Broker) handle(n presence.Node, payload string) {
 	}
 }
 
-// Publish implements presence.Broker.
+// Publish implements presence.Broker: d goes to the nodes that listen to
+// its user.
 func (b *Broker) Publish(ctx context.Context, d presence.Delivery) error {
 	p, err := json.Marshal(message{Kind: "d", Status: wire.AppendStatus(nil, d.Status), Watchers: d.Watchers})
 	if err != nil {
 		return err
 	}
-	return b.rdb.SPublish(ctx, b.appChannel(), p).Err()
+	return b.toListeners(ctx, d.Status.UserID, d.Listeners, p)
 }
 
 // PublishKick implements presence.Broker.
@@ -155,11 +164,103 @@ func (b *Broker) PublishKick(ctx context.Context, id string, k presence.Kick) er
 	if err != nil {
 		return err
 	}
-	ch := b.appChannel()
-	if !k.Key.IsZero() {
-		ch = b.nodeChannel(id)
+	if k.Key.IsZero() {
+		return b.toListeners(ctx, k.User, nil, p)
 	}
-	return b.rdb.SPublish(ctx, ch, p).Err()
+	return b.rdb.SPublish(ctx, b.nodeChannel(id), p).Err()
+}
+
+// toListeners publishes p on the channel of each node that listens to
+// user (nodes, when the store read them with the change), and forgets the
+// nodes found gone.
+func (b *Broker) toListeners(ctx context.Context, user string, nodes []string, p []byte) error {
+	if nodes == nil {
+		var err error
+		if nodes, err = b.rdb.SMembers(ctx, b.listeners(user)).Result(); err != nil {
+			return err
+		}
+	}
+	if len(nodes) == 0 {
+		return nil
+	}
+	heard := make([]*redis.IntCmd, len(nodes))
+	if _, err := b.rdb.Pipelined(ctx, func(pl redis.Pipeliner) error {
+		for i, n := range nodes {
+			heard[i] = pl.SPublish(ctx, b.nodeChannel(n), p)
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	for i, n := range nodes {
+		if heard[i].Val() == 0 {
+			b.forgetIfGone(ctx, user, n)
+		}
+	}
+	return nil
+}
+
+// forgetIfGone takes node out of user's listeners when it holds no lease:
+// it is dead, or it was swept and will listen afresh when its clients log
+// in again. A live node whose link is down for a moment still has its
+// lease, and stays. A failure is left for the next publish to retry.
+func (b *Broker) forgetIfGone(ctx context.Context, user, node string) {
+	err := b.rdb.ZScore(ctx, b.app+":leases", node).Err()
+	if errors.Is(err, redis.Nil) {
+		err = b.rdb.SRem(ctx, b.listeners(user), node).Err()
+	}
+	if err != nil {
+		b.log.Warn("broker: forgetting a gone node", "node", node, "err", err)
+	}
+}
+
+// Listen implements presence.Router.
+func (b *Broker) Listen(ctx context.Context, node string, users ...string) error {
+	_, err := b.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, u := range users {
+			if validID(u) {
+				p.SAdd(ctx, b.listeners(u), node)
+			}
+		}
+		return nil
+	})
+	return err
+}
+
+// ListenFor implements presence.Router: the nodes are read from watcher's
+// status record, which the store keeps in the same slot.
+func (b *Broker) ListenFor(ctx context.Context, watcher string, users ...string) error {
+	if !validID(watcher) || len(users) == 0 {
+		return nil
+	}
+	k := "{" + b.prefix + watcher + "}:p"
+	r, err := readRecord(b.rdb.Get(ctx, k), k)
+	if err != nil {
+		return err
+	}
+	var nodes []string
+	for _, x := range r.Recs {
+		if x.Node != "" && !slices.Contains(nodes, x.Node) {
+			nodes = append(nodes, x.Node)
+		}
+	}
+	_, err = b.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, u := range users {
+			if validID(u) && len(nodes) > 0 {
+				p.SAdd(ctx, b.listeners(u), nodes)
+			}
+		}
+		return nil
+	})
+	return err
+}
+
+// Unlisten implements presence.Router.
+func (b *Broker) Unlisten(ctx context.Context, node, user string) error {
+	if !validID(user) {
+		return nil
+	}
+	return b.rdb.SRem(ctx, b.listeners(user), node).Err()
 }
 
 // NewBackend returns app's three contracts in rdb, under prefix.

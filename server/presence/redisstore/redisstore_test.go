@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -122,6 +125,9 @@ func TestBrokerResyncsAfterItsLinkBroke(t *testing.T) {
 		t.Fatal("no Resync after the subscription was dropped")
 	}
 	d := presence.Delivery{Status: wire.Status{UserID: "a", Type: wire.StatusOnline, Devices: []string{"Web"}, Version: 7}}
+	if err := b.Listen(t.Context(), "n1", "a"); err != nil {
+		t.Fatal(err)
+	}
 	if err := b.Publish(t.Context(), d); err != nil {
 		t.Fatal(err)
 	}
@@ -140,24 +146,27 @@ func TestBrokerResyncsAfterItsLinkBroke(t *testing.T) {
 	}
 }
 
-// failSecondTx fails the second MULTI/EXEC transaction while armed: a fault
-// injected on purpose into a real Redis's client.
-type failSecondTx struct {
-	armed atomic.Bool
-	txs   atomic.Int32
+// failSecondWrite fails the second write of a status record (the store's
+// compare-and-set script) while armed: a fault injected on purpose into a
+// real Redis's client.
+type failSecondWrite struct {
+	armed  atomic.Bool
+	writes atomic.Int32
 }
 
-func (h *failSecondTx) DialHook(next redis.DialHook) redis.DialHook { return next }
-func (h *failSecondTx) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
-	return next
-}
-func (h *failSecondTx) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return func(ctx context.Context, cmds []redis.Cmder) error {
-		if h.armed.Load() && len(cmds) > 0 && cmds[0].Name() == "multi" && h.txs.Add(1) == 2 {
-			return errors.New("injected: the transaction fails")
+func (h *failSecondWrite) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (h *failSecondWrite) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		args := cmd.Args()
+		if h.armed.Load() && (cmd.Name() == "evalsha" || cmd.Name() == "eval") && len(args) > 3 &&
+			strings.HasSuffix(fmt.Sprint(args[3]), "}:p") && h.writes.Add(1) == 2 {
+			return errors.New("injected: the write fails")
 		}
-		return next(ctx, cmds)
+		return next(ctx, cmd)
 	}
+}
+func (h *failSecondWrite) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
 }
 
 // halfSwept gives users a, b and c a device on node, lets node's lease run
@@ -166,7 +175,7 @@ func (h *failSecondTx) ProcessPipelineHook(next redis.ProcessPipelineHook) redis
 func halfSwept(t *testing.T, node string) (*redisstore.Store, []string, time.Time, []presence.Expiry) {
 	t.Helper()
 	rdb := redistest.Standalone(t)
-	h := &failSecondTx{}
+	h := &failSecondWrite{}
 	rdb.AddHook(h)
 	s := redisstore.NewStore(rdb, "imstatus-test", nextApp())
 	ctx := t.Context()
@@ -234,5 +243,148 @@ func TestRevivedNodeIsNotSwept(t *testing.T) {
 	}
 	if st, _ := s.Statuses(ctx, "c"); st[0].Type != wire.StatusOnline {
 		t.Fatalf("c is %v, want ONLINE on its revived node", st[0].Type)
+	}
+}
+
+// ListenFor makes the nodes of the watcher's live devices listen, and no
+// other; a node gone without a lease is forgotten by the next publish,
+// and one with a lease is kept while its link is down.
+func TestListenForAndGoneNodes(t *testing.T) {
+	rdb := redistest.Standalone(t)
+	ctx := t.Context()
+	app := nextApp()
+	s := redisstore.NewStore(rdb, "imstatus-test", app)
+	b := redisstore.NewBroker(rdb, "imstatus-test", app, nil)
+	now := time.Unix(1800000000, 0)
+	nodes := map[string]*gapNode{}
+	for _, id := range []string{"n1", "n2", "n3"} {
+		nodes[id] = &gapNode{deliveries: make(chan presence.Delivery, 8), resyncs: make(chan struct{}, 8)}
+		stop, err := b.Register(ctx, id, nodes[id])
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer stop()
+	}
+	for i, id := range []string{"n1", "n2"} { // w's devices on n1 and n2, and a gone one on n3
+		d := presence.Device{Key: presence.DeviceKey{Node: id, Conn: uint64(i + 1)}, Platform: []string{"Web", "Android"}[i]}
+		if _, _, err := s.Login(ctx, "w", d, presence.PerPlatform, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, _, err := s.Login(ctx, "w", presence.Device{Key: presence.DeviceKey{Node: "n3", Conn: 9}, Platform: "iPad"}, presence.PerPlatform, now); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.Leave(ctx, "w", presence.DeviceKey{Node: "n3", Conn: 9}, presence.Lost, now); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.ListenFor(ctx, "w", "x"); err != nil {
+		t.Fatal(err)
+	}
+	members := func() []string {
+		m, err := rdb.SMembers(ctx, "{imstatus-test:"+strconv.FormatUint(app, 10)+":x}:at").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		slices.Sort(m)
+		return m
+	}
+	if got := members(); !slices.Equal(got, []string{"n1", "n2"}) {
+		t.Fatalf("listeners of x = %v, want [n1 n2]", got)
+	}
+	d := presence.Delivery{Status: wire.Status{UserID: "x", Type: wire.StatusOnline, Version: 3}, Watchers: []string{"w"}}
+	if err := b.Publish(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"n1", "n2"} {
+		select {
+		case <-nodes[id].deliveries:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%s got no delivery", id)
+		}
+	}
+	select {
+	case got := <-nodes["n3"].deliveries:
+		t.Fatalf("n3 got %+v", got)
+	default:
+	}
+	// dead: no subscriber, no lease; away: no subscriber, a lease.
+	if err := b.Listen(ctx, "dead", "x"); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Listen(ctx, "away", "x"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.RenewLease(ctx, "away", now, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Publish(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	if got := members(); !slices.Equal(got, []string{"away", "n1", "n2"}) {
+		t.Fatalf("listeners of x after a publish = %v, want [away n1 n2]", got)
+	}
+}
+
+// A visible change comes with its audience, read in the step that wrote
+// it: the user's watchers and the nodes that listen to it.
+func TestChangeCarriesItsAudience(t *testing.T) {
+	rdb := redistest.Standalone(t)
+	ctx := t.Context()
+	app := nextApp()
+	s := redisstore.NewStore(rdb, "imstatus-test", app)
+	b := redisstore.NewBroker(rdb, "imstatus-test", app, nil)
+	now := time.Unix(1800000000, 0)
+	if _, err := s.Subscribe(ctx, "o", []string{"u"}, 10); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Listen(ctx, "n1", "u"); err != nil {
+		t.Fatal(err)
+	}
+	ch, _, err := s.Login(ctx, "u", presence.Device{Key: presence.DeviceKey{Node: "n2", Conn: 1}, Platform: "Web"}, presence.PerPlatform, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := ch.Audience; a == nil || !slices.Equal(a.Watchers, []string{"o"}) || !slices.Equal(a.Listeners, []string{"n1"}) {
+		t.Fatalf("audience %+v, want watchers [o] and listeners [n1]", a)
+	}
+	ch, err = s.SetCustom(ctx, "u", "", now) // no visible change
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ch.Changed() || ch.Audience != nil {
+		t.Fatalf("an invisible change came with %+v", ch)
+	}
+}
+
+// An owner listed as away by an update that landed after its return (two
+// nodes' updates out of order) keeps its list: the sweep checks it is away.
+func TestLateAwayListingClearsNothing(t *testing.T) {
+	rdb := redistest.Standalone(t)
+	ctx := t.Context()
+	app := nextApp()
+	s := redisstore.NewStore(rdb, "imstatus-test", app)
+	now := time.Unix(1800000000, 0)
+	if _, err := s.Subscribe(ctx, "o", []string{"u"}, 10); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.Login(ctx, "o", presence.Device{Key: presence.DeviceKey{Node: "n1", Conn: 1}, Platform: "Web"}, presence.PerPlatform, now); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SetCustom(ctx, "o", "here", now); err != nil {
+		t.Fatal(err)
+	}
+	away := fmt.Sprintf("{imstatus-test:%d}:away", app)
+	if err := rdb.ZScore(ctx, away, "o").Err(); !errors.Is(err, redis.Nil) {
+		t.Fatalf("an owner ONLINE all along is listed as away (%v)", err)
+	}
+	if err := rdb.ZAdd(ctx, away, redis.Z{Score: float64(now.UnixMilli()), Member: "o"}).Err(); err != nil {
+		t.Fatal(err)
+	}
+	cleared, err := s.ClearAwaySubscriptions(ctx, now.Add(time.Hour), time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if list, _ := s.Subscriptions(ctx, "o"); len(cleared) != 0 || !slices.Equal(list, []string{"u"}) {
+		t.Fatalf("cleared %v, list now %v; want nothing cleared and [u]", cleared, list)
 	}
 }

@@ -105,95 +105,122 @@ func (r record) status(id string) wire.Status {
 // writer of the same user.
 const maxRetries = 32
 
-// update runs f on user's record in a transaction and stores the result
-// with the rules applied. f reports whether it changed anything to store;
-// update returns the change and that report.
+// casScript writes a user's record (KEYS[1]) if it still holds what the
+// caller read (ARGV[1]; "" for none), and then answers whether the user
+// has a subscription list (KEYS[2]) and, when ARGV[3] is "1", who hears
+// of the change: the user's watchers (KEYS[3]) and listening nodes
+// (KEYS[4]), read in the same step. A record changed meanwhile is
+// answered instead, for the caller to apply its rule to again.
+var casScript = redis.NewScript(`
+local cur = redis.call('GET', KEYS[1]) or ''
+if cur ~= ARGV[1] then return {0, cur} end
+redis.call('SET', KEYS[1], ARGV[2])
+local listed = redis.call('EXISTS', KEYS[2])
+if ARGV[3] ~= '1' then return {1, listed} end
+return {1, listed, redis.call('SMEMBERS', KEYS[3]), redis.call('SMEMBERS', KEYS[4])}`)
+
+// update runs f on user's record and stores the result with the rules
+// applied, in one script that checks the record is still the one f saw
+// (else f runs again on the new one). f reports whether it changed
+// anything to store; update returns the change, with its audience when it
+// is one watchers see, and that report.
 func (s *Store) update(ctx context.Context, user string, now time.Time, f func(devs []presence.DeviceRecord, custom *string) ([]presence.DeviceRecord, bool)) (presence.Change, bool, error) {
-	pk, sk := s.key(user, "p"), s.key(user, "s")
+	keys := []string{s.key(user, "p"), s.key(user, "s"), s.key(user, "w"), s.key(user, "at")}
 	defer s.lock(user)()
+	cur, err := s.rdb.Get(ctx, keys[0]).Result()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return presence.Change{}, false, err
+	}
 	for attempt := range maxRetries {
-		var ch presence.Change
-		var changed, listed bool
-		err := s.rdb.Watch(ctx, func(tx *redis.Tx) error {
-			// The record and whether a list exists, in one round trip.
-			var get *redis.StringCmd
-			var exists *redis.IntCmd
-			if _, err := tx.Pipelined(ctx, func(p redis.Pipeliner) error {
-				get, exists = p.Get(ctx, pk), p.Exists(ctx, sk)
-				return nil
-			}); err != nil && !errors.Is(err, redis.Nil) {
-				return err
-			}
-			r, err := decodeRecord(get, pk)
-			if err != nil {
-				return err
-			}
-			listed = exists.Val() == 1
-			before := r.status(user)
-			custom := r.Custom
-			devs, ok := f(r.devices(), &custom)
-			if !ok {
-				ch = presence.Change{Before: before, After: before}
-				return nil
-			}
-			changed = true
-			ch, custom = presence.Settle(before, user, devs, custom, now)
-			r.setDevices(devs)
-			r.Custom, r.Version = custom, ch.After.Version
-			b, err := json.Marshal(r)
-			if err != nil {
-				return err
-			}
-			_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
-				p.Set(ctx, pk, b, 0)
-				return nil
-			})
-			return err
-		}, pk, sk)
-		if errors.Is(err, redis.TxFailedErr) {
+		r, err := decodeRecord(cur, keys[0])
+		if err != nil {
+			return presence.Change{}, false, err
+		}
+		before := r.status(user)
+		custom := r.Custom
+		devs, ok := f(r.devices(), &custom)
+		if !ok {
+			return presence.Change{Before: before, After: before}, false, nil
+		}
+		ch, custom := presence.Settle(before, user, devs, custom, now)
+		r.setDevices(devs)
+		r.Custom, r.Version = custom, ch.After.Version
+		b, err := json.Marshal(r)
+		if err != nil {
+			return presence.Change{}, false, err
+		}
+		audience := "0"
+		if ch.Changed() {
+			audience = "1"
+		}
+		res, err := casScript.Run(ctx, s.rdb, keys, cur, b, audience).Slice()
+		if err != nil {
+			return presence.Change{}, false, err
+		}
+		if n, _ := res[0].(int64); n == 0 {
+			cur, _ = res[1].(string)
 			if err := backoff(ctx, attempt); err != nil {
 				return presence.Change{}, false, err
 			}
 			continue
 		}
-		if err != nil {
+		listed, _ := res[1].(int64)
+		if len(res) == 4 {
+			ch.Audience = &presence.Audience{Watchers: strs(res[2]), Listeners: strs(res[3])}
+		}
+		if err := s.away(ctx, user, ch, listed == 1, now); err != nil {
 			return presence.Change{}, false, err
 		}
-		if changed {
-			if err := s.away(ctx, user, ch, listed, now); err != nil {
-				return presence.Change{}, false, err
-			}
-		}
-		return ch, changed, nil
+		return ch, true, nil
 	}
 	return presence.Change{}, false, fmt.Errorf("redisstore: %s: too many conflicting writers", user)
 }
 
-// decodeRecord reads the answer to a GET of a record; no record is an
+// strs reads a script's answer that is an array of strings.
+func strs(v any) []string {
+	a, _ := v.([]any)
+	out := make([]string, 0, len(a))
+	for _, x := range a {
+		if s, ok := x.(string); ok {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// readRecord reads the answer to a GET of a record; no record is an
 // empty one.
-func decodeRecord(get *redis.StringCmd, key string) (record, error) {
+func readRecord(get *redis.StringCmd, key string) (record, error) {
+	b, err := get.Result()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return record{}, err
+	}
+	return decodeRecord(b, key)
+}
+
+// decodeRecord reads a stored record; none ("") is an empty one.
+func decodeRecord(b, key string) (record, error) {
 	var r record
-	b, err := get.Bytes()
-	if errors.Is(err, redis.Nil) {
+	if b == "" {
 		return r, nil
 	}
-	if err != nil {
-		return r, err
-	}
-	if err := json.Unmarshal(b, &r); err != nil {
+	if err := json.Unmarshal([]byte(b), &r); err != nil {
 		return r, fmt.Errorf("redisstore: the record of %s is corrupt: %w", key, err)
 	}
 	return r, nil
 }
 
 // away keeps the app's list of owners gone away since when (for
-// ClearAwaySubscriptions) in step with a change.
+// ClearAwaySubscriptions) in step with a change: a user who comes back
+// leaves it; one who goes away with a list joins it. (Two nodes' updates
+// of the list may land out of order; ClearAwaySubscriptions checks the
+// owner is still away.)
 func (s *Store) away(ctx context.Context, user string, ch presence.Change, listed bool, now time.Time) error {
 	k := s.app + ":away"
 	switch {
-	case ch.After.Type == wire.StatusOnline:
+	case ch.After.Type == wire.StatusOnline && ch.Before.Type != wire.StatusOnline:
 		return s.rdb.ZRem(ctx, k, user).Err()
-	case ch.Before.Type == wire.StatusOnline && listed:
+	case ch.Before.Type == wire.StatusOnline && ch.After.Type != wire.StatusOnline && listed:
 		return s.rdb.ZAdd(ctx, k, redis.Z{Score: float64(now.UnixMilli()), Member: user}).Err()
 	}
 	return nil
@@ -254,7 +281,7 @@ func (s *Store) Statuses(ctx context.Context, ids ...string) ([]wire.Status, err
 		if cmds[i] == nil || errors.Is(cmds[i].Err(), redis.Nil) {
 			continue // nothing held: UNKNOWN
 		}
-		r, err := decodeRecord(cmds[i], s.key(id, "p"))
+		r, err := readRecord(cmds[i], s.key(id, "p"))
 		if err != nil {
 			return nil, err
 		}
@@ -386,6 +413,13 @@ func (s *Store) ClearAwaySubscriptions(ctx context.Context, now time.Time, delay
 		}
 		if n == 0 {
 			continue
+		}
+		st, err := s.Statuses(ctx, o)
+		if err != nil {
+			return cleared, err
+		}
+		if st[0].Type == wire.StatusOnline {
+			continue // back, and listed by an update that came late
 		}
 		if err := s.Unsubscribe(ctx, o, nil); err != nil {
 			return cleared, err

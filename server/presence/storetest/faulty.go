@@ -67,12 +67,17 @@ func (f *Faults) check(ctx context.Context) error {
 	return nil
 }
 
-// Faulty wraps a backend so that its calls fail or stall as f says.
+// Faulty wraps a backend so that its calls fail or stall as f says. A
+// broker that routes stays a presence.Router.
 func Faulty(b presence.Backend, f *Faults) presence.Backend {
+	var broker presence.Broker = faultyBroker{b.Broker, f}
+	if r, ok := b.Broker.(presence.Router); ok {
+		broker = faultyRouter{faultyBroker{r, f}, r}
+	}
 	return presence.Backend{
 		Directory: faultyDir{b.Directory, f},
 		Store:     faultyStore{b.Store, f},
-		Broker:    faultyBroker{b.Broker, f},
+		Broker:    broker,
 	}
 }
 
@@ -243,4 +248,30 @@ func (x faultyBroker) PublishKick(ctx context.Context, id string, k presence.Kic
 		return err
 	}
 	return x.b.PublishKick(ctx, id, k)
+}
+
+type faultyRouter struct {
+	faultyBroker
+	r presence.Router
+}
+
+func (x faultyRouter) Listen(ctx context.Context, node string, users ...string) error {
+	if err := x.f.check(ctx); err != nil {
+		return err
+	}
+	return x.r.Listen(ctx, node, users...)
+}
+
+func (x faultyRouter) ListenFor(ctx context.Context, watcher string, users ...string) error {
+	if err := x.f.check(ctx); err != nil {
+		return err
+	}
+	return x.r.ListenFor(ctx, watcher, users...)
+}
+
+func (x faultyRouter) Unlisten(ctx context.Context, node, user string) error {
+	if err := x.f.check(ctx); err != nil {
+		return err
+	}
+	return x.r.Unlisten(ctx, node, user)
 }

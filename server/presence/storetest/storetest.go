@@ -677,6 +677,11 @@ func testBroker(t *testing.T, newBroker func(t *testing.T) presence.Broker) {
 	stop1 := must(b.Register(ctx, "n1", n1))
 	stop2 := must(b.Register(ctx, "n2", n2))
 	defer stop2()
+	r, routes := b.(presence.Router)
+	if routes {
+		noErr(r.Listen(ctx, "n1", "u"))
+		noErr(r.Listen(ctx, "n2", "u", "x"))
+	}
 	d := presence.Delivery{Status: wire.Status{UserID: "u", Type: wire.StatusOnline, Devices: []string{"Web"}, Version: 7}, Watchers: []string{"w1", "w2"}}
 	noErr(b.Publish(ctx, d))
 	for _, n := range []*recorder{n1, n2} {
@@ -701,6 +706,26 @@ func testBroker(t *testing.T, newBroker func(t *testing.T) presence.Broker) {
 	noErr(b.Publish(ctx, d))
 	n2.delivery(t)
 	n1.none(t)
+	if !routes {
+		return
+	}
+	// A router sends a user's changes to its listeners only.
+	x := presence.Delivery{Status: wire.Status{UserID: "x", Type: wire.StatusOnline, Version: 8}}
+	n3 := newRecorder()
+	defer must(b.Register(ctx, "n3", n3))()
+	noErr(b.Publish(ctx, x))
+	if got := n2.delivery(t); got.Status.UserID != "x" {
+		t.Fatalf("n2 got %+v, want x's change", got)
+	}
+	n3.none(t)
+	noErr(r.Listen(ctx, "n3", "x"))
+	noErr(r.Unlisten(ctx, "n2", "x"))
+	noErr(b.Publish(ctx, x))
+	n3.delivery(t)
+	n2.none(t)
+	noErr(b.PublishKick(ctx, "", presence.Kick{User: "x", ByAdmin: true}))
+	n3.kick(t)
+	n2.none(t)
 }
 
 // recorder is a presence.Node that records what reaches it.
@@ -752,9 +777,9 @@ func (r *recorder) none(t *testing.T) {
 	t.Helper()
 	select {
 	case d := <-r.deliveries:
-		t.Fatalf("a stopped node got %+v", d)
+		t.Fatalf("a node that should not have had it got %+v", d)
 	case k := <-r.kicks:
-		t.Fatalf("a stopped node got %+v", k)
+		t.Fatalf("a node that should not have had it got %+v", k)
 	case <-time.After(100 * time.Millisecond):
 	}
 }
