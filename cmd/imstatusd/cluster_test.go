@@ -481,3 +481,46 @@ func TestClusterRouting(t *testing.T) {
 	w3.waitFor("x", "ONLINE four", online("four"))
 	c.settled(0, map[*peer][]string{w1: {"x"}, w3: {"x"}, a: {"b"}})
 }
+
+// Two nodes on a Redis that Sentinel watches (--redis-sentinel): when the
+// master dies, Sentinel promotes its replica, the nodes follow it, and
+// changes reach watchers on the other node again.
+func TestClusterSentinelFailover(t *testing.T) {
+	s := redistest.Sentinel(t)
+	c := &cluster{t: t, redis: s.Master}
+	c.apps = filepath.Join(t.TempDir(), "apps.json")
+	app := fmt.Sprintf(`{"sdkappid":%d,"secret_key":%q,"edition":"ultimate","user_status_enabled":true}`, redisApp, redisKey)
+	if err := os.WriteFile(c.apps, []byte(`{"apps":[`+app+`]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	url := "redis://" + s.Addr + "/0?master_name=" + s.MasterName
+	for i := range 2 {
+		c.nodes = append(c.nodes, start(t, "--apps", c.apps, "--redis-sentinel", url, "--node-id", fmt.Sprintf("node-%d", i+1)))
+	}
+	c.importAccounts("w", "x")
+	w := c.peer("w", "Web", 0)
+	x := c.peer("x", "Web", 1)
+	w.subscribe("x")
+	x.set("one")
+	w.waitFor("x", "ONLINE one", online("one"))
+
+	s.Master.Kill()
+	// Calls fail (70500) until Sentinel has promoted the replica and the
+	// nodes reach it; the client's call is retried until one goes through.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		ctx, cancel := x.ctx()
+		err := x.cl.SetSelfStatus(ctx, "two")
+		cancel()
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no status set after the failover: %v", err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	w.waitFor("x", "ONLINE two", online("two"))
+	c.redis = s.Replica // the truth is read there now
+	c.settled(0, map[*peer][]string{w: {"x"}})
+}

@@ -66,7 +66,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 	nodeID := fs.String("node-id", "", "this node's `ID` among nodes sharing a backend, unique per start (default: random)")
 	leaseTTL := fs.Duration("lease-ttl", 15*time.Second, "how long this node's devices stay ONLINE in the shared state if the node stops renewing them")
 	redisURL := fs.String("redis", "", "share the state with other nodes in the Redis at this `URL` (redis://[:PASSWORD@]HOST:PORT[/DB]; rediss:// for TLS); accounts and friends live there, not under --data")
-	redisCluster := fs.String("redis-cluster", "", "share the state in the Redis Cluster of these comma-separated `HOST:PORT`s (instead of --redis)")
+	redisCluster := fs.String("redis-cluster", "", "share the state in the Redis Cluster of these comma-separated `HOST:PORT`s, or of a URL redis://HOST:PORT?addr=HOST2:PORT2&addr=… (instead of --redis)")
+	redisSentinel := fs.String("redis-sentinel", "", "share the state in the Redis whose master these Sentinels name: `URL` redis://[:PASSWORD@]SENTINEL:PORT[/DB]?master_name=NAME&addr=SENTINEL2:PORT2… (instead of --redis)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -104,7 +105,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 			dev.SDKAppID, dev.SecretKey, dev.Admin, sig)
 	}
 	opts := server.Options{Apps: apps, Logger: log, NodeID: *nodeID, LeaseTTL: *leaseTTL}
-	rdb, err := redisClient(*redisURL, *redisCluster)
+	rdb, err := redisClient(*redisURL, *redisCluster, *redisSentinel)
 	if err != nil {
 		return err
 	}
@@ -131,7 +132,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 				{Name: "imstatus_redis_errors_total", Help: "Of those, and of the connections dialled, the ones that failed.", Value: stats.Errors.Load()},
 			}
 		}
-		log.Info("state shared in Redis; --data is not used", "redis", redisTarget(*redisURL, *redisCluster))
+		log.Info("state shared in Redis; --data is not used", "redis", redisTarget(*redisURL, *redisCluster, *redisSentinel))
 	} else if *dataDir == "" {
 		log.Warn("--data is empty: accounts and friend links live in memory and are lost when imstatusd stops")
 	} else {
@@ -230,12 +231,18 @@ func run(args []string, stdout, stderr io.Writer) error {
 // redisPrefix begins every key and channel imstatusd keeps in Redis.
 const redisPrefix = "imstatus"
 
-// redisClient connects to the Redis of --redis or --redis-cluster (nil
-// when neither is given).
-func redisClient(url, cluster string) (redis.UniversalClient, error) {
+// redisClient connects to the Redis of --redis, --redis-cluster or
+// --redis-sentinel (nil when none is given).
+func redisClient(url, cluster, sentinel string) (redis.UniversalClient, error) {
+	given := 0
+	for _, f := range []string{url, cluster, sentinel} {
+		if f != "" {
+			given++
+		}
+	}
 	switch {
-	case url != "" && cluster != "":
-		return nil, errors.New("--redis and --redis-cluster: give one")
+	case given > 1:
+		return nil, errors.New("--redis, --redis-cluster and --redis-sentinel: give one")
 	case url != "":
 		o, err := redis.ParseURL(url)
 		if err != nil {
@@ -245,8 +252,24 @@ func redisClient(url, cluster string) (redis.UniversalClient, error) {
 		return redis.NewClient(o), nil
 	case cluster != "":
 		o := &redis.ClusterOptions{Addrs: strings.Split(cluster, ",")}
+		if strings.Contains(cluster, "://") {
+			var err error
+			if o, err = redis.ParseClusterURL(cluster); err != nil {
+				return nil, fmt.Errorf("--redis-cluster: %w", err)
+			}
+		}
 		failFast(&o.MaxRetries, &o.DialerRetries, &o.DialTimeout)
 		return redis.NewClusterClient(o), nil
+	case sentinel != "":
+		o, err := redis.ParseFailoverURL(sentinel)
+		if err != nil {
+			return nil, fmt.Errorf("--redis-sentinel: %w", err)
+		}
+		if o.MasterName == "" {
+			return nil, errors.New("--redis-sentinel: the URL names no master (?master_name=NAME)")
+		}
+		failFast(&o.MaxRetries, &o.DialerRetries, &o.DialTimeout)
+		return redis.NewFailoverClient(o), nil
 	}
 	return nil, nil
 }
@@ -277,9 +300,20 @@ func (l redisLog) Printf(_ context.Context, format string, v ...any) {
 }
 
 // redisTarget names the Redis for the log, without a password.
-func redisTarget(url, cluster string) string {
-	if cluster != "" {
+func redisTarget(url, cluster, sentinel string) string {
+	switch {
+	case cluster != "" && !strings.Contains(cluster, "://"):
 		return "cluster " + cluster
+	case cluster != "":
+		if o, err := redis.ParseClusterURL(cluster); err == nil {
+			return "cluster " + strings.Join(o.Addrs, ",")
+		}
+		return "cluster ?"
+	case sentinel != "":
+		if o, err := redis.ParseFailoverURL(sentinel); err == nil {
+			return "master " + o.MasterName + " of sentinels " + strings.Join(o.SentinelAddrs, ",")
+		}
+		return "sentinel ?"
 	}
 	if o, err := redis.ParseURL(url); err == nil {
 		return o.Addr + "/" + strconv.Itoa(o.DB)

@@ -40,7 +40,8 @@ type Server struct {
 	port int
 	dir  string
 	aof  bool
-	stop func() // kills the running process and waits for it
+	args []string // more of redis-server's flags
+	stop func()   // kills the running process and waits for it
 }
 
 // Start starts a Server; with aof, it appends every write to its file and
@@ -97,7 +98,7 @@ func (s *Server) Restart() {
 	if s.aof {
 		args = []string{"--appendonly", "yes", "--appendfsync", "always"}
 	}
-	s.stop = start(s.t, s.port, s.dir, false, args...)
+	s.stop = start(s.t, s.port, s.dir, false, append(args, s.args...)...)
 	c := redis.NewClient(&redis.Options{Addr: s.Addr})
 	defer c.Close()
 	waitPing(s.t, c)
@@ -149,6 +150,63 @@ func Cluster(t testing.TB) redis.UniversalClient {
 	return c
 }
 
+// Sentinels is a master, its replica and one Sentinel that watches them
+// and promotes the replica when the master is down for a second.
+type Sentinels struct {
+	Master, Replica *Server
+	Addr            string // the Sentinel's
+	MasterName      string
+}
+
+// Sentinel starts a master, a replica of it and a Sentinel (redis-server
+// --sentinel, quorum 1), stopped at the test's end, and waits until the
+// Sentinel knows the replica.
+func Sentinel(t testing.TB) *Sentinels {
+	t.Helper()
+	port := freePort(t, false)
+	// A full sync starts at once, not after the default 5 s wait for more
+	// replicas.
+	m := &Server{t: t, Addr: addr(port), port: port, dir: t.TempDir(), args: []string{"--repl-diskless-sync-delay", "0"}}
+	showLog(t, port, m.dir)
+	m.Restart()
+	port = freePort(t, false)
+	r := &Server{t: t, Addr: addr(port), port: port, dir: t.TempDir(), args: []string{"--replicaof", "127.0.0.1", strconv.Itoa(m.port)}}
+	showLog(t, port, r.dir)
+	r.Restart()
+	sp := freePort(t, false)
+	dir := t.TempDir()
+	showLog(t, sp, dir)
+	conf := filepath.Join(dir, "sentinel.conf")
+	body := fmt.Sprintf("port %d\nbind 127.0.0.1\ndir %s\nsentinel monitor imstatus-test 127.0.0.1 %d 1\n"+
+		"sentinel down-after-milliseconds imstatus-test 1000\nsentinel failover-timeout imstatus-test 5000\n", sp, dir, m.port)
+	if err := os.WriteFile(conf, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run(t, dir, conf, "--sentinel", "--loglevel", "notice")
+	sc := redis.NewSentinelClient(&redis.Options{Addr: addr(sp)})
+	defer sc.Close()
+	rc := redis.NewClient(&redis.Options{Addr: r.Addr})
+	defer rc.Close()
+	deadline := time.Now().Add(wait)
+	for !strings.Contains(rc.Info(context.Background(), "replication").Val(), "master_link_status:up") {
+		if time.Now().After(deadline) {
+			t.Fatal("the replica never synced with its master")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	for {
+		rs, err := sc.Replicas(context.Background(), "imstatus-test").Result()
+		if err == nil && len(rs) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the sentinel never saw the replica: %v %v", rs, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return &Sentinels{Master: m, Replica: r, Addr: addr(sp), MasterName: "imstatus-test"}
+}
+
 func addr(port int) string { return "127.0.0.1:" + strconv.Itoa(port) }
 
 func need(t testing.TB, name string) string {
@@ -171,6 +229,13 @@ func start(t testing.TB, port int, dir string, cluster bool, args ...string) fun
 		args = append(args, "--cluster-enabled", "yes", "--cluster-config-file", filepath.Join(dir, "nodes.conf"),
 			"--cluster-node-timeout", "2000")
 	}
+	return run(t, dir, args...)
+}
+
+// run runs redis-server with args, its output in dir's redis.log, stopped
+// at the test's end; the returned func stops it sooner.
+func run(t testing.TB, dir string, args ...string) func() {
+	t.Helper()
 	cmd := exec.Command(need(t, "redis-server"), args...)
 	log, err := os.OpenFile(filepath.Join(dir, "redis.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
