@@ -52,8 +52,10 @@ func main() {
 		err = baselineHub(args)
 	case "plot":
 		err = replot(args)
+	case "storm-worker":
+		err = stormWorkerMain(args)
 	default:
-		err = fmt.Errorf("unknown command %q (run, baseline-idle, baseline-echo, baseline-hub, plot)", cmd)
+		err = fmt.Errorf("unknown command %q (run, baseline-idle, baseline-echo, baseline-hub, plot, storm-worker)", cmd)
 	}
 	if err != nil && !errors.Is(err, flag.ErrHelp) {
 		fmt.Fprintln(os.Stderr, "imbench:", err)
@@ -62,7 +64,7 @@ func main() {
 }
 
 // Scenario names, in the order they run.
-var allScenarios = []string{"boundary", "latency", "fanout", "idle", "churn", "order"}
+var allScenarios = []string{"boundary", "latency", "fanout", "idle", "churn", "order", "storm-wide"}
 
 type options struct {
 	quick         bool
@@ -365,12 +367,13 @@ func run(args []string) error {
 	}
 
 	steps := map[string]func(context.Context) error{
-		"boundary": e.scenarioBoundary,
-		"latency":  e.scenarioLatency,
-		"fanout":   e.scenarioFanout,
-		"idle":     e.scenarioIdle,
-		"churn":    e.scenarioChurn,
-		"order":    e.scenarioOrder,
+		"boundary":   e.scenarioBoundary,
+		"latency":    e.scenarioLatency,
+		"fanout":     e.scenarioFanout,
+		"idle":       e.scenarioIdle,
+		"churn":      e.scenarioChurn,
+		"order":      e.scenarioOrder,
+		"storm-wide": e.scenarioStormWide,
 	}
 	var failed []string
 	for _, name := range allScenarios {

@@ -1,0 +1,333 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/imstatus/imstatus/wire"
+)
+
+// Scenario storm-wide (with --cluster): a reconnect storm of more clients
+// than one process may hold (20,000 open files here), spread over several
+// load processes — imbench storm-worker, each holding a slice of the
+// users — against the cluster's nodes. Every client watches the S users
+// before it on a ring that spans all the workers; the figure is how long
+// until every client is back, logged in and subscribed, and how many views
+// are not ONLINE once the storm has settled.
+
+// wideSizes are the clients per worker, the workers, and each client's
+// subscriptions.
+func (e *env) wideSizes() (per, workers, S int) {
+	if e.opts.quick {
+		return 1000, 3, 50
+	}
+	return 15000, 3, 50
+}
+
+func (e *env) scenarioStormWide(ctx context.Context) error {
+	if e.opts.cluster == 0 {
+		e.res.notef("storm-wide skipped: it runs against a cluster (--cluster N).")
+		return nil
+	}
+	per, workers, S := e.wideSizes()
+	n := per * workers
+	t, err := e.startServer(ctx)
+	if err != nil {
+		return err
+	}
+	defer t.stop()
+	e.prog.printf("storm-wide: %d clients in %d load processes over %d nodes, %d subscriptions each", n, workers, len(t.addrs), S)
+	ws := make([]*stormWorker, workers)
+	defer func() {
+		for _, w := range ws {
+			if w != nil {
+				w.close()
+			}
+		}
+	}()
+	for k := range ws {
+		if ws[k], err = e.startStormWorker(ctx, t, n, k*per, (k+1)*per, S); err != nil {
+			return err
+		}
+	}
+	// Every account must exist before anyone subscribes to it: all log
+	// in, then all subscribe, then all drop at once.
+	for _, phase := range []string{"login", "subscribe"} {
+		t0 := time.Now()
+		if _, err := allWorkers(ws, phase); err != nil {
+			return err
+		}
+		e.prog.printf("   %d clients: %s done in %.1f s", n, phase, time.Since(t0).Seconds())
+	}
+	time.Sleep(time.Second)
+	sampler := t.sampleCPU(100 * time.Millisecond)
+	results, err := allWorkers(ws, "storm")
+	peak, mean, _ := sampler.stop(500 * time.Millisecond)
+	if err != nil {
+		return err
+	}
+	var r stormResult
+	for _, line := range results {
+		var all, conv float64
+		var missed, failed int
+		if _, err := fmt.Sscanf(line, "all=%g converged=%g missed=%d failed=%d", &all, &conv, &missed, &failed); err != nil {
+			return fmt.Errorf("storm-wide: a worker answered %q", line)
+		}
+		r.all = max(r.all, time.Duration(all*float64(time.Second)))
+		r.converged = max(r.converged, time.Duration(conv*float64(time.Second)))
+		r.missed += missed
+		r.failed += failed
+	}
+	e.prog.printf("   storm-wide: all %d back in %.2f s, views final after %.2f s, %d missed final states of %d, %d failed, nodes' CPU peak %.0f%% mean %.0f%%",
+		n, r.all.Seconds(), r.converged.Seconds(), r.missed, n*S, r.failed, peak, mean)
+	const sc = "5 storm-wide"
+	label := fmt.Sprintf("%s clients in %d load processes, %d subscriptions each", fmtNum(float64(n)), workers, S)
+	e.res.add(
+		fig(sc, label+": all logged in and resubscribed", "s", r.all.Seconds()),
+		fig(sc, label+": views final", "s", r.converged.Seconds()),
+		fig(sc, label+": missed final states", "", float64(r.missed)).want(goal{atMost, 0}).
+			note(fmt.Sprintf("of %s subscriber views", fmtNum(float64(n*S)))),
+		fig(sc, label+": peak CPU of the nodes (500 ms)", "%", peak).note("100% = one core; the nodes' sum"),
+		fig(sc, label+": mean CPU of the nodes", "%", mean),
+	)
+	if r.failed > 0 {
+		return fmt.Errorf("storm-wide: %d clients could not reconnect, log in and resubscribe within 90 s", r.failed)
+	}
+	return t.check()
+}
+
+// stormWorker is an imbench storm-worker process and its command pipe.
+type stormWorker struct {
+	cmd  *exec.Cmd
+	in   io.WriteCloser
+	out  *bufio.Scanner
+	tail *tailBuffer
+}
+
+// startStormWorker starts a worker for users [lo, hi) of n on t's nodes.
+func (e *env) startStormWorker(ctx context.Context, t *target, n, lo, hi, S int) (*stormWorker, error) {
+	var sources []string
+	for _, ip := range e.opts.sources {
+		sources = append(sources, ip.String())
+	}
+	cmd := exec.CommandContext(ctx, e.self, "storm-worker",
+		"--servers", strings.Join(t.addrs, ","), "--sdkappid", strconv.FormatUint(e.sdkAppID, 10), "--key", e.key,
+		"--prefix", e.prefix, "--n", strconv.Itoa(n), "--lo", strconv.Itoa(lo), "--hi", strconv.Itoa(hi),
+		"--subs", strconv.Itoa(S), "--sources", strings.Join(sources, ","))
+	w := &stormWorker{cmd: cmd, tail: &tailBuffer{}}
+	cmd.Stderr = w.tail
+	var err error
+	if w.in, err = cmd.StdinPipe(); err != nil {
+		return nil, err
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	w.out = bufio.NewScanner(out)
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("starting a storm worker: %w", err)
+	}
+	return w, nil
+}
+
+// do sends a command and waits for its answer: "ok REST" or "error REST".
+func (w *stormWorker) do(cmd string) (string, error) {
+	if _, err := fmt.Fprintln(w.in, cmd); err != nil {
+		return "", fmt.Errorf("storm worker: %s: %w (it said: %s)", cmd, err, w.tail.String())
+	}
+	if !w.out.Scan() {
+		return "", fmt.Errorf("storm worker: %s: no answer (it said: %s)", cmd, w.tail.String())
+	}
+	line := w.out.Text()
+	if rest, ok := strings.CutPrefix(line, "ok "); ok {
+		return rest, nil
+	}
+	return "", fmt.Errorf("storm worker: %s: %s", cmd, line)
+}
+
+// close ends the worker: its clients go away with it.
+func (w *stormWorker) close() {
+	w.in.Close()
+	done := make(chan struct{})
+	go func() { w.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		w.cmd.Process.Kill()
+		<-done
+	}
+}
+
+// allWorkers runs cmd on every worker at once and returns their answers.
+func allWorkers(ws []*stormWorker, cmd string) ([]string, error) {
+	out := make([]string, len(ws))
+	errs := make([]error, len(ws))
+	var wg sync.WaitGroup
+	for k, w := range ws {
+		wg.Go(func() { out[k], errs[k] = w.do(cmd) })
+	}
+	wg.Wait()
+	return out, errors.Join(errs...)
+}
+
+// tailBuffer keeps the last lines written to it.
+type tailBuffer struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (b *tailBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, l := range strings.Split(strings.TrimRight(string(p), "\n"), "\n") {
+		b.lines = append(b.lines, l)
+	}
+	if len(b.lines) > 20 {
+		b.lines = b.lines[len(b.lines)-20:]
+	}
+	return len(p), nil
+}
+
+func (b *tailBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return strings.Join(b.lines, " | ")
+}
+
+// stormWorker is the storm-worker command: it holds users [lo, hi) of the
+// ring of n and runs the commands read from stdin — login, subscribe,
+// storm — answering each with one line; it ends, closing its clients, when
+// stdin does.
+func stormWorkerMain(args []string) error {
+	fs := flag.NewFlagSet("storm-worker", flag.ContinueOnError)
+	servers := fs.String("servers", "", "the nodes' HOST:PORTs")
+	appID := fs.Uint64("sdkappid", 0, "the app")
+	key := fs.String("key", "", "its secret key")
+	prefix := fs.String("prefix", "", "of every user id")
+	n := fs.Int("n", 0, "users on the ring")
+	lo := fs.Int("lo", 0, "this worker's first user")
+	hi := fs.Int("hi", 0, "and the one after its last")
+	S := fs.Int("subs", 0, "subscriptions of each")
+	sources := fs.String("sources", "", "local source addresses")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *servers == "" || *n <= 0 || *lo < 0 || *hi > *n || *lo >= *hi || *S <= 0 || *S >= *n {
+		return errors.New("storm-worker: --servers, and 0 ≤ lo < hi ≤ n, 0 < subs < n")
+	}
+	if _, err := raiseFileLimit(); err != nil {
+		return err
+	}
+	src, err := parseSources(*sources)
+	if err != nil {
+		return err
+	}
+	e := &env{prog: newProgress(io.Discard), pool: newDialPool(src), sdkAppID: *appID, key: *key, prefix: *prefix,
+		sigs: make(map[string]string)}
+	t := &target{name: "imstatusd", addrs: strings.Split(*servers, ",")}
+	ids := make([]string, *n)
+	for i := range ids {
+		ids[i] = e.userN("c", i)
+	}
+	m := *hi - *lo
+	views := make([]atomic.Int32, m**S)
+	idPrefix := e.prefix + "c"
+	onPush := func(c *wsConn, msg []byte) {
+		eachStatus(msg, func(id []byte, typ int) {
+			if len(id) <= len(idPrefix) || string(id[:len(idPrefix)]) != idPrefix {
+				return
+			}
+			j, err := strconv.Atoi(string(id[len(idPrefix):]))
+			if err != nil {
+				return
+			}
+			if k := ((c.idx-j)%*n + *n) % *n; k >= 1 && k <= *S {
+				views[(c.idx-*lo)**S+k-1].Store(int32(typ))
+			}
+		})
+	}
+	// Views are kept from the storm on: the clients' first logins leave
+	// them unset.
+	login := func(push pushFunc) func(ctx context.Context, i int) (*wsConn, error) {
+		return func(ctx context.Context, i int) (*wsConn, error) {
+			g := *lo + i
+			return e.loginConn(ctx, g, t.addr(g), ids[g], push)
+		}
+	}
+	ctx := context.Background()
+	var conns fleet
+	defer func() { conns.abortAll() }()
+	in := bufio.NewScanner(os.Stdin)
+	for in.Scan() {
+		var answer string
+		var err error
+		switch in.Text() {
+		case "login":
+			conns, err = e.openFleet(ctx, "login", m, 64, login(nil))
+		case "subscribe":
+			err = e.parallel(ctx, "subscribe", m, 64, func(ctx context.Context, i int) error {
+				return subscribeAll(ctx, conns[i], ringTargets(ids, *lo+i, *S))
+			})
+		case "storm":
+			answer, conns = stormWorkerStorm(ctx, e, t, conns, views, func(ctx context.Context, i int) (*wsConn, error) {
+				c, err := login(onPush)(ctx, i)
+				if err != nil {
+					return nil, err
+				}
+				if err := subscribeAll(ctx, c, ringTargets(ids, *lo+i, *S)); err != nil {
+					c.abort()
+					return nil, err
+				}
+				return c, nil
+			})
+		default:
+			err = fmt.Errorf("unknown command %q", in.Text())
+		}
+		if err != nil {
+			fmt.Printf("error %s\n", oneLine(err.Error()))
+			continue
+		}
+		fmt.Printf("ok %s\n", answer)
+	}
+	return in.Err()
+}
+
+// stormWorkerStorm drops this worker's clients at once, brings them back,
+// and waits for every view to be ONLINE (up to 15 s, then 2 s more), as the
+// one-process storm does; it answers the times, the views not ONLINE and
+// the clients that did not come back.
+func stormWorkerStorm(ctx context.Context, e *env, t *target, conns fleet, views []atomic.Int32, reconnect func(context.Context, int) (*wsConn, error)) (string, fleet) {
+	r, fresh := e.storm(ctx, t, conns, reconnect, nil)
+	missed := func() int {
+		m := 0
+		for i := range views {
+			if wire.StatusType(views[i].Load()) != wire.StatusOnline {
+				m++
+			}
+		}
+		return m
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for r.missed = missed(); r.missed > 0 && time.Now().Before(deadline); r.missed = missed() {
+		time.Sleep(100 * time.Millisecond)
+	}
+	r.converged = time.Since(r.start)
+	if r.missed > 0 {
+		time.Sleep(2 * time.Second)
+		r.missed = missed()
+		r.converged = time.Since(r.start)
+	}
+	return fmt.Sprintf("all=%.3f converged=%.3f missed=%d failed=%d", r.all.Seconds(), r.converged.Seconds(), r.missed, r.failed), fresh
+}
