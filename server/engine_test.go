@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -442,5 +443,96 @@ func TestLoginTakenTooLateIsUndone(t *testing.T) {
 	w.until("a", wire.StatusOnline)
 	if st := w.statuses("a")[0]; st.Type != wire.StatusOnline || len(st.Devices) != 1 {
 		t.Fatalf("a after its login: %+v, want ONLINE on one device", st)
+	}
+}
+
+// With MaxBackendCalls, a request that finds every turn taken waits up to
+// AdmitWait and is then answered 70503 (server busy), counted; once the
+// turn is free requests go through again.
+func TestBackendCallsAreBounded(t *testing.T) {
+	faults := &storetest.Faults{}
+	e := newEnvWith(t, server.Options{
+		Apps:            []server.AppConfig{fullApp()},
+		StoreTimeout:    time.Second,
+		MaxBackendCalls: 1,
+		AdmitWait:       100 * time.Millisecond,
+		Backend: func(server.AppConfig) (presence.Backend, error) {
+			return storetest.Faulty(memstore.NewBackend(), faults), nil
+		},
+	})
+	e.importAccounts("a", "b")
+	a, b := e.login("a"), e.login("b")
+	faults.Stall()
+	held := make(chan wire.ServerFrame)
+	go func() { held <- a.call(wire.OpSetStatus, map[string]any{"user_status_custom_status": "x"}) }()
+	for faults.Hits() == 0 { // a's call holds the one turn, stalled in the store
+		time.Sleep(time.Millisecond)
+	}
+	if f := b.call(wire.OpGetStatus, map[string]any{"ids": []string{"a"}}); f.Code != wire.CodeServerOverloaded || !strings.Contains(f.Desc, "busy") {
+		t.Fatalf("a call with no turn free: %d %q, want 70503 server busy", f.Code, f.Desc)
+	}
+	if n := e.scrape()["imstatus_requests_shed_total"]; n != 1 {
+		t.Fatalf("imstatus_requests_shed_total = %d, want 1", n)
+	}
+	faults.Heal()
+	if f := <-held; f.Code != wire.CodeServerInternal {
+		t.Fatalf("the stalled call: %d %q, want 70500", f.Code, f.Desc)
+	}
+	b.mustCall(0, wire.OpGetStatus, map[string]any{"ids": []string{"a"}})
+}
+
+// gatedLogins holds the logins of user in the store until gate is closed.
+type gatedLogins struct {
+	presence.Store
+	user    string
+	gate    chan struct{}
+	waiting atomic.Int32
+}
+
+func (s *gatedLogins) Login(ctx context.Context, user string, d presence.Device, p presence.Policy, now time.Time) (presence.Change, []presence.Device, error) {
+	if user != s.user {
+		return s.Store.Login(ctx, user, d, p, now)
+	}
+	s.waiting.Add(1)
+	select {
+	case <-s.gate:
+	case <-ctx.Done():
+		return presence.Change{}, nil, ctx.Err()
+	}
+	return s.Store.Login(ctx, user, d, p, now)
+}
+
+// Logins get at most half the turns: a flood of them leaves turns to the
+// calls of clients already logged in (a login whose subscribe then found
+// no turn would be wasted, and its client would come back for more).
+func TestLoginsLeaveTurnsToOthers(t *testing.T) {
+	store := &gatedLogins{user: "c", gate: make(chan struct{})}
+	e := newEnvWith(t, server.Options{
+		Apps:            []server.AppConfig{fullApp()},
+		StoreTimeout:    5 * time.Second,
+		MaxBackendCalls: 2,
+		AdmitWait:       100 * time.Millisecond,
+		Backend: func(server.AppConfig) (presence.Backend, error) {
+			b := memstore.NewBackend()
+			store.Store, b.Store = b.Store, store
+			return b, nil
+		},
+	})
+	e.importAccounts("a", "b", "c", "d")
+	a := e.login("a")
+	c := e.dial()
+	held := make(chan wire.ServerFrame)
+	go func() { held <- c.call(wire.OpLogin, e.loginBody("c", loginOpts{})) }()
+	for store.waiting.Load() == 0 { // c's login waits in the store
+		time.Sleep(time.Millisecond)
+	}
+	d := e.dial()
+	if f := d.call(wire.OpLogin, e.loginBody("d", loginOpts{})); f.Code != wire.CodeServerOverloaded {
+		t.Fatalf("a second login while one holds the login turn: %d %q, want 70503", f.Code, f.Desc)
+	}
+	a.mustCall(0, wire.OpGetStatus, map[string]any{"ids": []string{"b"}}) // a turn is left for it
+	close(store.gate)
+	if f := <-held; f.Code != 0 {
+		t.Fatalf("the held login: %d %q", f.Code, f.Desc)
 	}
 }

@@ -121,6 +121,10 @@ func (c *conn) readLoop() {
 	c.ws.Close()
 	c.markClosed()
 	if a, ss, ok := c.detach(); ok {
+		// In turn with the requests: thousands of links closing at once
+		// must not crowd the logins that follow out of the backend.
+		c.srv.admit(-1)
+		defer c.srv.release()
 		a.leave(c, ss, presence.Lost, webhook.ReasonLinkClose)
 	}
 }
@@ -151,6 +155,11 @@ func (c *conn) handle(msg []byte) {
 		c.replyOK(req.Seq, nil)
 		return
 	case wire.OpLogin:
+		if !c.srv.admitLogin(c.srv.opts.AdmitWait) {
+			c.reply(req.Seq, wire.CodeServerOverloaded, busy, nil)
+			return
+		}
+		defer c.srv.releaseLogin()
 		c.login(req)
 		return
 	}
@@ -159,6 +168,11 @@ func (c *conn) handle(msg []byte) {
 		c.reply(req.Seq, wire.CodeNotLoggedIn, "not logged in", nil)
 		return
 	}
+	if !c.srv.admit(c.srv.opts.AdmitWait) {
+		c.reply(req.Seq, wire.CodeServerOverloaded, busy, nil)
+		return
+	}
+	defer c.srv.release()
 	switch req.Op {
 	case wire.OpLogout:
 		a.logout(c, req.Seq)

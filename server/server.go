@@ -73,6 +73,18 @@ type Options struct {
 	// StoreTimeout bounds each round of calls to the backend for one
 	// request; past it the client gets a server error. Default 5 s.
 	StoreTimeout time.Duration
+	// MaxBackendCalls bounds the client requests (login, logout, status
+	// calls) and departures this node runs against the backend at once; 0
+	// is no bound. A networked backend needs one: a reconnect storm of
+	// thousands of clients otherwise has every call wait on Redis's
+	// connection pool past its deadline, each failure retried by its
+	// client, and nobody gets through. A request waits up to AdmitWait for
+	// its turn (StoreTimeout counts from then) and is otherwise answered
+	// 70503, server busy; a departure waits as long as it takes.
+	MaxBackendCalls int
+	// AdmitWait is how long a request waits for its turn. Default 8 s: with
+	// StoreTimeout, within the SDK's 15 s request timeout.
+	AdmitWait time.Duration
 	// LeaseTTL is how long this node's devices stay live in the store
 	// without the node renewing its lease (every sweep). Default 15 s.
 	LeaseTTL time.Duration
@@ -110,6 +122,13 @@ type Server struct {
 	targets sync.Pool
 	// unregister ends the apps' broker registrations.
 	unregister []func()
+
+	// slots holds a token for each backend call under way (nil: no
+	// bound; Options.MaxBackendCalls); logins also hold one of loginSlots,
+	// half as many, so that a flood of logins leaves turns to the calls of
+	// clients already logged in: a login whose next call (its subscribe)
+	// found no turn would be wasted, and its client would come back.
+	slots, loginSlots chan struct{}
 
 	nextConn atomic.Uint64
 	mu       sync.Mutex
@@ -159,6 +178,9 @@ func New(opts Options) (_ *Server, err error) {
 	if opts.LeaseTTL <= 0 {
 		opts.LeaseTTL = 15 * time.Second
 	}
+	if opts.AdmitWait <= 0 {
+		opts.AdmitWait = 8 * time.Second
+	}
 	if opts.NodeID == "" {
 		opts.NodeID = randomNodeID()
 	}
@@ -173,6 +195,10 @@ func New(opts Options) (_ *Server, err error) {
 		log:    opts.Logger,
 		apps:   make(map[uint64]*app),
 		conns:  make(map[uint64]*conn),
+	}
+	if opts.MaxBackendCalls > 0 {
+		s.slots = make(chan struct{}, opts.MaxBackendCalls)
+		s.loginSlots = make(chan struct{}, max(opts.MaxBackendCalls/2, 1))
 	}
 	defer func() {
 		if err != nil {
@@ -358,6 +384,72 @@ func (s *Server) addConn(c *conn) bool {
 	s.conns[c.id] = c
 	return true
 }
+
+// admit waits for a turn to call the backend, up to wait (without end
+// when wait < 0), and reports whether it came; release ends the turn.
+func (s *Server) admit(wait time.Duration) bool {
+	return s.take(s.slots, wait, nil)
+}
+
+// admitLogin is admit for a login: a login turn, then a turn, within wait.
+func (s *Server) admitLogin(wait time.Duration) bool {
+	if s.slots == nil {
+		return true
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	if !s.take(s.loginSlots, -1, t.C) {
+		return false
+	}
+	if !s.take(s.slots, -1, t.C) {
+		<-s.loginSlots
+		return false
+	}
+	return true
+}
+
+// take puts a token in slots (nil: no bound), waiting up to wait (without
+// end when wait < 0) or until timeout fires.
+func (s *Server) take(slots chan struct{}, wait time.Duration, timeout <-chan time.Time) bool {
+	if slots == nil {
+		return true
+	}
+	select {
+	case slots <- struct{}{}:
+		return true
+	default:
+	}
+	if wait >= 0 {
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		timeout = t.C
+	}
+	select {
+	case slots <- struct{}{}:
+		return true
+	case <-timeout:
+		s.metrics.shed.Add(1)
+		return false
+	}
+}
+
+// release ends a turn admit gave.
+func (s *Server) release() {
+	if s.slots != nil {
+		<-s.slots
+	}
+}
+
+// releaseLogin ends a turn admitLogin gave.
+func (s *Server) releaseLogin() {
+	if s.slots != nil {
+		<-s.slots
+		<-s.loginSlots
+	}
+}
+
+// busy is the answer to a request that found no turn in time.
+const busy = "server busy: too many requests at once; try again shortly"
 
 func (s *Server) removeConn(c *conn) {
 	s.mu.Lock()
