@@ -286,6 +286,9 @@ type env struct {
 
 	lat      map[string][]int64 // latency samples (ns) kept for the CDF plot
 	latOrder []string
+
+	stormWindow  time.Duration           // how long a storm's client may retry; default 90 s
+	stormBackoff func(int) time.Duration // its wait after attempt n; default 100 ms doubling to 1.6 s
 }
 
 func run(args []string) error {

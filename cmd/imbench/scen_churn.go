@@ -531,7 +531,8 @@ func (e *env) stormBaseline(ctx context.Context, n int) (stormResult, error) {
 }
 
 // storm drops conns at once and runs reconnect for every one of them at
-// once, each retrying (with jittered backoff) for up to 90 s. It returns
+// once, each retrying (with jittered backoff) for up to e.stormWindow
+// (default 90 s). It returns
 // when all are back, with the time that took and the server's CPU use.
 func (e *env) storm(ctx context.Context, t *target, conns fleet, reconnect func(context.Context, int) (*wsConn, error), onStart func(*target)) (stormResult, fleet) {
 	n := len(conns)
@@ -548,7 +549,11 @@ func (e *env) storm(ctx context.Context, t *target, conns fleet, reconnect func(
 	var last atomic.Int64
 	t0 := time.Now()
 	conns.abortAll()
-	sctx, cancel := context.WithTimeout(ctx, 90*time.Second)
+	window := e.stormWindow
+	if window <= 0 {
+		window = 90 * time.Second
+	}
+	sctx, cancel := context.WithTimeout(ctx, window)
 	defer cancel()
 	stop := e.prog.ticker("storm", func() string { return fmt.Sprintf("%d/%d back, %d failed", done.Load(), n, failed.Load()) })
 	var wg sync.WaitGroup
@@ -572,8 +577,12 @@ func (e *env) storm(ctx context.Context, t *target, conns fleet, reconnect func(
 					failed.Add(1)
 					return
 				}
-				// A client's backoff: 100 ms doubling to 1.6 s, jittered.
+				// A client's backoff: 100 ms doubling to 1.6 s, jittered
+				// (e.stormBackoff's when set).
 				b := 100 * time.Millisecond << min(attempt, 4)
+				if e.stormBackoff != nil {
+					b = e.stormBackoff(attempt)
+				}
 				time.Sleep(b/2 + rand.N(b/2))
 			}
 		})

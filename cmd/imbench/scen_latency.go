@@ -76,6 +76,16 @@ func (e *env) scenarioLatency(ctx context.Context) error {
 		probers = append(probers, prober{label: sameNode,
 			open: func(ctx context.Context) (sampler, error) { return e.rawProbe(ctx, t, 0) }})
 	}
+	// A Redis round trip, in the same turns: what crossing nodes may cost
+	// is counted in those.
+	const redisRTT = "Redis PING round trip"
+	if t.redis != nil {
+		probers = append(probers, prober{label: redisRTT, open: func(context.Context) (sampler, error) {
+			return sampler{close: func() {}, take: func(ctx context.Context, n int) ([]int64, error) {
+				return timeEach(n, func() error { return t.redis.rdb.Ping(ctx).Err() })
+			}}, nil
+		}})
+	}
 	const oldCore = "Go core → core" + oldSuffix
 	what := "raw WebSocket and core.Client"
 	if e.old != nil {
@@ -129,6 +139,15 @@ func (e *env) scenarioLatency(ctx context.Context) error {
 	report("Go core → core", prop["Go core → core"])
 	if ns, ok := prop[sameNode]; ok {
 		report(sameNode, ns)
+	}
+	if ns, ok := prop[redisRTT]; ok {
+		r := e.keep(redisRTT, ns)
+		cross, same := e.res.Latencies["raw WS → raw WS"], e.res.Latencies[sameNode]
+		e.res.add(
+			fig(sc, redisRTT+" p50", "µs", r.P50).vs(echoName+" p50", echoS.P50),
+			fig(sc, "across nodes − same node, p50", "µs", cross.P50-same.P50).
+				want(goal{atMost, 2 * r.P50}).note("goal: at most two Redis round trips"),
+		)
 	}
 	if ns, ok := prop[oldCore]; ok {
 		s, o := e.res.Latencies["Go core → core"], e.keep(oldCore, ns)
