@@ -89,7 +89,6 @@ func newApp(s *Server, cfg AppConfig, b presence.Backend) *app {
 	if r, ok := b.Broker.(presence.Router); ok {
 		a.router = r
 		a.unheard = make(chan string, maxUnheard)
-		go a.unlistenLoop()
 	}
 	a.unsent.max = maxUnsent
 	a.heartbeatEvery = s.opts.HeartbeatInterval
@@ -816,11 +815,11 @@ func (a *app) listen(ctx context.Context, user string) error {
 const maxUnheard = 4096
 
 // unlistenLoop stops this node listening to the users of whom a delivery
-// found nobody here, until the server stops.
-func (a *app) unlistenLoop() {
+// found nobody here, until done is closed.
+func (a *app) unlistenLoop(done <-chan struct{}) {
 	for {
 		select {
-		case <-a.srv.ctx.Done():
+		case <-done:
 			return
 		case user := <-a.unheard:
 			if err := a.unlisten(user); err != nil {
@@ -845,6 +844,11 @@ func (a *app) unlisten(user string) error {
 		w, err = a.dir.AppendFriendOf(ctx, w, user)
 	}
 	if err != nil {
+		// Unsure whether anyone here hears of user: listen again, as
+		// before, rather than risk a hearer missing its changes.
+		if lerr := a.router.Listen(ctx, a.srv.nodeID, user); lerr != nil {
+			a.storeErr(lerr)
+		}
 		return err
 	}
 	if !a.hub.has(user) && !slices.ContainsFunc(w, a.hub.has) {

@@ -270,6 +270,14 @@ func (s *Server) startApp(a *app) error {
 		return err
 	}
 	s.unregister = append(s.unregister, stop)
+	if a.router != nil {
+		done, exited := make(chan struct{}), make(chan struct{})
+		go func() {
+			defer close(exited)
+			a.unlistenLoop(done)
+		}()
+		s.unregister = append(s.unregister, func() { close(done); <-exited })
+	}
 	return nil
 }
 
