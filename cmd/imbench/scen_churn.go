@@ -424,8 +424,16 @@ func (e *env) stormImstatusd(ctx context.Context, t *target, conns *fleet, ids [
 	}
 	r, fresh := e.storm(ctx, t, *conns, reconnect, onStart)
 	*conns = fresh
-	// Wait for quiet: until every view is ONLINE, or 15 s.
-	t0 := r.start
+	settle(ctx, &r, views)
+	e.prog.printf("   storm: all back in %.2f s, views final after %.2f s, %d missed final states, %d failed, server CPU peak %.0f%% mean %.0f%%, load generator %.0f%%",
+		r.all.Seconds(), r.converged.Seconds(), r.missed, r.failed, r.peak, r.mean, r.clientCPU)
+	return r, nil
+}
+
+// settle waits for quiet after a storm: until every view is ONLINE, or
+// 15 s, then 2 s more for stragglers before counting those that are not;
+// it sets r's missed and converged.
+func settle(ctx context.Context, r *stormResult, views []atomic.Int32) {
 	missed := func() int {
 		m := 0
 		for i := range views {
@@ -443,16 +451,12 @@ func (e *env) stormImstatusd(ctx context.Context, t *target, conns *fleet, ids [
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	r.converged = time.Since(t0)
+	r.converged = time.Since(r.start)
 	if r.missed > 0 {
-		// Not converged: give stragglers a last chance before counting.
 		time.Sleep(2 * time.Second)
 		r.missed = missed()
-		r.converged = time.Since(t0)
+		r.converged = time.Since(r.start)
 	}
-	e.prog.printf("   storm: all back in %.2f s, views final after %.2f s, %d missed final states, %d failed, server CPU peak %.0f%% mean %.0f%%, load generator %.0f%%",
-		r.all.Seconds(), r.converged.Seconds(), r.missed, r.failed, r.peak, r.mean, r.clientCPU)
-	return r, nil
 }
 
 var (

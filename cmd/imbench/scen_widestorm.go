@@ -357,25 +357,7 @@ func stormWorkerMain(args []string) error {
 // the clients that did not come back.
 func stormWorkerStorm(ctx context.Context, e *env, t *target, conns fleet, views []atomic.Int32, reconnect func(context.Context, int) (*wsConn, error)) (string, fleet) {
 	r, fresh := e.storm(ctx, t, conns, reconnect, nil)
-	missed := func() int {
-		m := 0
-		for i := range views {
-			if wire.StatusType(views[i].Load()) != wire.StatusOnline {
-				m++
-			}
-		}
-		return m
-	}
-	deadline := time.Now().Add(15 * time.Second)
-	for r.missed = missed(); r.missed > 0 && time.Now().Before(deadline); r.missed = missed() {
-		time.Sleep(100 * time.Millisecond)
-	}
-	r.converged = time.Since(r.start)
-	if r.missed > 0 {
-		time.Sleep(2 * time.Second)
-		r.missed = missed()
-		r.converged = time.Since(r.start)
-	}
+	settle(ctx, &r, views)
 	return fmt.Sprintf("all=%.3f converged=%.3f missed=%d failed=%d", r.all.Seconds(), r.converged.Seconds(), r.missed, r.failed), fresh
 }
 
