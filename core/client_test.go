@@ -3,15 +3,19 @@ package core_test
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/imstatus/imstatus/core"
 	"github.com/imstatus/imstatus/internal/testserver"
 	"github.com/imstatus/imstatus/server"
+	"github.com/imstatus/imstatus/server/presence"
+	"github.com/imstatus/imstatus/server/presence/memstore"
 	"github.com/imstatus/imstatus/usersig"
 	"github.com/imstatus/imstatus/wire"
 )
@@ -470,5 +474,53 @@ func TestTLS(t *testing.T) {
 	}
 	if st := u.LoginStatus(); st == core.Logined {
 		t.Fatal("logged in over an untrusted certificate")
+	}
+}
+
+// failingSubscribes fails the next subscribes of owner it is armed for:
+// a fault injected on purpose into the real server's store.
+type failingSubscribes struct {
+	presence.Store
+	owner string
+	fails atomic.Int32
+}
+
+func (s *failingSubscribes) Subscribe(ctx context.Context, owner string, targets []string, max int) ([]string, error) {
+	if owner == s.owner && s.fails.Add(-1) >= 0 {
+		return nil, errors.New("injected: the store failed")
+	}
+	return s.Store.Subscribe(ctx, owner, targets, max)
+}
+
+// A restoring subscribe that the server fails (70500, or 70503 when busy)
+// is sent again, so the client still hears what changed while it was away.
+func TestRestoreRetriesAFailingServer(t *testing.T) {
+	store := &failingSubscribes{owner: "w"}
+	s := &testServer{testserver.StartWith(t, func(o *server.Options) {
+		o.Backend = func(server.AppConfig) (presence.Backend, error) {
+			b := memstore.NewBackend()
+			store.Store, b.Store = b.Store, store
+			return b, nil
+		}
+	}), t}
+	s.Srv.ImportAccounts(testApp, "x")
+	p := newProxy(t, s.Addr)
+	w := newClient(t, []string{p.addr()})
+	w.user = "w"
+	w.must(w.Login(bg, "w", s.sig("w", time.Hour)))
+	w.must(w.Subscribe(bg, []string{"x"}))
+	w.expect("x", wire.StatusUnlogined, "")
+	x := s.login("x")
+	w.expect("x", wire.StatusOnline, "")
+
+	p.setRefuse(true)
+	p.drop()
+	w.waitNet(core.Disconnected)
+	x.must(x.SetSelfStatus(bg, "changed while w was away"))
+	store.fails.Store(2)
+	p.setRefuse(false)
+	w.expect("x", wire.StatusOnline, "changed while w was away")
+	if n := store.fails.Load(); n >= 0 {
+		t.Fatalf("the injected failures were not all met (%d left)", n+1)
 	}
 }

@@ -241,6 +241,11 @@ func (c *Client) serve(ctx context.Context, s *session, interval time.Duration) 
 	}
 }
 
+// restoreRetries is how many times a restoring subscribe the server
+// answered busy (70503) or failed (70500) is sent again, 250 ms, 0.5 s, 1 s,
+// 2 s apart: meanwhile the app's calls wait for the link.
+const restoreRetries = 4
+
 // restoreSubscriptions subscribes again, oldest first, to everything the
 // client followed; the server answers each with the current state, which
 // onStatus compares with what was last reported.
@@ -251,11 +256,26 @@ func (c *Client) restoreSubscriptions(ctx context.Context, s *session) {
 	c.mu.Unlock()
 	for len(subs) > 0 {
 		n := min(batch, len(subs))
-		rctx, cancel := context.WithTimeout(ctx, c.cfg.RequestTimeout)
-		f, err := s.request(rctx, wire.OpSubscribe, wire.AppendIDsBody(nil, subs[:n]))
-		cancel()
-		if err != nil {
-			return // the link went again; the next one retries
+		var f wire.ServerFrame
+		for attempt := 0; ; attempt++ {
+			rctx, cancel := context.WithTimeout(ctx, c.cfg.RequestTimeout)
+			var err error
+			f, err = s.request(rctx, wire.OpSubscribe, wire.AppendIDsBody(nil, subs[:n]))
+			cancel()
+			if err != nil {
+				return // the link went again; the next one retries
+			}
+			// A busy or failing server (a reconnect storm on a cluster)
+			// is asked again a few times: without the answer's snapshot
+			// the app would not hear what changed while it was away.
+			if (f.Code != wire.CodeServerOverloaded && f.Code != wire.CodeServerInternal) || attempt == restoreRetries {
+				break
+			}
+			select {
+			case <-time.After(250 * time.Millisecond << attempt):
+			case <-ctx.Done():
+				return
+			}
 		}
 		if f.Code == wire.CodeAccountNotFound {
 			// A server that restarted without its accounts: subscribe to
@@ -265,6 +285,7 @@ func (c *Client) restoreSubscriptions(ctx context.Context, s *session) {
 			rest := slices.DeleteFunc(slices.Clone(subs[:n]), func(id string) bool { return slices.Contains(missing, id) })
 			if len(missing) > 0 && len(rest) > 0 && len(rest) < n {
 				rctx, cancel := context.WithTimeout(ctx, c.cfg.RequestTimeout)
+				var err error
 				f, err = s.request(rctx, wire.OpSubscribe, wire.AppendIDsBody(nil, rest))
 				cancel()
 				if err != nil {

@@ -58,12 +58,21 @@ type Server struct {
 	Srv   *server.Server
 	// TLS, when set before Start, makes the server speak wss:// and https://.
 	TLS *tls.Config
-	hs  *http.Server
+	// Options, when set, adjusts the server's options at each Start (a
+	// backend with a fault injected, say).
+	Options func(*server.Options)
+	hs      *http.Server
 }
 
 // Start runs a server whose app has every feature on (ultimate edition,
 // switch on, a high rate limit), adjusted by mods. It stops at test end.
 func Start(t testing.TB, mods ...func(*server.AppConfig)) *Server {
+	t.Helper()
+	return StartWith(t, nil, mods...)
+}
+
+// StartWith is Start with the server's options adjusted by opts.
+func StartWith(t testing.TB, opts func(*server.Options), mods ...func(*server.AppConfig)) *Server {
 	t.Helper()
 	on := true
 	app := server.AppConfig{SDKAppID: App, SecretKey: Key, Edition: "ultimate",
@@ -71,7 +80,7 @@ func Start(t testing.TB, mods ...func(*server.AppConfig)) *Server {
 	for _, m := range mods {
 		m(&app)
 	}
-	s := &Server{t: t, Addr: "127.0.0.1:0", Clock: NewClock(time.Now()), App: app}
+	s := &Server{t: t, Addr: "127.0.0.1:0", Clock: NewClock(time.Now()), App: app, Options: opts}
 	s.Start()
 	t.Cleanup(s.Stop)
 	return s
@@ -81,8 +90,12 @@ func Start(t testing.TB, mods ...func(*server.AppConfig)) *Server {
 // holding the given accounts.
 func (s *Server) Start(accounts ...string) {
 	s.t.Helper()
-	srv, err := server.New(server.Options{Apps: []server.AppConfig{s.App}, Clock: s.Clock,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	opts := server.Options{Apps: []server.AppConfig{s.App}, Clock: s.Clock,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	if s.Options != nil {
+		s.Options(&opts)
+	}
+	srv, err := server.New(opts)
 	if err != nil {
 		s.t.Fatal(err)
 	}
