@@ -41,10 +41,12 @@ func (s *Store) lock(user string) func() {
 	return m.Unlock
 }
 
-// backoff waits a little before retrying a transaction another node's
-// write to the same user made fail, more after each failure.
+// backoff waits a little before retrying a write another node's write to
+// the same user made fail: a random time up to 100 µs, doubling after each
+// failure (to 100 ms). The node that keeps winning does not wait, so the
+// loser must step back further each time, or it may lose every round.
 func backoff(ctx context.Context, attempt int) error {
-	t := time.NewTimer(time.Duration(rand.N(attempt+1)) * 100 * time.Microsecond)
+	t := time.NewTimer(time.Duration(rand.N(int64(100)<<min(attempt, 10)+1)) * time.Microsecond)
 	defer t.Stop()
 	select {
 	case <-t.C:
