@@ -504,6 +504,12 @@ func TestClusterSentinelFailover(t *testing.T) {
 	x.set("one")
 	w.waitFor("x", "ONLINE one", online("one"))
 
+	// Replication is asynchronous: a write the replica has not received
+	// when the master dies is lost (accounts, subscriptions). The test
+	// means the failover, not that loss, so the replica catches up first.
+	if n, err := s.Master.Client().Do(t.Context(), "WAIT", 1, 5000).Int(); err != nil || n < 1 {
+		t.Fatalf("the replica did not catch up: %d %v", n, err)
+	}
 	s.Master.Kill()
 	// Calls fail (70500) until Sentinel has promoted the replica and the
 	// nodes reach it. A replica that had not yet received a node's last
