@@ -186,16 +186,7 @@ func TestLoginTimesOutWithoutServer(t *testing.T) {
 // subscriptions and reports what changed while it was away, once.
 func TestReconnectRestoresAndCatchesUp(t *testing.T) {
 	s := startServer(t)
-	s.Srv.ImportAccounts(testApp, "x", "y")
-	p := newProxy(t, s.Addr)
-	w := newClient(t, []string{p.addr()})
-	w.user = "w"
-	w.must(w.Login(bg, "w", s.sig("w", time.Hour)))
-	w.must(w.Subscribe(bg, []string{"x", "y"}))
-	w.expect("x", wire.StatusUnlogined, "")
-	w.expect("y", wire.StatusUnlogined, "")
-	x := s.login("x")
-	w.expect("x", wire.StatusOnline, "")
+	w, p, x := s.watchThroughProxy("x", "y")
 
 	p.setRefuse(true)
 	p.drop()
@@ -217,6 +208,25 @@ func TestReconnectRestoresAndCatchesUp(t *testing.T) {
 	w.noStatusOf("y")
 	x.must(x.SetSelfStatus(bg, "after"))
 	w.expect("x", wire.StatusOnline, "after")
+}
+
+// watchThroughProxy has w, logged in through a proxy the test can cut,
+// subscribe to ids (accounts it imports), then logs ids[0] in as x, and
+// returns once w has heard x come ONLINE.
+func (s *testServer) watchThroughProxy(ids ...string) (w *tc, p *proxy, x *tc) {
+	s.t.Helper()
+	s.Srv.ImportAccounts(testApp, ids...)
+	p = newProxy(s.t, s.Addr)
+	w = newClient(s.t, []string{p.addr()})
+	w.user = "w"
+	w.must(w.Login(bg, "w", s.sig("w", time.Hour)))
+	w.must(w.Subscribe(bg, ids))
+	for _, id := range ids {
+		w.expect(id, wire.StatusUnlogined, "")
+	}
+	x = s.login(ids[0])
+	w.expect(ids[0], wire.StatusOnline, "")
+	return w, p, x
 }
 
 // A server restart on the same address: clients come back by themselves.
@@ -503,15 +513,7 @@ func TestRestoreRetriesAFailingServer(t *testing.T) {
 			return b, nil
 		}
 	}), t}
-	s.Srv.ImportAccounts(testApp, "x")
-	p := newProxy(t, s.Addr)
-	w := newClient(t, []string{p.addr()})
-	w.user = "w"
-	w.must(w.Login(bg, "w", s.sig("w", time.Hour)))
-	w.must(w.Subscribe(bg, []string{"x"}))
-	w.expect("x", wire.StatusUnlogined, "")
-	x := s.login("x")
-	w.expect("x", wire.StatusOnline, "")
+	w, p, x := s.watchThroughProxy("x")
 
 	p.setRefuse(true)
 	p.drop()

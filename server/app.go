@@ -354,23 +354,16 @@ func (a *app) send(ctx context.Context, st wire.Status, aud *presence.Audience) 
 	var err error
 	if aud != nil {
 		d.Watchers = append(d.Watchers, aud.Watchers...)
-		d.Listeners = aud.Listeners
-		if d.Listeners == nil {
-			d.Listeners = []string{} // read with the change: none
+		d.Listeners = aud.Listeners // nil: the router reads them
+		if *a.cfg.FriendStatusAutoNotify {
+			d.Watchers, err = a.appendFriendOf(ctx, d.Watchers, st.UserID)
 		}
-	} else if d.Watchers, err = a.store.AppendWatchers(ctx, d.Watchers, st.UserID); err != nil {
-		return err
+	} else {
+		d.Watchers, err = a.appendWatchers(ctx, d.Watchers, st.UserID)
 	}
-	if *a.cfg.FriendStatusAutoNotify {
-		n := len(d.Watchers)
-		if d.Watchers, err = a.dir.AppendFriendOf(ctx, d.Watchers, st.UserID); err != nil {
-			return err
-		}
-		if n > 0 && len(d.Watchers) > n {
-			d.Watchers = dedupe(d.Watchers)
-		}
+	if err == nil {
+		err = a.broker.Publish(ctx, d)
 	}
-	err = a.broker.Publish(ctx, d)
 	clear(d.Watchers)
 	*wp = d.Watchers[:0]
 	return err
@@ -731,17 +724,11 @@ func (a *app) Resync() {
 func (a *app) resyncUser(user string, conns []*conn) {
 	ctx, cancel := a.call()
 	defer cancel()
-	ids, err := a.store.Subscriptions(ctx, user)
-	if err == nil && *a.cfg.FriendStatusAutoNotify {
-		var friends []string
-		friends, err = a.dir.Friends(ctx, user)
-		ids = append(ids, friends...)
-	}
+	ids, err := a.hearsOf(ctx, user)
 	if err != nil {
 		a.storeErr(err)
 		return
 	}
-	ids = dedupe(append(ids, user))
 	if a.router != nil {
 		// A Redis back from its AOF may have lost the last second's.
 		if err := a.router.Listen(ctx, a.srv.nodeID, ids...); err != nil {
@@ -796,18 +783,51 @@ func (a *app) listen(ctx context.Context, user string) error {
 	if a.router == nil {
 		return nil
 	}
-	ids, err := a.store.Subscriptions(ctx, user)
+	ids, err := a.hearsOf(ctx, user)
 	if err != nil {
 		return err
+	}
+	return a.router.Listen(ctx, a.srv.nodeID, ids...)
+}
+
+// hearsOf returns the users a device of user hears of: user itself, its
+// subscriptions and, with auto-notify, its friends; each once.
+func (a *app) hearsOf(ctx context.Context, user string) ([]string, error) {
+	ids, err := a.store.Subscriptions(ctx, user)
+	if err != nil {
+		return nil, err
 	}
 	if *a.cfg.FriendStatusAutoNotify {
 		friends, err := a.dir.Friends(ctx, user)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		ids = append(ids, friends...)
 	}
-	return a.router.Listen(ctx, a.srv.nodeID, append(ids, user)...)
+	return dedupe(append(ids, user)), nil
+}
+
+// appendWatchers appends to dst who is told of user's changes: its
+// subscribers and, with auto-notify, the users whose friend list holds it;
+// each once.
+func (a *app) appendWatchers(ctx context.Context, dst []string, user string) ([]string, error) {
+	dst, err := a.store.AppendWatchers(ctx, dst, user)
+	if err != nil || !*a.cfg.FriendStatusAutoNotify {
+		return dst, err
+	}
+	return a.appendFriendOf(ctx, dst, user)
+}
+
+// appendFriendOf appends to dst, which holds user's subscribers, the users
+// whose friend list holds user, and drops repeats (a subscriber that is
+// also a friend).
+func (a *app) appendFriendOf(ctx context.Context, dst []string, user string) ([]string, error) {
+	n := len(dst)
+	dst, err := a.dir.AppendFriendOf(ctx, dst, user)
+	if err == nil && n > 0 && len(dst) > n {
+		dst = dedupe(dst)
+	}
+	return dst, err
 }
 
 // maxUnheard bounds the users waiting to be unlistened: past it a user
@@ -839,10 +859,7 @@ func (a *app) unlisten(user string) error {
 	if err := a.router.Unlisten(ctx, a.srv.nodeID, user); err != nil {
 		return err
 	}
-	w, err := a.store.AppendWatchers(ctx, nil, user)
-	if err == nil && *a.cfg.FriendStatusAutoNotify {
-		w, err = a.dir.AppendFriendOf(ctx, w, user)
-	}
+	w, err := a.appendWatchers(ctx, nil, user)
 	if err != nil {
 		// Unsure whether anyone here hears of user: listen again, as
 		// before, rather than risk a hearer missing its changes.

@@ -37,10 +37,8 @@ func TestBackendFaults(t *testing.T) {
 			return storetest.Faulty(memstore.NewBackend(), faults), nil
 		},
 	})
-	e.importAccounts("a", "w", "b")
-	a, w := e.login("a"), e.login("w")
-	w.mustCall(0, wire.OpSubscribe, map[string]any{"ids": []string{"a"}})
-	w.expect("a", wire.StatusOnline, "", "Windows")
+	e.importAccounts("b")
+	a, w := e.watching()
 	a.setStatus("before")
 	w.expect("a", wire.StatusOnline, "before", "Windows")
 
@@ -230,6 +228,16 @@ func faultyEnv(t *testing.T) (*env, *faultyBroker) {
 	return e, broker
 }
 
+// watching logs a and w in, w subscribed to a and told it is ONLINE.
+func (e *env) watching() (a, w *client) {
+	e.t.Helper()
+	e.importAccounts("a", "w")
+	a, w = e.login("a"), e.login("w")
+	w.mustCall(0, wire.OpSubscribe, map[string]any{"ids": []string{"a"}})
+	w.expect("a", wire.StatusOnline, "", "Windows")
+	return a, w
+}
+
 // untilCustom reads w's pushes until a's custom status is want; any other
 // push but an older status of a fails the test.
 func untilCustom(t *testing.T, w *client, want string, older ...string) {
@@ -258,10 +266,7 @@ func untilCustom(t *testing.T, w *client, want string, older ...string) {
 // sends every connection the statuses it hears of, afresh.
 func TestResyncAfterLostDeliveries(t *testing.T) {
 	e, broker := faultyEnv(t)
-	e.importAccounts("a", "w")
-	a, w := e.login("a"), e.login("w")
-	w.mustCall(0, wire.OpSubscribe, map[string]any{"ids": []string{"a"}})
-	w.expect("a", wire.StatusOnline, "", "Windows")
+	a, w := e.watching()
 	broker.lose.Store(true)
 	a.setStatus("lost on the way")
 	w.quiet()
@@ -274,10 +279,7 @@ func TestResyncAfterLostDeliveries(t *testing.T) {
 // again at the next sweeps, once the broker takes it.
 func TestUnsentChangesAreSentAgain(t *testing.T) {
 	e, broker := faultyEnv(t)
-	e.importAccounts("a", "w")
-	a, w := e.login("a"), e.login("w")
-	w.mustCall(0, wire.OpSubscribe, map[string]any{"ids": []string{"a"}})
-	w.expect("a", wire.StatusOnline, "", "Windows")
+	a, w := e.watching()
 	a.drain()
 	broker.fail.Store(true)
 	a.setStatus("one")

@@ -395,21 +395,7 @@ func (e *env) stormImstatusd(ctx context.Context, t *target, conns *fleet, ids [
 	n := len(ids)
 	time.Sleep(time.Second) // let the churn's last pushes drain
 	views := make([]atomic.Int32, n*S)
-	idPrefix := e.prefix + "c"
-	onPush := func(c *wsConn, msg []byte) {
-		eachStatus(msg, func(id []byte, typ int) {
-			if len(id) <= len(idPrefix) || string(id[:len(idPrefix)]) != idPrefix {
-				return
-			}
-			j, err := strconv.Atoi(string(id[len(idPrefix):]))
-			if err != nil {
-				return
-			}
-			if k := ((c.idx-j)%n + n) % n; k >= 1 && k <= S {
-				views[c.idx*S+k-1].Store(int32(typ))
-			}
-		})
-	}
+	onPush := ringViews(e.prefix+"c", n, S, 0, views)
 	e.prog.printf("%s: reconnect storm: %d clients drop at once and come back", t.name, n)
 	reconnect := func(ctx context.Context, i int) (*wsConn, error) {
 		c, err := e.loginConn(ctx, i, t.addr(i), ids[i], onPush)
@@ -428,6 +414,27 @@ func (e *env) stormImstatusd(ctx context.Context, t *target, conns *fleet, ids [
 	e.prog.printf("   storm: all back in %.2f s, views final after %.2f s, %d missed final states, %d failed, server CPU peak %.0f%% mean %.0f%%, load generator %.0f%%",
 		r.all.Seconds(), r.converged.Seconds(), r.missed, r.failed, r.peak, r.mean, r.clientCPU)
 	return r, nil
+}
+
+// ringViews is the push handler of clients lo, lo+1, … of a ring of n
+// users named prefix+index, each subscribed to the S users before it: it
+// records in views[(i-lo)*S+k-1] the type client i was last told of the
+// user k places before it.
+func ringViews(prefix string, n, S, lo int, views []atomic.Int32) pushFunc {
+	return func(c *wsConn, msg []byte) {
+		eachStatus(msg, func(id []byte, typ int) {
+			if len(id) <= len(prefix) || string(id[:len(prefix)]) != prefix {
+				return
+			}
+			j, err := strconv.Atoi(string(id[len(prefix):]))
+			if err != nil {
+				return
+			}
+			if k := ((c.idx-j)%n + n) % n; k >= 1 && k <= S {
+				views[(c.idx-lo)*S+k-1].Store(int32(typ))
+			}
+		})
+	}
 }
 
 // settle waits for quiet after a storm: until every view is ONLINE, or

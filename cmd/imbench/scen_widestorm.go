@@ -272,21 +272,7 @@ func stormWorkerMain(args []string) error {
 	}
 	m := *hi - *lo
 	views := make([]atomic.Int32, m**S)
-	idPrefix := e.prefix + "c"
-	onPush := func(c *wsConn, msg []byte) {
-		eachStatus(msg, func(id []byte, typ int) {
-			if len(id) <= len(idPrefix) || string(id[:len(idPrefix)]) != idPrefix {
-				return
-			}
-			j, err := strconv.Atoi(string(id[len(idPrefix):]))
-			if err != nil {
-				return
-			}
-			if k := ((c.idx-j)%*n + *n) % *n; k >= 1 && k <= *S {
-				views[(c.idx-*lo)**S+k-1].Store(int32(typ))
-			}
-		})
-	}
+	onPush := ringViews(e.prefix+"c", *n, *S, *lo, views)
 	// Views are kept from the storm on: the clients' first logins leave
 	// them unset.
 	login := func(push pushFunc) func(ctx context.Context, i int) (*wsConn, error) {

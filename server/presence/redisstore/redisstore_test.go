@@ -94,6 +94,33 @@ func TestTwoNodesChangeOneUser(t *testing.T) {
 	}
 }
 
+// onRedis is one app's store and broker on a fresh standalone Redis, at a
+// fixed time.
+type onRedis struct {
+	rdb redis.UniversalClient
+	app uint64
+	s   *redisstore.Store
+	b   *redisstore.Broker
+	now time.Time
+}
+
+func newOnRedis(t *testing.T) onRedis {
+	rdb := redistest.Standalone(t)
+	app := nextApp()
+	return onRedis{rdb: rdb, app: app, s: redisstore.NewStore(rdb, "imstatus-test", app),
+		b: redisstore.NewBroker(rdb, "imstatus-test", app, nil), now: time.Unix(1800000000, 0)}
+}
+
+// login logs user in on node's connection conn, failing the test on error.
+func (r onRedis) login(t *testing.T, user, node string, conn uint64, platform string) presence.Change {
+	t.Helper()
+	ch, _, err := r.s.Login(t.Context(), user, presence.Device{Key: presence.DeviceKey{Node: node, Conn: conn}, Platform: platform}, presence.PerPlatform, r.now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ch
+}
+
 // gapNode records what a broker hands it.
 type gapNode struct {
 	deliveries chan presence.Delivery
@@ -250,12 +277,8 @@ func TestRevivedNodeIsNotSwept(t *testing.T) {
 // other; a node gone without a lease is forgotten by the next publish,
 // and one with a lease is kept while its link is down.
 func TestListenForAndGoneNodes(t *testing.T) {
-	rdb := redistest.Standalone(t)
-	ctx := t.Context()
-	app := nextApp()
-	s := redisstore.NewStore(rdb, "imstatus-test", app)
-	b := redisstore.NewBroker(rdb, "imstatus-test", app, nil)
-	now := time.Unix(1800000000, 0)
+	r := newOnRedis(t)
+	rdb, app, s, b, now, ctx := r.rdb, r.app, r.s, r.b, r.now, t.Context()
 	nodes := map[string]*gapNode{}
 	for _, id := range []string{"n1", "n2", "n3"} {
 		nodes[id] = &gapNode{deliveries: make(chan presence.Delivery, 8), resyncs: make(chan struct{}, 8)}
@@ -265,15 +288,9 @@ func TestListenForAndGoneNodes(t *testing.T) {
 		}
 		defer stop()
 	}
-	for i, id := range []string{"n1", "n2"} { // w's devices on n1 and n2, and a gone one on n3
-		d := presence.Device{Key: presence.DeviceKey{Node: id, Conn: uint64(i + 1)}, Platform: []string{"Web", "Android"}[i]}
-		if _, _, err := s.Login(ctx, "w", d, presence.PerPlatform, now); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if _, _, err := s.Login(ctx, "w", presence.Device{Key: presence.DeviceKey{Node: "n3", Conn: 9}, Platform: "iPad"}, presence.PerPlatform, now); err != nil {
-		t.Fatal(err)
-	}
+	r.login(t, "w", "n1", 1, "Web") // w's devices on n1 and n2, and a gone one on n3
+	r.login(t, "w", "n2", 2, "Android")
+	r.login(t, "w", "n3", 9, "iPad")
 	if _, _, err := s.Leave(ctx, "w", presence.DeviceKey{Node: "n3", Conn: 9}, presence.Lost, now); err != nil {
 		t.Fatal(err)
 	}
@@ -328,26 +345,19 @@ func TestListenForAndGoneNodes(t *testing.T) {
 // A visible change comes with its audience, read in the step that wrote
 // it: the user's watchers and the nodes that listen to it.
 func TestChangeCarriesItsAudience(t *testing.T) {
-	rdb := redistest.Standalone(t)
+	r := newOnRedis(t)
 	ctx := t.Context()
-	app := nextApp()
-	s := redisstore.NewStore(rdb, "imstatus-test", app)
-	b := redisstore.NewBroker(rdb, "imstatus-test", app, nil)
-	now := time.Unix(1800000000, 0)
-	if _, err := s.Subscribe(ctx, "o", []string{"u"}, 10); err != nil {
+	if _, err := r.s.Subscribe(ctx, "o", []string{"u"}, 10); err != nil {
 		t.Fatal(err)
 	}
-	if err := b.Listen(ctx, "n1", "u"); err != nil {
+	if err := r.b.Listen(ctx, "n1", "u"); err != nil {
 		t.Fatal(err)
 	}
-	ch, _, err := s.Login(ctx, "u", presence.Device{Key: presence.DeviceKey{Node: "n2", Conn: 1}, Platform: "Web"}, presence.PerPlatform, now)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ch := r.login(t, "u", "n2", 1, "Web")
 	if a := ch.Audience; a == nil || !slices.Equal(a.Watchers, []string{"o"}) || !slices.Equal(a.Listeners, []string{"n1"}) {
 		t.Fatalf("audience %+v, want watchers [o] and listeners [n1]", a)
 	}
-	ch, err = s.SetCustom(ctx, "u", "", now) // no visible change
+	ch, err := r.s.SetCustom(ctx, "u", "", r.now) // no visible change
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -359,17 +369,12 @@ func TestChangeCarriesItsAudience(t *testing.T) {
 // An owner listed as away by an update that landed after its return (two
 // nodes' updates out of order) keeps its list: the sweep checks it is away.
 func TestLateAwayListingClearsNothing(t *testing.T) {
-	rdb := redistest.Standalone(t)
-	ctx := t.Context()
-	app := nextApp()
-	s := redisstore.NewStore(rdb, "imstatus-test", app)
-	now := time.Unix(1800000000, 0)
+	r := newOnRedis(t)
+	rdb, app, s, now, ctx := r.rdb, r.app, r.s, r.now, t.Context()
 	if _, err := s.Subscribe(ctx, "o", []string{"u"}, 10); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := s.Login(ctx, "o", presence.Device{Key: presence.DeviceKey{Node: "n1", Conn: 1}, Platform: "Web"}, presence.PerPlatform, now); err != nil {
-		t.Fatal(err)
-	}
+	r.login(t, "o", "n1", 1, "Web")
 	if _, err := s.SetCustom(ctx, "o", "here", now); err != nil {
 		t.Fatal(err)
 	}
