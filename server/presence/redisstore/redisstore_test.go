@@ -393,3 +393,77 @@ func TestLateAwayListingClearsNothing(t *testing.T) {
 		t.Fatalf("cleared %v, list now %v; want nothing cleared and [u]", cleared, list)
 	}
 }
+
+// countRecordCalls counts the commands sent about status records: GETs of
+// one and runs of the store's script.
+type countRecordCalls struct{ gets, scripts atomic.Int32 }
+
+func (h *countRecordCalls) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (h *countRecordCalls) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		args := cmd.Args()
+		switch {
+		case cmd.Name() == "get" && strings.HasSuffix(fmt.Sprint(args[1]), "}:p"):
+			h.gets.Add(1)
+		case (cmd.Name() == "evalsha" || cmd.Name() == "eval") && len(args) > 3 && strings.HasSuffix(fmt.Sprint(args[3]), "}:p"):
+			h.scripts.Add(1)
+		}
+		return next(ctx, cmd)
+	}
+}
+func (h *countRecordCalls) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+
+// A change of a user this node wrote last is one script, no read first;
+// when another node wrote since, or Redis lost the record, the script's
+// compare catches it and the change applies to the record as it is.
+func TestKnownRecordIsOneScript(t *testing.T) {
+	rdb := redistest.Standalone(t)
+	h := &countRecordCalls{}
+	rdb.AddHook(h)
+	app := nextApp()
+	s1, s2 := redisstore.NewStore(rdb, "imstatus-test", app), redisstore.NewStore(rdb, "imstatus-test", app)
+	ctx, now := t.Context(), time.Unix(1800000000, 0)
+	count := func(what string, f func() presence.Change) presence.Change {
+		t.Helper()
+		h.gets.Store(0)
+		h.scripts.Store(0)
+		ch := f()
+		t.Logf("%s: %d reads, %d scripts", what, h.gets.Load(), h.scripts.Load())
+		return ch
+	}
+	count("first login", func() presence.Change {
+		ch, _, err := s1.Login(ctx, "u", presence.Device{Key: presence.DeviceKey{Node: "n1", Conn: 1}, Platform: "Web"}, presence.PerPlatform, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ch
+	})
+	set := func(s *redisstore.Store, custom string) presence.Change {
+		t.Helper()
+		ch, err := s.SetCustom(ctx, "u", custom, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ch
+	}
+	ch := count("a change known here", func() presence.Change { return set(s1, "a") })
+	if h.gets.Load() != 0 || h.scripts.Load() != 1 || ch.After.Custom != "a" {
+		t.Fatalf("a change of a record this node wrote: %d reads, %d scripts, status %+v; want 0, 1, custom a", h.gets.Load(), h.scripts.Load(), ch.After)
+	}
+	if _, _, err := s2.Login(ctx, "u", presence.Device{Key: presence.DeviceKey{Node: "n2", Conn: 1}, Platform: "Android"}, presence.PerPlatform, now); err != nil {
+		t.Fatal(err)
+	}
+	ch = count("after another node's write", func() presence.Change { return set(s1, "b") })
+	if h.scripts.Load() != 2 || ch.After.Custom != "b" || ch.After.Version != ch.Before.Version+1 || len(ch.After.Devices) != 2 {
+		t.Fatalf("after another node's write: %d scripts, status %+v; want 2 scripts, custom b, both devices, the next version", h.scripts.Load(), ch.After)
+	}
+	if err := rdb.FlushDB(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	ch = count("after Redis lost it", func() presence.Change { return set(s1, "c") })
+	if ch.After.Type == wire.StatusOnline || len(ch.After.Devices) != 0 {
+		t.Fatalf("after Redis lost the record: %+v; want no device, as Redis holds (not the two this node knew of)", ch.After)
+	}
+}

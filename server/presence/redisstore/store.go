@@ -18,10 +18,11 @@ import (
 )
 
 // Store is a presence.Store in Redis. A user's status record and
-// subscription list are keys of the user's slot, changed in one WATCH/MULTI
-// transaction that reads them, applies the rules of package presence (the
-// same functions as the memory store) and writes the result with the next
-// version; a conflict with another node's write retries it. What spans
+// subscription list are keys of the user's slot. A change of the record
+// applies the rules of package presence (the same functions as the memory
+// store) to the record as last read, and writes the result with the next
+// version in one script that checks the record is still the one read; a
+// conflict with another node's write retries it. What spans
 // users — a target's watchers, the app's away list, the nodes' leases and
 // device index — is updated right after, by idempotent commands.
 type Store struct {
@@ -31,14 +32,41 @@ type Store struct {
 	// users serialises this node's transactions on one user (striped), so
 	// they do not make one another retry; other nodes' writes still can.
 	seed  maphash.Seed
-	users [256]sync.Mutex
+	users [256]stripe
 }
 
+// stripe is a lock on some users' transactions and what it last read or
+// wrote of their records: a change of a user known here is one script
+// (whose compare catches a record another node changed since), not a
+// read and then a script.
+type stripe struct {
+	sync.Mutex
+	known map[string]string
+}
+
+// knownPerStripe bounds the records a stripe remembers (65,536 users in
+// all, some 170 bytes each); a full stripe forgets one at random.
+const knownPerStripe = 256
+
 // lock holds this node's stripe of user's transactions.
-func (s *Store) lock(user string) func() {
+func (s *Store) lock(user string) *stripe {
 	m := &s.users[maphash.String(s.seed, user)%uint64(len(s.users))]
 	m.Lock()
-	return m.Unlock
+	return m
+}
+
+// remember notes user's record as last seen; the stripe is held.
+func (m *stripe) remember(user, rec string) {
+	if m.known == nil {
+		m.known = make(map[string]string)
+	}
+	if _, ok := m.known[user]; !ok && len(m.known) >= knownPerStripe {
+		for k := range m.known {
+			delete(m.known, k)
+			break
+		}
+	}
+	m.known[user] = rec
 }
 
 // backoff waits a little before retrying a write another node's write to
@@ -128,10 +156,14 @@ return {1, listed, redis.call('SMEMBERS', KEYS[3]), redis.call('SMEMBERS', KEYS[
 // is one watchers see, and that report.
 func (s *Store) update(ctx context.Context, user string, now time.Time, f func(devs []presence.DeviceRecord, custom *string) ([]presence.DeviceRecord, bool)) (presence.Change, bool, error) {
 	keys := []string{s.key(user, "p"), s.key(user, "s"), s.key(user, "w"), s.key(user, "at")}
-	defer s.lock(user)()
-	cur, err := s.rdb.Get(ctx, keys[0]).Result()
-	if err != nil && !errors.Is(err, redis.Nil) {
-		return presence.Change{}, false, err
+	m := s.lock(user)
+	defer m.Unlock()
+	cur, ok := m.known[user]
+	if !ok {
+		var err error
+		if cur, err = s.rdb.Get(ctx, keys[0]).Result(); err != nil && !errors.Is(err, redis.Nil) {
+			return presence.Change{}, false, err
+		}
 	}
 	for attempt := range maxRetries {
 		r, err := decodeRecord(cur, keys[0])
@@ -160,12 +192,20 @@ func (s *Store) update(ctx context.Context, user string, now time.Time, f func(d
 			return presence.Change{}, false, err
 		}
 		if n, _ := res[0].(int64); n == 0 {
+			// Another node's write came between (or what this node knew
+			// was old): apply f to the record as it is.
 			cur, _ = res[1].(string)
+			m.remember(user, cur)
+			if ok {
+				ok = false // the first miss of what was known is no conflict
+				continue
+			}
 			if err := backoff(ctx, attempt); err != nil {
 				return presence.Change{}, false, err
 			}
 			continue
 		}
+		m.remember(user, string(b))
 		listed, _ := res[1].(int64)
 		if len(res) == 4 {
 			ch.Audience = &presence.Audience{Watchers: strs(res[2]), Listeners: strs(res[3])}
@@ -296,7 +336,7 @@ func (s *Store) Statuses(ctx context.Context, ids ...string) ([]wire.Status, err
 // the new list. It returns the targets added and removed.
 func (s *Store) editList(ctx context.Context, owner string, f func(list []string) (next, added, removed []string)) ([]string, []string, error) {
 	sk := s.key(owner, "s")
-	defer s.lock(owner)()
+	defer s.lock(owner).Unlock()
 	for attempt := range maxRetries {
 		var added, removed []string
 		err := s.rdb.Watch(ctx, func(tx *redis.Tx) error {
