@@ -54,8 +54,10 @@ func main() {
 		err = replot(args)
 	case "storm-worker":
 		err = stormWorkerMain(args)
+	case "relay":
+		err = relayMain(args)
 	default:
-		err = fmt.Errorf("unknown command %q (run, baseline-idle, baseline-echo, baseline-hub, plot, storm-worker)", cmd)
+		err = fmt.Errorf("unknown command %q (run, baseline-idle, baseline-echo, baseline-hub, plot, storm-worker, relay)", cmd)
 	}
 	if err != nil && !errors.Is(err, flag.ErrHelp) {
 		fmt.Fprintln(os.Stderr, "imbench:", err)

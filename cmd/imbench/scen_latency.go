@@ -79,12 +79,16 @@ func (e *env) scenarioLatency(ctx context.Context) error {
 	// A Redis round trip, in the same turns: what crossing nodes may cost
 	// is counted in those.
 	const redisRTT = "Redis PING round trip"
+	// And a bare relay through Redis by this process or another (relay.go):
+	// what handing a message to another process costs on this machine.
+	const relaySame, relayApart = "Redis relay, same process", "Redis relay, another process"
 	if t.redis != nil {
 		probers = append(probers, prober{label: redisRTT, open: func(context.Context) (sampler, error) {
 			return sampler{close: func() {}, take: func(ctx context.Context, n int) ([]int64, error) {
 				return timeEach(n, func() error { return t.redis.rdb.Ping(ctx).Err() })
 			}}, nil
-		}})
+		}}, prober{label: relaySame, open: func(ctx context.Context) (sampler, error) { return e.relayProbe(ctx, t.redis, false) }},
+			prober{label: relayApart, open: func(ctx context.Context) (sampler, error) { return e.relayProbe(ctx, t.redis, true) }})
 	}
 	const oldCore = "Go core → core" + oldSuffix
 	what := "raw WebSocket and core.Client"
@@ -147,6 +151,13 @@ func (e *env) scenarioLatency(ctx context.Context) error {
 			fig(sc, redisRTT+" p50", "µs", r.P50).vs(echoName+" p50", echoS.P50),
 			fig(sc, "across nodes − same node, p50", "µs", cross.P50-same.P50).
 				want(goal{atMost, 2 * r.P50}).note("goal: at most two Redis round trips"),
+		)
+		rs, ra := e.keep(relaySame, prop[relaySame]), e.keep(relayApart, prop[relayApart])
+		e.res.add(
+			fig(sc, relaySame+" p50", "µs", rs.P50),
+			fig(sc, relayApart+" p50", "µs", ra.P50),
+			fig(sc, "relay: another process − same process, p50", "µs", ra.P50-rs.P50).
+				note("the same Redis hops; what waking another process costs here"),
 		)
 	}
 	if ns, ok := prop[oldCore]; ok {
