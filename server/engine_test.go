@@ -538,3 +538,66 @@ func TestLoginsLeaveTurnsToOthers(t *testing.T) {
 		t.Fatalf("the held login: %d %q", f.Code, f.Desc)
 	}
 }
+
+// gatedLeaves holds the departures of some users in the store until gate
+// closes.
+type gatedLeaves struct {
+	presence.Store
+	users   map[string]bool
+	gate    chan struct{}
+	waiting atomic.Int32
+}
+
+func (s *gatedLeaves) Leave(ctx context.Context, user string, key presence.DeviceKey, how presence.Leave, now time.Time) (presence.Change, bool, error) {
+	if s.users[user] {
+		s.waiting.Add(1)
+		select {
+		case <-s.gate:
+		case <-ctx.Done():
+			return presence.Change{}, false, ctx.Err()
+		}
+	}
+	return s.Store.Leave(ctx, user, key, how, now)
+}
+
+// The departures of closed links take turns of their own: links dropped
+// by the thousand, whose departures wait on the backend, leave the logins
+// that follow their turns.
+func TestDeparturesLeaveLoginsTheirTurns(t *testing.T) {
+	store := &gatedLeaves{users: map[string]bool{"x": true, "y": true}, gate: make(chan struct{})}
+	e := newEnvWith(t, server.Options{
+		Apps:            []server.AppConfig{fullApp()},
+		StoreTimeout:    5 * time.Second,
+		MaxBackendCalls: 2,
+		AdmitWait:       100 * time.Millisecond,
+		Backend: func(server.AppConfig) (presence.Backend, error) {
+			b := memstore.NewBackend()
+			store.Store, b.Store = b.Store, store
+			return b, nil
+		},
+	})
+	e.importAccounts("a", "x", "y", "z")
+	a := e.login("a")
+	x, y := e.login("x"), e.login("y")
+	x.ws.Close()
+	for store.waiting.Load() == 0 { // x's departure waits in the store
+		time.Sleep(time.Millisecond)
+	}
+	y.ws.Close() // and y's waits for a departure's turn, or in the store
+	time.Sleep(50 * time.Millisecond)
+	z := e.dial()
+	if f := z.call(wire.OpLogin, e.loginBody("z", loginOpts{})); f.Code != 0 {
+		t.Fatalf("a login while departures wait: %d %q, want it done", f.Code, f.Desc)
+	}
+	a.mustCall(0, wire.OpGetStatus, map[string]any{"ids": []string{"z"}})
+	close(store.gate)
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) { // the held departures end
+		sts := a.statuses("x", "y")
+		if sts[0].Type != wire.StatusOnline && sts[1].Type != wire.StatusOnline {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the held departures did not end: %+v", sts)
+		}
+	}
+}

@@ -121,10 +121,10 @@ func (c *conn) readLoop() {
 	c.ws.Close()
 	c.markClosed()
 	if a, ss, ok := c.detach(); ok {
-		// In turn with the requests: thousands of links closing at once
-		// must not crowd the logins that follow out of the backend.
-		c.srv.admit(-1)
-		defer c.srv.release()
+		// In turns of their own: thousands of links closing at once must
+		// neither crowd the backend nor the logins that follow.
+		c.srv.admitLeave()
+		defer c.srv.releaseLeave()
 		a.leave(c, ss, presence.Lost, webhook.ReasonLinkClose)
 	}
 }

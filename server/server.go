@@ -74,13 +74,14 @@ type Options struct {
 	// request; past it the client gets a server error. Default 5 s.
 	StoreTimeout time.Duration
 	// MaxBackendCalls bounds the client requests (login, logout, status
-	// calls) and departures this node runs against the backend at once; 0
-	// is no bound. A networked backend needs one: a reconnect storm of
-	// thousands of clients otherwise has every call wait on Redis's
-	// connection pool past its deadline, each failure retried by its
-	// client, and nobody gets through. A request waits up to AdmitWait for
-	// its turn (StoreTimeout counts from then) and is otherwise answered
-	// 70503, server busy; a departure waits as long as it takes.
+	// calls) this node runs against the backend at once, and the closed
+	// links' departures apart (a quarter as many); 0 is no bound. A
+	// networked backend needs one: a reconnect storm of thousands of
+	// clients otherwise has every call wait on Redis's connection pool past
+	// its deadline, each failure retried by its client, and nobody gets
+	// through. A request waits up to AdmitWait for its turn (StoreTimeout
+	// counts from then) and is otherwise answered 70503, server busy; a
+	// departure waits as long as it takes.
 	MaxBackendCalls int
 	// AdmitWait is how long a request waits for its turn. Default 8 s: with
 	// StoreTimeout, within the SDK's 15 s request timeout.
@@ -128,7 +129,11 @@ type Server struct {
 	// half as many, so that a flood of logins leaves turns to the calls of
 	// clients already logged in: a login whose next call (its subscribe)
 	// found no turn would be wasted, and its client would come back.
-	slots, loginSlots chan struct{}
+	// The departures of closed links take turns of their own, leaveSlots
+	// (a quarter as many): when thousands of links drop at once, their
+	// departures queued for the same turns would hold every login back
+	// until the last of them was done.
+	slots, loginSlots, leaveSlots chan struct{}
 
 	nextConn atomic.Uint64
 	mu       sync.Mutex
@@ -199,6 +204,7 @@ func New(opts Options) (_ *Server, err error) {
 	if opts.MaxBackendCalls > 0 {
 		s.slots = make(chan struct{}, opts.MaxBackendCalls)
 		s.loginSlots = make(chan struct{}, max(opts.MaxBackendCalls/2, 1))
+		s.leaveSlots = make(chan struct{}, max(opts.MaxBackendCalls/4, 1))
 	}
 	defer func() {
 		if err != nil {
@@ -445,6 +451,16 @@ func (s *Server) take(slots chan struct{}, wait time.Duration, timeout <-chan ti
 func (s *Server) release() {
 	if s.slots != nil {
 		<-s.slots
+	}
+}
+
+// admitLeave waits for a departure's turn, as long as it takes: the
+// device must end. releaseLeave ends it.
+func (s *Server) admitLeave() { s.take(s.leaveSlots, -1, nil) }
+
+func (s *Server) releaseLeave() {
+	if s.leaveSlots != nil {
+		<-s.leaveSlots
 	}
 }
 

@@ -65,7 +65,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	dataDir := fs.String("data", defaultDataDir, "`DIR` of the durable data (accounts and friend links, in DIR/"+dataFile+`); "" keeps them in memory only, lost when imstatusd stops`)
 	nodeID := fs.String("node-id", "", "this node's `ID` among nodes sharing a backend, unique per start (default: random)")
 	leaseTTL := fs.Duration("lease-ttl", 15*time.Second, "how long this node's devices stay ONLINE in the shared state if the node stops renewing them")
-	maxCalls := fs.Int("max-backend-calls", 64, "with Redis: how many client requests this node runs against Redis at once; the others wait their turn (up to 8 s, then 70503 server busy). 0: no bound")
+	maxCalls := fs.Int("max-backend-calls", 64, "with Redis: how many client requests this node runs against Redis at once (and a quarter as many closed links' departures beside); the others wait their turn (a request up to 8 s, then 70503 server busy). 0: no bound")
 	redisURL := fs.String("redis", "", "share the state with other nodes in the Redis at this `URL` (redis://[:PASSWORD@]HOST:PORT[/DB]; rediss:// for TLS); accounts and friends live there, not under --data")
 	redisCluster := fs.String("redis-cluster", "", "share the state in the Redis Cluster of these comma-separated `HOST:PORT`s, or of a URL redis://HOST:PORT?addr=HOST2:PORT2&addr=… (instead of --redis)")
 	redisSentinel := fs.String("redis-sentinel", "", "share the state in the Redis whose master these Sentinels name: `URL` redis://[:PASSWORD@]SENTINEL:PORT[/DB]?master_name=NAME&addr=SENTINEL2:PORT2… (instead of --redis)")
