@@ -75,6 +75,7 @@ type options struct {
 	benchSrc      string
 	servers       []string
 	cluster       int // nodes on one Redis, when > 0
+	widePer       int // storm-wide's clients per load process; 0: the run's size
 	sdkAppID      uint64
 	key           string
 	sources       []net.IP
@@ -153,6 +154,7 @@ func parseOptions(args []string) (options, error) {
 	fs.Uint64Var(&o.sdkAppID, "sdkappid", 1400000000, "the app's SDKAppID (with --servers)")
 	fs.StringVar(&o.key, "key", "imbench-secret-key", "the app's secret key (with --servers)")
 	fs.StringVar(&sources, "sources", "127.0.0.2-127.0.0.9", "local source `ADDRS` for the load's connections, a range A-B or a comma list; empty: the kernel's choice")
+	fs.IntVar(&o.widePer, "storm-wide-per", 0, "storm-wide: `N` clients in each of its 3 load processes (default 8,000; 1,000 with --quick)")
 	fs.StringVar(&scenarios, "scenarios", strings.Join(allScenarios, ","), "which scenarios to run: "+strings.Join(allScenarios, ","))
 	fs.StringVar(&o.serverProfile, "server-profile", "", "also run fan-out, churn and the storm against imstatusd --pprof and save its CPU, alloc and mutex-contention profiles in `DIR`")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write imbench's own CPU profile to `FILE`")
@@ -184,6 +186,9 @@ func parseOptions(args []string) (options, error) {
 	}
 	if o.against != "" && len(o.servers) > 0 {
 		return o, errors.New("--against starts the old engine itself: it does not go with --servers")
+	}
+	if o.widePer < 0 || o.widePer > 19000 {
+		return o, errors.New("--storm-wide-per N: 0 < N ≤ 19,000 (a load process holds at most that many connections here)")
 	}
 	if o.cluster < 0 || o.cluster > 0 && (len(o.servers) > 0 || o.against != "") {
 		return o, errors.New("--cluster N: N ≥ 1 nodes that imbench starts; it goes with neither --servers nor --against")

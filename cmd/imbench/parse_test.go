@@ -163,7 +163,10 @@ func TestParseOptions(t *testing.T) {
 	if o, _ := parseOptions([]string{"--quick", "--quiet-wait", "0"}); o.quietWait != 0 {
 		t.Errorf("--quiet-wait 0 with --quick: %v", o.quietWait)
 	}
-	for _, bad := range [][]string{{"--scenarios", "nope"}, {"--servers", "10.0.0.1:80"}, {"extra"}} {
+	if o, err := parseOptions([]string{"--cluster", "3", "--storm-wide-per", "15000"}); err != nil || o.widePer != 15000 {
+		t.Errorf("--storm-wide-per 15000: %d, %v", o.widePer, err)
+	}
+	for _, bad := range [][]string{{"--scenarios", "nope"}, {"--servers", "10.0.0.1:80"}, {"extra"}, {"--storm-wide-per", "20000"}, {"--storm-wide-per", "-1"}} {
 		if _, err := parseOptions(bad); err == nil {
 			t.Errorf("parseOptions(%q): no error", bad)
 		}

@@ -44,6 +44,9 @@ func sdkBackoff(attempt int) time.Duration {
 // wideSizes are the clients per worker, the workers, and each client's
 // subscriptions.
 func (e *env) wideSizes() (per, workers, S int) {
+	if e.opts.widePer > 0 {
+		return e.opts.widePer, 3, 50
+	}
 	if e.opts.quick {
 		return 1000, 3, 50
 	}
