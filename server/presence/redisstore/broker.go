@@ -68,38 +68,85 @@ type message struct {
 // the subscription, so a message published after it reaches n. When the
 // link to Redis breaks, go-redis subscribes again; messages published in
 // between are lost, so once the subscription is confirmed again n is told
-// to Resync.
+// to Resync. When a resharding moves the channel's slot to another shard,
+// Redis ends the subscription itself; the broker then subscribes afresh
+// where the channel now lives, and n resyncs too.
 func (b *Broker) Register(ctx context.Context, id string, n presence.Node) (func(), error) {
-	sub := b.rdb.SSubscribe(ctx, b.nodeChannel(id))
+	ch := b.nodeChannel(id)
+	sub := b.rdb.SSubscribe(ctx, ch)
 	if _, err := sub.Receive(ctx); err != nil {
 		sub.Close()
 		return nil, fmt.Errorf("redisstore: subscribing: %w", err)
 	}
+	s := &subscription{sub: sub}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		b.receive(sub, n)
+		b.receive(s, ch, n)
 	}()
 	var once sync.Once
 	return func() {
 		once.Do(func() {
-			sub.Close()
+			s.close()
 			<-done
 		})
 	}, nil
 }
 
-// receive hands sub's messages to n until sub is closed. A read that times
-// out sends a PING, so a link that died without a word is found; after a
-// failed read it waits (up to a second) before the next, which reconnects.
-func (b *Broker) receive(sub *redis.PubSub, n presence.Node) {
+// subscription is a node's subscription to its channel, which the broker
+// replaces when Redis ends it.
+type subscription struct {
+	mu     sync.Mutex
+	sub    *redis.PubSub
+	closed bool
+}
+
+func (s *subscription) current() (*redis.PubSub, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.sub, s.closed
+}
+
+// replace puts p in the place of the current subscription, unless the
+// broker is closing (then p is closed).
+func (s *subscription) replace(p *redis.PubSub) bool {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		p.Close()
+		return false
+	}
+	old := s.sub
+	s.sub = p
+	s.mu.Unlock()
+	old.Close()
+	return true
+}
+
+func (s *subscription) close() {
+	s.mu.Lock()
+	s.closed = true
+	p := s.sub
+	s.mu.Unlock()
+	p.Close()
+}
+
+// receive hands the subscription's messages to n until it is closed. A
+// read that times out sends a PING, so a link that died without a word is
+// found; after a failed read it waits (up to a second) before the next,
+// which reconnects.
+func (b *Broker) receive(s *subscription, ch string, n presence.Node) {
 	ctx := context.Background()
 	gap, wait := false, 50*time.Millisecond
 	for {
+		sub, closed := s.current()
+		if closed {
+			return
+		}
 		msg, err := sub.ReceiveTimeout(ctx, receiveTimeout)
 		if err != nil {
 			if errors.Is(err, redis.ErrClosed) {
-				return
+				continue // closing, or replaced
 			}
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() {
@@ -117,11 +164,43 @@ func (b *Broker) receive(sub *redis.PubSub, n presence.Node) {
 		case *redis.Message:
 			b.handle(n, m.Payload)
 		case *redis.Subscription:
-			if gap && m.Kind == "ssubscribe" {
+			switch {
+			case gap && m.Kind == "ssubscribe":
 				gap = false
+				n.Resync()
+			case m.Kind == "sunsubscribe" && m.Channel == ch:
+				// Not asked for: the channel's slot moved.
+				if !b.resubscribe(s, ch) {
+					return
+				}
 				n.Resync()
 			}
 		}
+	}
+}
+
+// resubscribe subscribes to ch afresh, on the shard that serves it now,
+// until it is confirmed or s is closed; it reports whether it was.
+func (b *Broker) resubscribe(s *subscription, ch string) bool {
+	b.log.Warn("broker: Redis ended the subscription (its slot moved?); subscribing again", "channel", ch)
+	for wait := 50 * time.Millisecond; ; wait = min(2*wait, time.Second) {
+		if _, closed := s.current(); closed {
+			return false
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		p := b.rdb.SSubscribe(ctx, ch)
+		_, err := p.Receive(ctx)
+		cancel()
+		if err == nil {
+			return s.replace(p)
+		}
+		p.Close()
+		// A MOVED answer: the client's map of the slots is older than the
+		// move.
+		if cc, ok := b.rdb.(*redis.ClusterClient); ok {
+			cc.ReloadState(context.Background())
+		}
+		time.Sleep(wait)
 	}
 }
 

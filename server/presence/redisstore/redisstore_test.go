@@ -467,3 +467,106 @@ func TestKnownRecordIsOneScript(t *testing.T) {
 		t.Fatalf("after Redis lost the record: %+v; want no device, as Redis holds (not the two this node knew of)", ch.After)
 	}
 }
+
+// When a resharding moves the slot of a node's channel to another master,
+// Redis drops the node's subscription (an SUNSUBSCRIBE it did not ask
+// for): the broker subscribes afresh where the channel now lives, and the
+// node resyncs (what was published meanwhile is lost) and hears again.
+func TestBrokerFollowsItsChannelToAnotherShard(t *testing.T) {
+	rdb := redistest.Cluster(t)
+	cc := rdb.(*redis.ClusterClient)
+	ctx := t.Context()
+	app := nextApp()
+	b := redisstore.NewBroker(rdb, "imstatus-test", app, nil)
+	n := &gapNode{deliveries: make(chan presence.Delivery, 8), resyncs: make(chan struct{}, 8)}
+	stop, err := b.Register(ctx, "n1", n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	channel := fmt.Sprintf("{imstatus-test:%d:node:n1}:in", app)
+	slot, err := cc.ClusterKeySlot(ctx, channel).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Who serves the slot, and another master to move it to.
+	var mu sync.Mutex
+	var from, to string
+	masters := map[string]*redis.Client{}
+	err = cc.ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error {
+		id, err := m.ClusterMyID(ctx).Result()
+		if err != nil {
+			return err
+		}
+		slots, err := m.ClusterSlots(ctx).Result()
+		if err != nil {
+			return err
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		masters[id] = m
+		for _, s := range slots {
+			if int64(s.Start) <= slot && slot <= int64(s.End) && len(s.Nodes) > 0 && s.Nodes[0].ID == id {
+				from = id
+			}
+		}
+		return nil
+	})
+	if err != nil || from == "" || len(masters) != 3 {
+		t.Fatalf("slot %d: owner %q among %d masters (%v)", slot, from, len(masters), err)
+	}
+	for id := range masters {
+		if id != from {
+			to = id
+			break
+		}
+	}
+	// The slot holds no key: the move is the SETSLOT steps alone.
+	s := strconv.FormatInt(slot, 10)
+	for _, step := range []struct {
+		on   string
+		args []any
+	}{
+		{to, []any{"CLUSTER", "SETSLOT", s, "IMPORTING", from}},
+		{from, []any{"CLUSTER", "SETSLOT", s, "MIGRATING", to}},
+		{to, []any{"CLUSTER", "SETSLOT", s, "NODE", to}},
+		{from, []any{"CLUSTER", "SETSLOT", s, "NODE", to}},
+	} {
+		if err := masters[step.on].Do(ctx, step.args...).Err(); err != nil {
+			t.Fatalf("%v: %v", step.args, err)
+		}
+	}
+	for id, m := range masters {
+		if id != from && id != to {
+			if err := m.Do(ctx, "CLUSTER", "SETSLOT", s, "NODE", to).Err(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	select {
+	case <-n.resyncs:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no Resync after the channel's slot moved")
+	}
+	d := presence.Delivery{Status: wire.Status{UserID: "a", Type: wire.StatusOnline, Devices: []string{"Web"}, Version: 3}}
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		// (A publish nobody took drops n1, which has no lease here.)
+		if err := b.Listen(ctx, "n1", "a"); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.Publish(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case got := <-n.deliveries:
+			if got.Status.UserID != "a" {
+				t.Fatalf("delivered %+v", got)
+			}
+			return
+		case <-time.After(200 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no delivery on the channel's new shard")
+		}
+	}
+}
