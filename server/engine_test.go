@@ -492,16 +492,39 @@ type gatedLogins struct {
 }
 
 func (s *gatedLogins) Login(ctx context.Context, user string, d presence.Device, p presence.Policy, now time.Time) (presence.Change, []presence.Device, error) {
-	if user != s.user {
-		return s.Store.Login(ctx, user, d, p, now)
-	}
-	s.waiting.Add(1)
-	select {
-	case <-s.gate:
-	case <-ctx.Done():
-		return presence.Change{}, nil, ctx.Err()
+	if user == s.user {
+		if err := hold(ctx, s.gate, &s.waiting); err != nil {
+			return presence.Change{}, nil, err
+		}
 	}
 	return s.Store.Login(ctx, user, d, p, now)
+}
+
+// hold counts a call in waiting and holds it until gate closes or ctx ends.
+func hold(ctx context.Context, gate <-chan struct{}, waiting *atomic.Int32) error {
+	waiting.Add(1)
+	select {
+	case <-gate:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// newTwoTurnsEnv starts a server that runs two backend calls at once (a
+// request waits 100 ms for its turn), on a memory store that wrap wraps.
+func newTwoTurnsEnv(t *testing.T, wrap func(presence.Store) presence.Store) *env {
+	return newEnvWith(t, server.Options{
+		Apps:            []server.AppConfig{fullApp()},
+		StoreTimeout:    5 * time.Second,
+		MaxBackendCalls: 2,
+		AdmitWait:       100 * time.Millisecond,
+		Backend: func(server.AppConfig) (presence.Backend, error) {
+			b := memstore.NewBackend()
+			b.Store = wrap(b.Store)
+			return b, nil
+		},
+	})
 }
 
 // Logins get at most half the turns: a flood of them leaves turns to the
@@ -509,17 +532,7 @@ func (s *gatedLogins) Login(ctx context.Context, user string, d presence.Device,
 // no turn would be wasted, and its client would come back for more).
 func TestLoginsLeaveTurnsToOthers(t *testing.T) {
 	store := &gatedLogins{user: "c", gate: make(chan struct{})}
-	e := newEnvWith(t, server.Options{
-		Apps:            []server.AppConfig{fullApp()},
-		StoreTimeout:    5 * time.Second,
-		MaxBackendCalls: 2,
-		AdmitWait:       100 * time.Millisecond,
-		Backend: func(server.AppConfig) (presence.Backend, error) {
-			b := memstore.NewBackend()
-			store.Store, b.Store = b.Store, store
-			return b, nil
-		},
-	})
+	e := newTwoTurnsEnv(t, func(s presence.Store) presence.Store { store.Store = s; return store })
 	e.importAccounts("a", "b", "c", "d")
 	a := e.login("a")
 	c := e.dial()
@@ -550,11 +563,8 @@ type gatedLeaves struct {
 
 func (s *gatedLeaves) Leave(ctx context.Context, user string, key presence.DeviceKey, how presence.Leave, now time.Time) (presence.Change, bool, error) {
 	if s.users[user] {
-		s.waiting.Add(1)
-		select {
-		case <-s.gate:
-		case <-ctx.Done():
-			return presence.Change{}, false, ctx.Err()
+		if err := hold(ctx, s.gate, &s.waiting); err != nil {
+			return presence.Change{}, false, err
 		}
 	}
 	return s.Store.Leave(ctx, user, key, how, now)
@@ -565,17 +575,7 @@ func (s *gatedLeaves) Leave(ctx context.Context, user string, key presence.Devic
 // that follow their turns.
 func TestDeparturesLeaveLoginsTheirTurns(t *testing.T) {
 	store := &gatedLeaves{users: map[string]bool{"x": true, "y": true}, gate: make(chan struct{})}
-	e := newEnvWith(t, server.Options{
-		Apps:            []server.AppConfig{fullApp()},
-		StoreTimeout:    5 * time.Second,
-		MaxBackendCalls: 2,
-		AdmitWait:       100 * time.Millisecond,
-		Backend: func(server.AppConfig) (presence.Backend, error) {
-			b := memstore.NewBackend()
-			store.Store, b.Store = b.Store, store
-			return b, nil
-		},
-	})
+	e := newTwoTurnsEnv(t, func(s presence.Store) presence.Store { store.Store = s; return store })
 	e.importAccounts("a", "x", "y", "z")
 	a := e.login("a")
 	x, y := e.login("x"), e.login("y")
