@@ -124,7 +124,8 @@ extern "C" {
  * TIMInit initialises the SDK for one app and starts the callback thread.
  *
  * @param sdk_app_id      the app's SDKAppID; not 0.
- * @param json_sdk_config NULL, "" or a JSON object with the optional keys
+ * @param json_sdk_config NULL, "", "null" (what upstream's C# wrapper sends
+ *                        for a null SdkConfig) or a JSON object with the optional keys
  *                        kTIMSdkConfig... (TIMCloudDef.h): config and log
  *                        directories (log files are written under
  *                        sdk_config_log_file_path when set), device type,
@@ -134,7 +135,8 @@ extern "C" {
  *         initialised (the call changes nothing).
  *         TIM_ERR_PARAM if sdk_app_id is 0 or differs from the id already
  *         initialised (call TIMUninit first).
- *         TIM_ERR_JSON if json_sdk_config is neither NULL, "" nor a JSON object.
+ *         TIM_ERR_JSON if json_sdk_config is neither NULL, "", "null" nor a
+ *         JSON object.
  */
 TIM_API int TIM_CALL TIMInit(uint64_t sdk_app_id, const char* json_sdk_config);
 

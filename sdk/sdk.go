@@ -197,12 +197,16 @@ func codeOf(err error) (int, string) {
 	return wire.CodeServerInternal, err.Error()
 }
 
-// Init starts the SDK for an app. config is TIMInit's JSON ("" for none).
+// Init starts the SDK for an app. config is TIMInit's JSON object; "",
+// "null" (what upstream's C# wrapper sends for a null SdkConfig) and "{}"
+// are none. Keys it does not use are accepted and ignored.
 func (s *SDK) Init(appID uint64, config string) int {
 	if appID == 0 {
 		return ErrParam
 	}
-	if strings.TrimSpace(config) != "" && (wire.CheckJSON(config) != nil || !gjson.Parse(config).IsObject()) {
+	if c := strings.TrimSpace(config); c == "null" {
+		config = ""
+	} else if c != "" && (wire.CheckJSON(config) != nil || !gjson.Parse(config).IsObject()) {
 		return ErrJSON
 	}
 	cfg := gjson.Parse(config)

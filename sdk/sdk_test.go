@@ -124,7 +124,9 @@ func TestSyncCodes(t *testing.T) {
 		want   int
 	}{
 		{0, "", ErrParam}, {testserver.App, "not json", ErrJSON}, {testserver.App, "[]", ErrJSON},
-		{testserver.App, "", Succ}, {testserver.App, `{"sdk_config_device_type":"x"}`, Succ}, {testserver.App + 1, "", ErrParam},
+		{testserver.App, "nul", ErrJSON}, {testserver.App, "null null", ErrJSON}, {testserver.App, `"null"`, ErrJSON},
+		{testserver.App, " null\n", Succ}, {testserver.App, "", Succ},
+		{testserver.App, `{"sdk_config_device_type":"x"}`, Succ}, {testserver.App + 1, "", ErrParam},
 	} {
 		if got := sd.Init(tc.app, tc.config); got != tc.want {
 			t.Errorf("Init(%d, %q) = %d, want %d", tc.app, tc.config, got, tc.want)

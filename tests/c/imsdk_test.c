@@ -1012,11 +1012,15 @@ static void test_init(void) {
 	CHECK_EQ(TIMUninit(), TIM_SUCC, "TIMUninit");
 	CHECK_EQ(TIMInit(APP, ""), TIM_SUCC, "TIMInit with \"\" config");
 	CHECK_EQ(TIMUninit(), TIM_SUCC, "TIMUninit");
+	CHECK_EQ(TIMInit(APP, "null"), TIM_SUCC, "TIMInit with \"null\" config (upstream's C# wrapper, SdkConfig null)");
+	CHECK_EQ(TIMUninit(), TIM_SUCC, "TIMUninit");
+	CHECK_EQ(TIMInit(APP, "nul"), TIM_ERR_JSON, "TIMInit with \"nul\" config");
 	char cfg[1024];
 	snprintf(cfg, sizeof cfg,
 	         "{\"sdk_config_log_file_path\":\"%s\",\"sdk_config_config_file_path\":\"%s\","
-	         "\"sdk_config_device_type\":\"PC\",\"sdk_config_brand_type\":\"test\",\"sdk_config_system_version\":\"1\","
-	         "\"sdk_config_java_vm\":0,\"some_unknown_key\":[1,2]}",
+	         "\"sdk_config_device_type\":\"PC\",\"sdk_config_brand_type\":2000,\"sdk_config_system_version\":\"1\","
+	         "\"sdk_config_java_vm\":0,\"sdk_config_main_thread_id\":12,\"sdk_config_api_type\":3,"
+	         "\"some_unknown_key\":[1,2]}",
 	         log_dir, log_dir);
 	CHECK_EQ(TIMInit(APP, "{\"sdk_config_log_file_path\":\"/dev/null/imsdk\"}"), TIM_SUCC,
 	         "TIMInit with a log directory that cannot be created (logging to files is best effort)");
