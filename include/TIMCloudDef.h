@@ -238,6 +238,9 @@ typedef void (TIM_CALL *TIMGenericCallback)(void);
 /* array of strings, read only: platforms of the user's live devices
  * ("iPhone", "Android", "iPad", "Windows", "Mac", "Linux", "Web"). */
 #define kTIMUserStatusOnlineDevices "user_status_online_devices"
+/* Upstream 8.x's own spelling of the same key (capital K): code written
+ * against its TIMCloudDef.h compiles unchanged. */
+#define KTIMUserStatusOnlineDevices kTIMUserStatusOnlineDevices
 
 /* TIMInit's json_sdk_config: an object; every key optional. */
 /* string: directory for the SDK's configuration files. */

@@ -140,6 +140,7 @@ KEY(kTIMUserStatusIdentifier, "user_status_identifier");
 KEY(kTIMUserStatusStatusType, "user_status_status_type");
 KEY(kTIMUserStatusCustomStatus, "user_status_custom_status");
 KEY(kTIMUserStatusOnlineDevices, "user_status_online_devices");
+KEY(KTIMUserStatusOnlineDevices, "user_status_online_devices");
 KEY(kTIMSdkConfigConfigFilePath, "sdk_config_config_file_path");
 KEY(kTIMSdkConfigLogFilePath, "sdk_config_log_file_path");
 
@@ -161,6 +162,7 @@ int keys_match(void) {
 	       strcmp(kTIMUserStatusStatusType, "user_status_status_type") == 0 &&
 	       strcmp(kTIMUserStatusCustomStatus, "user_status_custom_status") == 0 &&
 	       strcmp(kTIMUserStatusOnlineDevices, "user_status_online_devices") == 0 &&
+	       strcmp(KTIMUserStatusOnlineDevices, "user_status_online_devices") == 0 &&
 	       strcmp(kTIMSdkConfigConfigFilePath, "sdk_config_config_file_path") == 0 &&
 	       strcmp(kTIMSdkConfigLogFilePath, "sdk_config_log_file_path") == 0 &&
 	       strcmp(kTIMSdkConfigDeviceType, "sdk_config_device_type") == 0 &&
