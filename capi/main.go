@@ -108,6 +108,12 @@ func TIMUninit() (ret C.int) {
 //export TIMGetSDKVersion
 func TIMGetSDKVersion() *C.char { return version }
 
+//export TIMGetServerTime
+func TIMGetServerTime() C.uint64_t {
+	defer guard(nil, 0) // an internal error answers 0
+	return C.uint64_t(theSDK.ServerTime())
+}
+
 //export TIMLogin
 func TIMLogin(userID, userSig *C.char, cb C.TIMCommCallback, ud C.uintptr_t) (ret C.int) {
 	defer guard(&ret, sdk.ErrParam)

@@ -76,9 +76,12 @@ type Client struct {
 	subs    []string               // subscriptions, oldest first (mirrors the server)
 	cache   map[string]wire.Status // last status reported per user
 	limits  wire.Limits
-	windows map[string]*window
-	closed  bool
-	order   orderer // calls reach the server in the order they were made
+	// serverTime is the server's clock as its last login reply gave it,
+	// and serverTimeAt the local (monotonic) time it arrived.
+	serverTime, serverTimeAt time.Time
+	windows                  map[string]*window
+	closed                   bool
+	order                    orderer // calls reach the server in the order they were made
 	// lastConnErr is why the last connection attempt failed, for a login
 	// that times out to say.
 	lastConnErr string
@@ -568,4 +571,16 @@ func addSubs(subs, ids []string, max int) []string {
 		subs = slices.Delete(subs, 0, n)
 	}
 	return subs
+}
+
+// ServerTime is the server's clock now: what the last login reply said,
+// moved on by the local monotonic clock since; the local clock before any
+// login.
+func (c *Client) ServerTime() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.serverTimeAt.IsZero() {
+		return time.Now()
+	}
+	return c.serverTime.Add(time.Since(c.serverTimeAt))
 }

@@ -526,3 +526,28 @@ func TestRestoreRetriesAFailingServer(t *testing.T) {
 		t.Fatalf("the injected failures were not all met (%d left)", n+1)
 	}
 }
+
+// ServerTime is the server's clock, learnt at login and moved on by the
+// local clock; the local clock before any login.
+func TestServerTime(t *testing.T) {
+	s := startServer(t)
+	c := newClient(t, []string{s.Addr})
+	if d := time.Until(c.ServerTime()); d < -time.Second || d > time.Second {
+		t.Fatalf("before login ServerTime is %v from the local clock", d)
+	}
+	s.Clock.Advance(3 * time.Hour) // the server's clock runs 3 h ahead
+	c.user = "alice"
+	c.must(c.Login(context.Background(), "alice", s.sig("alice", 24*time.Hour)))
+	want := s.Clock.Now()
+	if d := c.ServerTime().Sub(want); d < -time.Second || d > time.Second {
+		t.Fatalf("after login ServerTime is %v from the server's clock", d)
+	}
+	time.Sleep(50 * time.Millisecond)
+	if got := c.ServerTime(); got.Sub(want) < 45*time.Millisecond { // (the reply carries ms)
+		t.Fatalf("ServerTime did not move on with the local clock: %v after 50 ms", got.Sub(want))
+	}
+	c.must(c.Logout(context.Background()))
+	if d := c.ServerTime().Sub(want); d < 0 || d > time.Second {
+		t.Fatalf("after logout ServerTime is %v from the server's clock, want it kept", d)
+	}
+}

@@ -96,7 +96,11 @@ func (c *Client) run(ctx context.Context, done chan struct{}, first chan<- error
 			s.end(endClosed, 0, "")
 			break
 		}
-		c.limits = wire.ParseLoginReply(reply.Body).Limits
+		lr := wire.ParseLoginReply(reply.Body)
+		c.limits = lr.Limits
+		if lr.ServerTime > 0 {
+			c.serverTime, c.serverTimeAt = time.UnixMilli(lr.ServerTime), time.Now()
+		}
 		c.sess = s
 		c.state = Logined
 		c.broadcast()

@@ -88,7 +88,7 @@
  *
  * Synchronous (the int return): enum TIMResult, TIMCloudDef.h.
  * - TIM_ERR_SDKUNINIT: before TIMInit, for every function but TIMInit,
- *   TIMUninit, TIMGetSDKVersion, TIMGetLoginStatus, callExperimentalAPI,
+ *   TIMUninit, TIMGetSDKVersion, TIMGetServerTime, TIMGetLoginStatus, callExperimentalAPI,
  *   the TIMSet...Callback setters and imstatus.h's functions (these work
  *   before TIMInit).
  * - TIM_ERR_NOTLOGIN: TIMLogout, TIMSetSelfStatus, TIMGetUserStatus,
@@ -160,6 +160,17 @@ TIM_API int TIM_CALL TIMUninit(void);
  *         never free it.
  */
 TIM_API const char* TIM_CALL TIMGetSDKVersion(void);
+
+/**
+ * TIMGetServerTime returns the server's clock, in Unix seconds: what the
+ * server said at the last login, moved on by the local monotonic clock
+ * since (kept across TIMLogout, until TIMUninit). Before any login, and
+ * before TIMInit, it is the local clock. It may be called at any time,
+ * from any thread.
+ *
+ * @return seconds since 1970-01-01 UTC; 0 only on an internal error.
+ */
+TIM_API uint64_t TIM_CALL TIMGetServerTime(void);
 
 /* ======================================================================== */
 /* Login                                                                     */

@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/tidwall/gjson"
 
@@ -350,6 +351,17 @@ func (s *SDK) LoginStatus() core.LoginStatus {
 		return c.LoginStatus()
 	}
 	return core.UnLogined
+}
+
+// ServerTime is TIMGetServerTime's answer, in Unix seconds: the server's
+// clock as learnt at the last login (kept across logout, until Uninit),
+// else the local clock.
+func (s *SDK) ServerTime() uint64 {
+	t := time.Now()
+	if c := s.current(); c != nil {
+		t = c.ServerTime()
+	}
+	return uint64(max(t.Unix(), 0))
 }
 
 // LoginUserID is TIMGetLoginUserID's answer: the id, or ErrNotLogin / ErrSDKUninit.

@@ -923,6 +923,8 @@ static void test_before_init(void) {
 	const char* v2 = TIMGetSDKVersion();
 	CHECK(v1 != NULL && v1[0] != 0, "TIMGetSDKVersion is a non-empty string (\"%s\")", v1 ? v1 : "(null)");
 	CHECK(v1 == v2, "TIMGetSDKVersion returns the same pointer twice");
+	long long skew = (long long)TIMGetServerTime() - (long long)time(NULL);
+	CHECK(skew >= -2 && skew <= 2, "TIMGetServerTime before TIMInit is the local clock (%lld s off)", skew);
 	CHECK_EQ(TIMGetLoginStatus(), kTIMLoginStatus_UnLogined, "TIMGetLoginStatus before TIMInit");
 	CHECK_EQ(TIMUninit(), TIM_SUCC, "TIMUninit before TIMInit");
 
@@ -1754,6 +1756,11 @@ static void test_heartbeat_timeout(void) {
 	WAIT_UNTIL(ok, WAIT_MS, net_reconnected_locked(seq0));
 	CHECK(ok, "network callback: kTIMDisconnected, then kTIMConnecting, then kTIMConnected");
 	CHECK_EQ(TIMGetLoginStatus(), kTIMLoginStatus_Logined, "still logged in after the reconnect");
+	/* The server's clock is now over an hour ahead of ours (the sweeps so
+	 * far), and the reconnect's login told the library so. */
+	long long ahead = (long long)TIMGetServerTime() - (long long)time(NULL);
+	CHECK(ahead >= 3600 && ahead <= 3900, "TIMGetServerTime is the server's clock, %lld s ahead of the local one (want 3,600-3,900)",
+	      ahead);
 	expect_cb(set_status("{\"user_status_custom_status\":\"after-timeout\"}", "after the heartbeat timeout"), 0);
 }
 
