@@ -4,8 +4,9 @@ package main
 import "C"
 
 // The registration entry points the upstream Unity wrapper's Init and
-// Uninit call. imstatus has no messaging, conversations or groups: these
-// accept their callback and never call it.
+// Uninit call. imstatus has no messaging, conversations, groups, profiles
+// or experimental notifications: these accept their callback and never
+// call it.
 
 //export TIMRemoveRecvNewMsgCallback
 func TIMRemoveRecvNewMsgCallback(C.TIMGenericCallback) {}
@@ -63,3 +64,12 @@ func TIMSetOnDeleteFriendCallback(C.TIMGenericCallback, C.uintptr_t) {}
 
 //export TIMSetUpdateFriendProfileCallback
 func TIMSetUpdateFriendProfileCallback(C.TIMGenericCallback, C.uintptr_t) {}
+
+//export TIMSetSelfInfoUpdatedCallback
+func TIMSetSelfInfoUpdatedCallback(C.TIMGenericCallback, C.uintptr_t) {}
+
+//export TIMSetUserInfoChangedCallback
+func TIMSetUserInfoChangedCallback(C.TIMGenericCallback, C.uintptr_t) {}
+
+//export TIMSetExperimentalNotifyCallback
+func TIMSetExperimentalNotifyCallback(C.TIMGenericCallback, C.uintptr_t) {}

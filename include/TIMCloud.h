@@ -469,6 +469,14 @@ TIM_API void TIM_CALL TIMSetOnAddFriendCallback(TIMOnAddFriendCallback cb, const
 TIM_API void TIM_CALL TIMSetOnDeleteFriendCallback(TIMOnDeleteFriendCallback cb, const void* user_data);
 /** Upstream: friend profile updates. Accepted; never fires. */
 TIM_API void TIM_CALL TIMSetUpdateFriendProfileCallback(TIMUpdateFriendProfileCallback cb, const void* user_data);
+/** Upstream: the current user's profile changed. Accepted; never fires
+ * (imstatus keeps no profiles). */
+TIM_API void TIM_CALL TIMSetSelfInfoUpdatedCallback(TIMSelfInfoUpdatedCallback cb, const void* user_data);
+/** Upstream: a subscribed user's profile changed. Accepted; never fires. */
+TIM_API void TIM_CALL TIMSetUserInfoChangedCallback(TIMUserInfoChangedCallback cb, const void* user_data);
+/** Upstream (TIMExperimentalAPI.h): experimental notifications. Accepted;
+ * never fires (imstatus sends none). */
+TIM_API void TIM_CALL TIMSetExperimentalNotifyCallback(TIMExperimentalNotifyCallback cb, const void* user_data);
 
 #ifdef __cplusplus
 } /* extern "C" */

@@ -184,7 +184,8 @@ typedef void (TIM_CALL *TIMUserSigExpiredCallback)(const void* user_data);
 typedef void (TIM_CALL *TIMLogCallback)(enum TIMLogLevel level, const char* log, const void* user_data);
 
 /*
- * Upstream's messaging, conversation, relationship and group callbacks, with
+ * Upstream's messaging, conversation, relationship, group, profile and
+ * experimental-notify callbacks, with
  * upstream's signatures, so that code written against the upstream SDK can
  * register its callbacks unchanged (TIMCloud.h, "Drop-in registrations").
  * imstatus accepts these registrations and never calls them.
@@ -208,6 +209,9 @@ typedef void (TIM_CALL *TIMFriendBlackListAddedCallback)(const char* json_friend
 typedef void (TIM_CALL *TIMFriendBlackListDeletedCallback)(const char* json_identifier_array, const void* user_data);
 typedef void (TIM_CALL *TIMGroupTipsEventCallback)(const char* json_group_tip, const void* user_data);
 typedef void (TIM_CALL *TIMGroupAttributeChangedCallback)(const char* group_id, const char* json_group_attribute_array, const void* user_data);
+typedef void (TIM_CALL *TIMSelfInfoUpdatedCallback)(const char* json_user_profile, const void* user_data);
+typedef void (TIM_CALL *TIMUserInfoChangedCallback)(const char* json_user_info_array, const void* user_data);
+typedef void (TIM_CALL *TIMExperimentalNotifyCallback)(const char* key, const char* data, const void* user_data);
 
 /*
  * TIMGenericCallback is a function pointer of no particular signature. Every

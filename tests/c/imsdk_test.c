@@ -867,6 +867,7 @@ static void d_unread(int n, const void* u) { (void)n; (void)u; dropin_fired(); }
 static void d_str(const char* a, const void* u) { (void)a; (void)u; dropin_fired(); }
 static void d_void(const void* u) { (void)u; dropin_fired(); }
 static void d_group_attr(const char* g, const char* a, const void* u) { (void)g; (void)a; (void)u; dropin_fired(); }
+static void d_notify(const char* k, const char* d, const void* u) { (void)k; (void)d; (void)u; dropin_fired(); }
 static void d_upload(const char* m, uint32_t i, uint32_t c, uint32_t t, const void* u) {
 	(void)m; (void)i; (void)c; (void)t; (void)u;
 	dropin_fired();
@@ -975,7 +976,7 @@ static void test_before_init(void) {
 	TIMSetLogCallback(NULL, NULL);
 	CHECK(1, "the 5 TIMSet...Callback setters accept NULL");
 
-	/* The 19 drop-in registrations exist and accept a callback and NULL. */
+	/* The 22 drop-in registrations exist and accept a callback and NULL. */
 	const void* u = (const void*)(uintptr_t)7;
 	TIMRemoveRecvNewMsgCallback(d_recv);
 	TIMRemoveRecvNewMsgCallback(NULL);
@@ -997,9 +998,14 @@ static void test_before_init(void) {
 	TIMSetOnAddFriendCallback(d_str, u);
 	TIMSetOnDeleteFriendCallback(d_str, u);
 	TIMSetUpdateFriendProfileCallback(d_str, u);
+	TIMSetSelfInfoUpdatedCallback(d_str, u);
+	TIMSetUserInfoChangedCallback(d_str, u);
+	TIMSetExperimentalNotifyCallback(d_notify, u);
+	TIMSetExperimentalNotifyCallback(NULL, NULL);
+	TIMSetExperimentalNotifyCallback(d_notify, u);
 	TIMSetConvEventCallback(NULL, NULL);
 	TIMSetConvEventCallback(d_conv, u);
-	CHECK(1, "the 19 drop-in registration functions accept a callback (and NULL)");
+	CHECK(1, "the 22 drop-in registration functions accept a callback (and NULL)");
 
 	register_callbacks();
 }
