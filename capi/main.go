@@ -114,6 +114,12 @@ func TIMGetServerTime() C.uint64_t {
 	return C.uint64_t(theSDK.ServerTime())
 }
 
+//export TIMSetConfig
+func TIMSetConfig(config *C.char, cb C.TIMCommCallback, ud C.uintptr_t) (ret C.int) {
+	defer guard(&ret, sdk.ErrParam)
+	return C.int(theSDK.SetConfig(goString(config), result(cb, ud)))
+}
+
 //export TIMLogin
 func TIMLogin(userID, userSig *C.char, cb C.TIMCommCallback, ud C.uintptr_t) (ret C.int) {
 	defer guard(&ret, sdk.ErrParam)

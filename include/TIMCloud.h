@@ -88,7 +88,7 @@
  *
  * Synchronous (the int return): enum TIMResult, TIMCloudDef.h.
  * - TIM_ERR_SDKUNINIT: before TIMInit, for every function but TIMInit,
- *   TIMUninit, TIMGetSDKVersion, TIMGetServerTime, TIMGetLoginStatus, callExperimentalAPI,
+ *   TIMUninit, TIMGetSDKVersion, TIMGetServerTime, TIMSetConfig, TIMGetLoginStatus, callExperimentalAPI,
  *   the TIMSet...Callback setters and imstatus.h's functions (these work
  *   before TIMInit).
  * - TIM_ERR_NOTLOGIN: TIMLogout, TIMSetSelfStatus, TIMGetUserStatus,
@@ -171,6 +171,27 @@ TIM_API const char* TIM_CALL TIMGetSDKVersion(void);
  * @return seconds since 1970-01-01 UTC; 0 only on an internal error.
  */
 TIM_API uint64_t TIM_CALL TIMGetServerTime(void);
+
+/**
+ * TIMSetConfig sets the log levels and the app's own data; it may be called
+ * at any time, before TIMInit too, and what it sets lasts until the process
+ * ends. Keys (TIMCloudDef.h, all optional): kTIMSetConfigLogLevel (the log
+ * file) and kTIMSetConfigCallbackLogLevel (the log callback), each an enum
+ * TIMLogLevel 0-7, where kTIMLog_Off passes nothing and a level passes it
+ * and those above; kTIMSetConfigIsLogOutputConsole (a bool);
+ * kTIMSetConfigUserDefineData (a UTF-8 string of at most 64 bytes; kept and
+ * answered, not yet sent to the server). Other keys, upstream's proxies
+ * among them (they serve file transfers imstatus does not make), are
+ * accepted and ignored.
+ *
+ * @param json_config a JSON object.
+ * @param cb          called once, after TIM_SUCC: code 0 and json_params an
+ *                    object of every setting above; or 6017 with a desc when
+ *                    a value has the wrong type or range (nothing is set).
+ * @return TIM_SUCC; TIM_ERR_PARAM if json_config is NULL or empty;
+ *         TIM_ERR_JSON if it is not a JSON object.
+ */
+TIM_API int TIM_CALL TIMSetConfig(const char* json_config, TIMCommCallback cb, const void* user_data);
 
 /* ======================================================================== */
 /* Login                                                                     */

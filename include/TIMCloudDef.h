@@ -260,6 +260,16 @@ typedef void (TIM_CALL *TIMGenericCallback)(void);
 /* uint64: the JavaVM pointer on Android; ignored elsewhere. */
 #define kTIMSdkConfigJavaVM "sdk_config_java_vm"
 
+/* TIMSetConfig's json_config: an object; every key optional. */
+/* uint, enum TIMLogLevel: the lowest level written to the log file. */
+#define kTIMSetConfigLogLevel "set_config_log_level"
+/* uint, enum TIMLogLevel: the lowest level passed to the log callback. */
+#define kTIMSetConfigCallbackLogLevel "set_config_callback_log_level"
+/* bool: upstream's console switch; kept and answered (imstatus writes no console log). */
+#define kTIMSetConfigIsLogOutputConsole "set_config_is_log_output_console"
+/* string, at most 64 bytes: the app's own data; kept and answered. */
+#define kTIMSetConfigUserDefineData "set_config_user_define_data"
+
 /* callExperimentalAPI's json_param. */
 /* string: the operation, one of the kTIMInternalOperation... values. */
 #define kTIMRequestInternalOperation "request_internal_operation"

@@ -3,8 +3,10 @@ package sdk
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/imstatus/imstatus/usersig"
+	"github.com/imstatus/imstatus/wire"
 )
 
 // The JSON-taking entry points must never panic, and must accept only what
@@ -104,6 +106,45 @@ func FuzzInitConfig(f *testing.F) {
 			t.Fatalf("Init(%q) = %d", config, r)
 		}
 		sd.Uninit()
+	})
+}
+
+// FuzzSetConfig: any config answers TIM_SUCC with exactly one callback (0
+// or 6017), or a synchronous TIM_ERR_PARAM / TIM_ERR_JSON with none.
+func FuzzSetConfig(f *testing.F) {
+	for _, s := range []string{``, `{}`, `null`, `{"set_config_log_level":4}`, `{"set_config_callback_log_level":-1}`,
+		`{"set_config_user_define_data":"x"}`, `{"set_config_is_log_output_console":true}`, `[`} {
+		f.Add(s)
+	}
+	sd := &SDK{Dispatcher: Dispatcher{ThreadID: tid}}
+	f.Cleanup(func() { sd.Uninit() })
+	f.Fuzz(func(t *testing.T, config string) {
+		calls := make(chan int, 2)
+		r := sd.SetConfig(config, func(code int, _, _ string) { calls <- code })
+		switch r {
+		case Succ:
+			select {
+			case code := <-calls:
+				if code != 0 && code != wire.CodeInvalidParams {
+					t.Fatalf("SetConfig(%q): callback code %d", config, code)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatalf("SetConfig(%q): no callback", config)
+			}
+			select {
+			case <-calls:
+				t.Fatalf("SetConfig(%q): a second callback", config)
+			case <-time.After(time.Millisecond):
+			}
+		case ErrParam, ErrJSON:
+			select {
+			case <-calls:
+				t.Fatalf("SetConfig(%q) = %d with a callback", config, r)
+			case <-time.After(time.Millisecond):
+			}
+		default:
+			t.Fatalf("SetConfig(%q) = %d", config, r)
+		}
 	})
 }
 

@@ -105,10 +105,12 @@ func (h *logHandler) Handle(_ context.Context, r slog.Record) error {
 	if err := hh.Handle(context.Background(), r); err != nil {
 		return err
 	}
-	line := buf.Bytes()
-	h.sink.write(line)
-	if cb := h.sdk.handler().Log; cb != nil {
-		level, text := levelFromSlog(r.Level), string(bytes.TrimRight(line, "\n"))
+	line, level := buf.Bytes(), levelFromSlog(r.Level)
+	if passes(h.sdk.settings.fileLevel.Load(), level) {
+		h.sink.write(line)
+	}
+	if cb := h.sdk.handler().Log; cb != nil && passes(h.sdk.settings.callbackLevel.Load(), level) {
+		text := string(bytes.TrimRight(line, "\n"))
 		h.sdk.Dispatcher.Post(func() { cb(level, text) })
 	}
 	return nil

@@ -71,6 +71,7 @@ type SDK struct {
 	// is nil (the system's authorities).
 	tlsConfig *tls.Config
 	logs      *logSink
+	settings  settings // TIMSetConfig's
 	closing   bool
 	inflight  sync.WaitGroup
 }

@@ -396,6 +396,11 @@ static call_t* experimental(const char* json, const char* what) {
 	call_ret(c, callExperimentalAPI(json, comm_cb, c));
 	return c;
 }
+static call_t* set_config(const char* json, const char* what) {
+	call_t* c = call_new("TIMSetConfig(%s)", what);
+	call_ret(c, TIMSetConfig(json, comm_cb, c));
+	return c;
+}
 static call_t* login(const char* user, const char* sig, const char* what) {
 	call_t* c = call_new("TIMLogin(%s)", what);
 	call_ret(c, TIMLogin(user, sig, comm_cb, c));
@@ -1293,6 +1298,35 @@ static void test_log(void) {
 	seen = log_marker_seen;
 	pthread_mutex_unlock(&mu);
 	CHECK(seen == 0, "no line reached the log callback while it was NULL (seen %d)", seen);
+
+	/* TIMSetConfig: with the callback's level at Error, a warning stays out. */
+	expect_ret(set_config(NULL, "NULL config"), TIM_ERR_PARAM);
+	expect_ret(set_config("[6]", "an array"), TIM_ERR_JSON);
+	expect_cb(set_config("{\"set_config_callback_log_level\":9}", "level 9"), 6017);
+	call_t* c = set_config("{\"set_config_callback_log_level\":6,\"set_config_user_define_data\":\"room 7\"}", "callback level Error");
+	expect_cb(c, 0);
+	pthread_mutex_lock(&mu);
+	int answered = c->json && strstr(c->json, "\"set_config_callback_log_level\":6") && strstr(c->json, "\"set_config_user_define_data\":\"room 7\"");
+	pthread_mutex_unlock(&mu);
+	CHECK(answered, "TIMSetConfig answers the settings (%.120s)", c->json ? c->json : "(null)");
+	for (int i = 3; i <= 4; i++) {
+		pthread_mutex_lock(&mu);
+		snprintf(log_marker, sizeof log_marker, "imsdk-test-marker-%d", i);
+		log_marker_seen = 0;
+		pthread_mutex_unlock(&mu);
+		char req[300];
+		snprintf(req, sizeof req,
+		         "{\"request_internal_operation\":\"internal_operation_write_log\",\"request_write_log_log_level_param\":%d,"
+		         "\"request_write_log_log_content_param\":\"imsdk-test-marker-%d\"}",
+		         i == 3 ? 5 : 6, i);
+		expect_cb(experimental(req, i == 3 ? "write_log a warning" : "write_log an error"), 0);
+		pthread_mutex_lock(&mu);
+		seen = log_marker_seen;
+		pthread_mutex_unlock(&mu);
+		CHECK(seen == (i == 3 ? 0 : 1), "with the callback level at Error, %s the log callback (seen %d)",
+		      i == 3 ? "a warning does not reach" : "an error reaches", seen);
+	}
+	expect_cb(set_config("{\"set_config_callback_log_level\":3}", "callback level back to Debug"), 0);
 }
 
 static void test_get_user_status(void) {
