@@ -43,6 +43,7 @@ namespace ImStatus.MonoTests
             yield return T("sync_codes_not_logged_in", SyncCodesNotLoggedIn);
             yield return T("login_failures", LoginFailures);
             yield return T("login_and_listeners", LoginAndListeners);
+            yield return T("set_config_and_server_time", SetConfigAndServerTime);
             yield return T("sync_codes_bad_params", SyncCodesBadParams);
             yield return T("self_status_non_ascii_round_trip", SelfStatusNonAscii);
             yield return T("peer_sees_non_ascii_status", PeerSeesNonAscii);
@@ -442,6 +443,34 @@ namespace ImStatus.MonoTests
             Wait.Until(() => s_network.Contains(TIMNetworkStatus.kTIMConnected), "the network listener to report kTIMConnected");
 
             LoginAlice(AliceSig, "Login again as the same user");
+        }
+
+        private static void SetConfigAndServerTime()
+        {
+            long local = (long)(DateTime.UtcNow - new DateTime(1970, 1, 1, 0, 0, 0, DateTimeKind.Utc)).TotalSeconds;
+            long server = TencentIMSDK.GetServerTime();
+            Check.True(Math.Abs(server - local) <= 5, "GetServerTime is the server's clock: " + server + " against the local " + local);
+
+            var set = new Got();
+            var config = new SetConfig { set_config_callback_log_level = TIMLogLevel.kTIMLog_Error, set_config_user_define_data = "mono " + NonAscii.Substring(0, 5) };
+            Succ(TencentIMSDK.SetConfig(config, Value<SetConfig>(set, "set_config")), "SetConfig");
+            Expect(set, 0, "SetConfig");
+            var got = set.Data as SetConfig;
+            Check.True(got != null && got.set_config_callback_log_level == TIMLogLevel.kTIMLog_Error &&
+                got.set_config_log_level == TIMLogLevel.kTIMLog_Debug && got.set_config_user_define_data == config.set_config_user_define_data,
+                "SetConfig answers every setting");
+
+            var tooLong = new Got();
+            Succ(TencentIMSDK.SetConfig(new SetConfig { set_config_user_define_data = new string('x', 65) }, Value<string>(tooLong, "set_config 65 bytes")),
+                "SetConfig with 65 bytes of user data");
+            Expect(tooLong, 6017, "SetConfig with 65 bytes of user data");
+            Check.Equal(TIMResult.TIM_ERR_PARAM, TencentIMSDK.SetConfig(null, Value<string>(new Got(), "null config")), "SetConfig(null)");
+
+            var back = new Got();
+            Succ(TencentIMSDK.SetConfig(new SetConfig { set_config_callback_log_level = TIMLogLevel.kTIMLog_Debug }, Value<string>(back, "set_config back")),
+                "SetConfig, the callback level back to Debug");
+            Expect(back, 0, "SetConfig back");
+            Check.True(back.Data is string && ((string)back.Data).Contains("\"set_config_callback_log_level\":3"), "the string form answers JSON: " + back.Data);
         }
 
         private static void SyncCodesBadParams()

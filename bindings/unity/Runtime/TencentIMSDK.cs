@@ -307,6 +307,47 @@ namespace com.tencent.imsdk.unity
         }
 
         // ================================================================
+        // Configuration and the server's clock
+        // ================================================================
+
+        /// <summary>
+        /// Sets the log levels (file and callback) and the app's own data;
+        /// works before Init and lasts for the process. The callback gets
+        /// every setting; 6017 when a value is out of range (nothing is set).
+        /// </summary>
+        /// <returns>TIM_SUCC; TIM_ERR_PARAM for a null config.</returns>
+        public static TIMResult SetConfig(SetConfig config, ValueCallback<SetConfig> callback)
+        {
+            return SetConfigImpl(config, callback);
+        }
+
+        /// <summary>As the other overload, with the settings as JSON text.</summary>
+        public static TIMResult SetConfig(SetConfig config, ValueCallback<string> callback)
+        {
+            return SetConfigImpl(config, callback);
+        }
+
+        private static TIMResult SetConfigImpl(SetConfig config, Delegate callback)
+        {
+            EnsureSetup();
+            if (config == null)
+            {
+                return TIMResult.TIM_ERR_PARAM;
+            }
+            int key = Begin("SetConfig", callback);
+            return End(key, IMNativeSDK.TIMSetConfig(Utf8.Arg(Json.Serialize(config)), key != 0 ? s_nativeComm : null, new IntPtr(key)));
+        }
+
+        /// <summary>
+        /// The server's clock, in Unix seconds: learnt at the last login and
+        /// moved on by the local clock since; the local clock before any.
+        /// </summary>
+        public static long GetServerTime()
+        {
+            return IMNativeSDK.TIMGetServerTime();
+        }
+
+        // ================================================================
         // Login
         // ================================================================
 
@@ -839,6 +880,17 @@ namespace com.tencent.imsdk.unity
                     data = null;
                 }
                 statuses(code, desc, data, userData);
+                return;
+            }
+            var settings = p.Callback as ValueCallback<SetConfig>;
+            if (settings != null)
+            {
+                SetConfig data = null;
+                if (code == 0 && !TryDeserialize(json, out data, ref code, ref desc))
+                {
+                    data = null;
+                }
+                settings(code, desc, data, userData);
                 return;
             }
             var info = p.Callback as ValueCallback<ReponseInfo>;

@@ -59,6 +59,13 @@ namespace com.tencent.imsdk.unity.native
         [DllImport(MyLibName, CallingConvention = CallingConvention.Cdecl)]
         public static extern IntPtr TIMGetSDKVersion();
 
+        /// <summary>The server's clock in Unix seconds (C: uint64_t).</summary>
+        [DllImport(MyLibName, CallingConvention = CallingConvention.Cdecl)]
+        public static extern long TIMGetServerTime();
+
+        [DllImport(MyLibName, CallingConvention = CallingConvention.Cdecl)]
+        public static extern int TIMSetConfig(byte[] json_config, CommonValueCallback cb, IntPtr user_data);
+
         [DllImport(MyLibName, CallingConvention = CallingConvention.Cdecl)]
         public static extern int TIMLogin(byte[] user_id, byte[] user_sig, CommonValueCallback cb, IntPtr user_data);
 

@@ -111,6 +111,24 @@ namespace com.tencent.imsdk.unity.types
     }
 
     /// <summary>
+    /// SetConfig's settings, and its answer (every setting). imstatus takes
+    /// these members of upstream's class; it ignores its proxies (they serve
+    /// file transfers imstatus does not make) and user config.
+    /// </summary>
+    [Preserve]
+    public class SetConfig
+    {
+        /// <summary>The lowest level written to the log file; kTIMLog_Off: none.</summary>
+        public TIMLogLevel? set_config_log_level;
+        /// <summary>The lowest level passed to the log callback; kTIMLog_Off: none.</summary>
+        public TIMLogLevel? set_config_callback_log_level;
+        /// <summary>Upstream's console switch: kept and answered (imstatus writes no console log).</summary>
+        public bool? set_config_is_log_output_console;
+        /// <summary>The app's own data, UTF-8, at most 64 bytes: kept and answered.</summary>
+        public string set_config_user_define_data;
+    }
+
+    /// <summary>
     /// CallExperimentalAPI's result (upstream's spelling). imstatus answers
     /// no data: the callback's data is null.
     /// </summary>
