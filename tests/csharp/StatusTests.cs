@@ -279,10 +279,25 @@ namespace ImStatus.MonoTests
         {
             string[] hp = Env("IMS_SERVER").Split(':');
             var ok = new Got();
-            Succ(TencentIMSDK.CallExperimentalAPI(ServerInfo(hp[0], int.Parse(hp[1])), Value<ReponseInfo>(ok, "set_custom_server_info")), "set_custom_server_info");
+            Succ(TencentIMSDK.CallExperimentalAPI(ServerInfo(hp[0], int.Parse(hp[1])), Value<ResponseInfo>(ok, "set_custom_server_info")), "set_custom_server_info");
             Expect(ok, 0, "set_custom_server_info");
             Check.True(ok.Data == null, "set_custom_server_info answers no data");
             Check.True(ok.UserData.StartsWith("CallExperimentalAPI_", StringComparison.Ordinal), "user_data names the call: " + ok.UserData);
+
+            // Upstream 8.x's usage, a lambda typed with ResponseInfo, takes
+            // the typed overload; and a method written for the older
+            // ReponseInfo still converts to it.
+            var lambda = new Got();
+            Succ(TencentIMSDK.CallExperimentalAPI(ServerInfo(hp[0], int.Parse(hp[1])), (int code, string desc, ResponseInfo data, string user_data) =>
+            {
+                Program.OnCallback("lambda");
+                lambda.Calls++;
+                lambda.Code = code;
+                lambda.Data = data;
+            }), "CallExperimentalAPI with a lambda");
+            Expect(lambda, 0, "CallExperimentalAPI with a lambda");
+            Succ(TencentIMSDK.CallExperimentalAPI(ServerInfo(hp[0], int.Parse(hp[1])), OlderResponseCallback), "CallExperimentalAPI with a ReponseInfo method");
+            Wait.Until(() => s_olderResponses > 0, "the ReponseInfo method's call");
 
             var unknown = new Got();
             var op = new ExperimentalAPIRequestParam { request_internal_operation = "internal_operation_sso_data" };
@@ -304,6 +319,15 @@ namespace ImStatus.MonoTests
             Succ(TencentIMSDK.SetServerAddress("[::1]:9"), "SetServerAddress([::1]:9)");
             Succ(TencentIMSDK.SetServerAddress(Env("IMS_SERVER")), "SetServerAddress(the server)"); // the last one wins
             NoneRan("CallExperimentalAPI(null)", none);
+        }
+
+        private static int s_olderResponses;
+
+        private static void OlderResponseCallback(int code, string desc, ReponseInfo data, string user_data)
+        {
+            Program.OnCallback("ReponseInfo method");
+            Check.Equal(0, code, "CallExperimentalAPI with a ReponseInfo method: code");
+            s_olderResponses++;
         }
 
         private static void InitAndLogCallback()

@@ -201,7 +201,7 @@ namespace com.tencent.imsdk.unity
         /// internal_operation_set_ui_platform and internal_operation_write_log.
         /// Works before Init. data is null: imstatus answers no data.
         /// </summary>
-        public static TIMResult CallExperimentalAPI(ExperimentalAPIReqeustParam json_param, ValueCallback<ReponseInfo> callback)
+        public static TIMResult CallExperimentalAPI(ExperimentalAPIReqeustParam json_param, ValueCallback<ResponseInfo> callback)
         {
             return Experimental(json_param, callback);
         }
@@ -893,10 +893,10 @@ namespace com.tencent.imsdk.unity
                 settings(code, desc, data, userData);
                 return;
             }
-            var info = p.Callback as ValueCallback<ReponseInfo>;
+            var info = p.Callback as ValueCallback<ResponseInfo>;
             if (info != null)
             {
-                ReponseInfo data = null;
+                ResponseInfo data = null;
                 if (code == 0 && !TryDeserialize(json, out data, ref code, ref desc))
                 {
                     data = null;

@@ -84,7 +84,7 @@ namespace com.tencent.imsdk.unity.types
     /// under the newer upstream name).
     /// </summary>
     [Preserve]
-    public class ExperimentalAPIReqeustParam
+    public class ExperimentalAPIReqeustParam : ExtraData
     {
         /// <summary>Required: the operation, a <see cref="TIMInternalOperation"/> name.</summary>
         public string request_internal_operation;
@@ -129,13 +129,34 @@ namespace com.tencent.imsdk.unity.types
     }
 
     /// <summary>
-    /// CallExperimentalAPI's result (upstream's spelling). imstatus answers
-    /// no data: the callback's data is null.
+    /// CallExperimentalAPI's result under its older upstream name (up to
+    /// 7.9); <see cref="ResponseInfo"/>, 8.x's, derives from it, so a
+    /// callback method written for this one still converts to
+    /// <c>ValueCallback&lt;ResponseInfo&gt;</c>.
     /// </summary>
     [Preserve]
-    public class ReponseInfo
+    public class ReponseInfo : ExtraData
     {
         /// <summary>The operation answered.</summary>
         public string response_internal_operation;
+    }
+
+    /// <summary>
+    /// CallExperimentalAPI's result (upstream 8.x's name). imstatus answers
+    /// no data: the callback's data is null.
+    /// </summary>
+    [Preserve]
+    public class ResponseInfo : ReponseInfo
+    {
+    }
+
+    /// <summary>
+    /// Upstream's base of its data types, where its JSON library keeps the
+    /// keys a type does not name. Here such keys are ignored; the class is
+    /// kept so that code naming it compiles.
+    /// </summary>
+    [Preserve]
+    public class ExtraData
+    {
     }
 }
