@@ -334,12 +334,12 @@ namespace ImStatus.MonoTests
         {
             var logs = new List<KeyValuePair<TIMLogLevel, string>>();
             string logUserData = null;
-            Succ(TencentIMSDK.SetLogCallback((level, line, user_data) =>
+            TencentIMSDK.SetLogCallback((level, line, user_data) =>
             {
                 Program.OnCallback("log");
                 logs.Add(new KeyValuePair<TIMLogLevel, string>(level, line));
                 logUserData = user_data;
-            }), "SetLogCallback");
+            });
 
             Check.Equal(TIMResult.TIM_ERR_PARAM, TencentIMSDK.Init(0, null), "Init(0)");
             string tmp = Env("IMS_TMP");
@@ -374,7 +374,7 @@ namespace ImStatus.MonoTests
             Wait.Until(() => logs.Any(l => l.Value.Contains("mono-write-log")),
                 "the line written with internal_operation_write_log to reach the log callback");
 
-            Succ(TencentIMSDK.SetLogCallback(null), "SetLogCallback(null)");
+            TencentIMSDK.SetLogCallback(null);
             int n = logs.Count;
             Succ(TencentIMSDK.SetServerAddress(Env("IMS_SERVER")), "SetServerAddress after Init");
             Wait.Pumping(30);
@@ -430,23 +430,23 @@ namespace ImStatus.MonoTests
 
         private static void LoginAndListeners()
         {
-            Succ(TencentIMSDK.SetNetworkStatusListenerCallback((status, code, desc, user_data) =>
+            TencentIMSDK.SetNetworkStatusListenerCallback((status, code, desc, user_data) =>
             {
                 Program.OnCallback("network");
                 s_network.Add(status);
-            }), "SetNetworkStatusListenerCallback");
-            Succ(TencentIMSDK.SetUserStatusChangedCallback(OnStatusChanged), "SetUserStatusChangedCallback");
-            Succ(TencentIMSDK.SetKickedOfflineCallback(user_data =>
+            });
+            TencentIMSDK.SetUserStatusChangedCallback(OnStatusChanged);
+            TencentIMSDK.SetKickedOfflineCallback(user_data =>
             {
                 Program.OnCallback("kicked");
                 s_kicked++;
                 s_kickedUserData = user_data;
-            }), "SetKickedOfflineCallback");
-            Succ(TencentIMSDK.SetUserSigExpiredCallback(user_data =>
+            });
+            TencentIMSDK.SetUserSigExpiredCallback(user_data =>
             {
                 Program.OnCallback("sig expired");
                 s_sigExpired++;
-            }), "SetUserSigExpiredCallback");
+            });
 
             var g = new Got();
             TIMLoginStatus inCallback = 0;
@@ -650,7 +650,7 @@ namespace ImStatus.MonoTests
 
         private static void StatusCallbackForms()
         {
-            Succ(TencentIMSDK.SetUserStatusChangedCallback(null), "SetUserStatusChangedCallback(null)");
+            TencentIMSDK.SetUserStatusChangedCallback(null);
             int mark = s_changes.Count;
             var set = new Got();
             Succ(TencentIMSDK.SetSelfStatus(Custom("while unregistered"), Null(set, "set")), "SetSelfStatus");
@@ -661,12 +661,12 @@ namespace ImStatus.MonoTests
             string text = NonAscii + " #2";
             string json = null;
             string ud = null;
-            Succ(TencentIMSDK.SetUserStatusChangedCallback(null, (j, user_data) =>
+            TencentIMSDK.SetUserStatusChangedCallback(null, (j, user_data) =>
             {
                 Program.OnCallback("status changed (string)");
                 json = j;
                 ud = user_data;
-            }), "SetUserStatusChangedCallback(string form)");
+            });
             var set2 = new Got();
             Succ(TencentIMSDK.SetSelfStatus(Custom(text), Null(set2, "set")), "SetSelfStatus");
             Expect(set2, 0, "SetSelfStatus");
@@ -674,7 +674,36 @@ namespace ImStatus.MonoTests
                 "the string-form status callback to get the change");
             Check.True(ud.StartsWith("SetUserStatusChangedCallback_", StringComparison.Ordinal), "user_data: " + ud);
 
-            Succ(TencentIMSDK.SetUserStatusChangedCallback(OnStatusChanged), "SetUserStatusChangedCallback again");
+            // Upstream's listener semantics: each Set adds a listener, the
+            // typed and the string ones all fire, Remove takes one off.
+            var heard = new Dictionary<string, int>();
+            Func<string, UserStatusChangedCallback> listener = name => (list, user_data) =>
+            {
+                Program.OnCallback("listener " + name);
+                foreach (var st in list)
+                {
+                    string k = name + ":" + st.user_status_custom_status;
+                    heard[k] = heard.ContainsKey(k) ? heard[k] + 1 : 1;
+                }
+            };
+            UserStatusChangedCallback la = listener("a"), lb = listener("b");
+            TencentIMSDK.SetUserStatusChangedCallback(la);
+            TencentIMSDK.SetUserStatusChangedCallback(lb);
+            var set3 = new Got();
+            Succ(TencentIMSDK.SetSelfStatus(Custom("two listeners"), Null(set3, "set")), "SetSelfStatus");
+            Expect(set3, 0, "SetSelfStatus");
+            Wait.Until(() => heard.ContainsKey("a:two listeners") && heard.ContainsKey("b:two listeners") && json.Contains("two listeners"),
+                "both typed listeners and the string one to hear the change");
+            TencentIMSDK.RemoveUserStatusChangedCallback(la);
+            var set4 = new Got();
+            Succ(TencentIMSDK.SetSelfStatus(Custom("one listener"), Null(set4, "set")), "SetSelfStatus");
+            Expect(set4, 0, "SetSelfStatus");
+            Wait.Until(() => heard.ContainsKey("b:one listener"), "the listener left to hear the change");
+            Wait.Pumping(50);
+            Check.True(!heard.ContainsKey("a:one listener"), "a removed listener heard a change");
+
+            TencentIMSDK.RemoveUserStatusChangedCallback();
+            TencentIMSDK.SetUserStatusChangedCallback(OnStatusChanged);
         }
 
         private static void BatchSizeLimits()
@@ -862,7 +891,10 @@ namespace ImStatus.MonoTests
         private static void ReinitAndUninitOffMainThread()
         {
             Succ(TencentIMSDK.Init(App, null), "Init again");
+            int network = s_network.Count;
             LoginAlice(AliceSig, "Login after re-Init");
+            Wait.Pumping(50);
+            Check.Equal(network, s_network.Count, "network events reached a listener Uninit removed (as upstream's does)");
             int mark = s_changes.Count;
             var set = new Got();
             Succ(TencentIMSDK.SetSelfStatus(Custom("after re-Init"), Null(set, "set")), "SetSelfStatus");

@@ -135,13 +135,19 @@ namespace com.tencent.imsdk.unity
         /// <summary>
         /// Ends the SDK: closes the connection and completes pending calls
         /// with 6013. Called on the main thread, it delivers those results
-        /// before it returns. Registered listeners stay registered for a later Init.
+        /// before it returns. As upstream's, it first removes the network,
+        /// kicked-offline, UserSig-expired and log listeners; status-changed
+        /// listeners stay registered for a later Init.
         /// Log out first (and wait for the callback) if others should see this
         /// user UNLOGINED rather than OFFLINE.
         /// </summary>
         public static TIMResult Uninit()
         {
             EnsureSetup();
+            RemoveNetworkStatusListenerCallback();
+            RemoveKickedOfflineCallback();
+            RemoveUserSigExpiredCallback();
+            RemoveLogCallback();
             int res = IMNativeSDK.TIMUninit();
             if (IsMainThread())
             {
@@ -534,75 +540,182 @@ namespace com.tencent.imsdk.unity
         // ================================================================
 
         /// <summary>
-        /// Registers the status-changed callback (null unregisters): changes of
+        /// Adds status-changed listeners, as upstream's does: changes of
         /// subscribed users, of friends with the app's auto-notify switch on,
         /// and of the current user itself (multi-device sync, this device's
-        /// own changes included). When both are given, callback is used.
+        /// own changes included). Each listener given is added (both fire,
+        /// the typed one first); with neither, every one is removed. They
+        /// stay registered across Uninit, as upstream's do.
         /// </summary>
-        public static TIMResult SetUserStatusChangedCallback(UserStatusChangedCallback callback = null, UserStatusChangedStringCallback stringCallback = null)
+        public static void SetUserStatusChangedCallback(UserStatusChangedCallback callback = null, UserStatusChangedStringCallback stringCallback = null)
         {
             EnsureSetup();
-            bool any = callback != null || stringCallback != null;
+            if (callback == null && stringCallback == null)
+            {
+                RemoveUserStatusChangedCallback();
+                return;
+            }
             lock (s_lock)
             {
-                s_statusCallback = callback;
-                s_statusStringCallback = stringCallback;
+                s_statusCallback += callback;
+                s_statusStringCallback += stringCallback;
                 s_statusUserData = NewUserData("SetUserStatusChangedCallback");
             }
-            IMNativeSDK.TIMSetUserStatusChangedCallback(any ? s_nativeStatus : null, IntPtr.Zero);
-            return TIMResult.TIM_SUCC;
+            IMNativeSDK.TIMSetUserStatusChangedCallback(s_nativeStatus, IntPtr.Zero);
         }
 
-        /// <summary>Registers the network status listener (null unregisters).</summary>
-        public static TIMResult SetNetworkStatusListenerCallback(NetworkStatusListenerCallback callback)
+        /// <summary>Removes the listeners given, or every one when neither is.</summary>
+        public static void RemoveUserStatusChangedCallback(UserStatusChangedCallback callback = null, UserStatusChangedStringCallback stringCallback = null)
         {
             EnsureSetup();
+            bool none;
             lock (s_lock)
             {
-                s_networkCallback = callback;
+                if (callback == null && stringCallback == null)
+                {
+                    s_statusCallback = null;
+                    s_statusStringCallback = null;
+                }
+                s_statusCallback -= callback;
+                s_statusStringCallback -= stringCallback;
+                none = s_statusCallback == null && s_statusStringCallback == null;
+            }
+            if (none)
+            {
+                IMNativeSDK.TIMSetUserStatusChangedCallback(null, IntPtr.Zero);
+            }
+        }
+
+        /// <summary>Adds a network status listener; null removes every one. Uninit removes them.</summary>
+        public static void SetNetworkStatusListenerCallback(NetworkStatusListenerCallback callback)
+        {
+            EnsureSetup();
+            if (callback == null)
+            {
+                RemoveNetworkStatusListenerCallback();
+                return;
+            }
+            lock (s_lock)
+            {
+                s_networkCallback += callback;
                 s_networkUserData = NewUserData("SetNetworkStatusListenerCallback");
             }
-            IMNativeSDK.TIMSetNetworkStatusListenerCallback(callback != null ? s_nativeNetwork : null, IntPtr.Zero);
-            return TIMResult.TIM_SUCC;
+            IMNativeSDK.TIMSetNetworkStatusListenerCallback(s_nativeNetwork, IntPtr.Zero);
         }
 
-        /// <summary>Registers the kicked-offline callback (null unregisters).</summary>
-        public static TIMResult SetKickedOfflineCallback(KickedOfflineCallback callback)
+        /// <summary>Removes the listener given, or every one.</summary>
+        public static void RemoveNetworkStatusListenerCallback(NetworkStatusListenerCallback callback = null)
         {
             EnsureSetup();
+            bool none;
             lock (s_lock)
             {
-                s_kickedCallback = callback;
+                s_networkCallback = callback == null ? null : s_networkCallback - callback;
+                none = s_networkCallback == null;
+            }
+            if (none)
+            {
+                IMNativeSDK.TIMSetNetworkStatusListenerCallback(null, IntPtr.Zero);
+            }
+        }
+
+        /// <summary>Adds a kicked-offline listener; null removes every one. Uninit removes them.</summary>
+        public static void SetKickedOfflineCallback(KickedOfflineCallback callback)
+        {
+            EnsureSetup();
+            if (callback == null)
+            {
+                RemoveKickedOfflineCallback();
+                return;
+            }
+            lock (s_lock)
+            {
+                s_kickedCallback += callback;
                 s_kickedUserData = NewUserData("SetKickedOfflineCallback");
             }
-            IMNativeSDK.TIMSetKickedOfflineCallback(callback != null ? s_nativeKicked : null, IntPtr.Zero);
-            return TIMResult.TIM_SUCC;
+            IMNativeSDK.TIMSetKickedOfflineCallback(s_nativeKicked, IntPtr.Zero);
         }
 
-        /// <summary>Registers the UserSig-expired callback (null unregisters).</summary>
-        public static TIMResult SetUserSigExpiredCallback(UserSigExpiredCallback callback)
+        /// <summary>Removes the listener given, or every one.</summary>
+        public static void RemoveKickedOfflineCallback(KickedOfflineCallback callback = null)
         {
             EnsureSetup();
+            bool none;
             lock (s_lock)
             {
-                s_sigExpiredCallback = callback;
+                s_kickedCallback = callback == null ? null : s_kickedCallback - callback;
+                none = s_kickedCallback == null;
+            }
+            if (none)
+            {
+                IMNativeSDK.TIMSetKickedOfflineCallback(null, IntPtr.Zero);
+            }
+        }
+
+        /// <summary>Adds a UserSig-expired listener; null removes every one. Uninit removes them.</summary>
+        public static void SetUserSigExpiredCallback(UserSigExpiredCallback callback)
+        {
+            EnsureSetup();
+            if (callback == null)
+            {
+                RemoveUserSigExpiredCallback();
+                return;
+            }
+            lock (s_lock)
+            {
+                s_sigExpiredCallback += callback;
                 s_sigExpiredUserData = NewUserData("SetUserSigExpiredCallback");
             }
-            IMNativeSDK.TIMSetUserSigExpiredCallback(callback != null ? s_nativeSigExpired : null, IntPtr.Zero);
-            return TIMResult.TIM_SUCC;
+            IMNativeSDK.TIMSetUserSigExpiredCallback(s_nativeSigExpired, IntPtr.Zero);
         }
 
-        /// <summary>Registers the log callback (null unregisters): every SDK log line with its level.</summary>
-        public static TIMResult SetLogCallback(LogCallback callback)
+        /// <summary>Removes the listener given, or every one.</summary>
+        public static void RemoveUserSigExpiredCallback(UserSigExpiredCallback callback = null)
         {
             EnsureSetup();
+            bool none;
             lock (s_lock)
             {
-                s_logCallback = callback;
+                s_sigExpiredCallback = callback == null ? null : s_sigExpiredCallback - callback;
+                none = s_sigExpiredCallback == null;
+            }
+            if (none)
+            {
+                IMNativeSDK.TIMSetUserSigExpiredCallback(null, IntPtr.Zero);
+            }
+        }
+
+        /// <summary>Adds a log listener (every SDK log line with its level); null removes every one. Uninit removes them.</summary>
+        public static void SetLogCallback(LogCallback callback)
+        {
+            EnsureSetup();
+            if (callback == null)
+            {
+                RemoveLogCallback();
+                return;
+            }
+            lock (s_lock)
+            {
+                s_logCallback += callback;
                 s_logUserData = NewUserData("SetLogCallback");
             }
-            IMNativeSDK.TIMSetLogCallback(callback != null ? s_nativeLog : null, IntPtr.Zero);
-            return TIMResult.TIM_SUCC;
+            IMNativeSDK.TIMSetLogCallback(s_nativeLog, IntPtr.Zero);
+        }
+
+        /// <summary>Removes the listener given, or every one.</summary>
+        public static void RemoveLogCallback(LogCallback callback = null)
+        {
+            EnsureSetup();
+            bool none;
+            lock (s_lock)
+            {
+                s_logCallback = callback == null ? null : s_logCallback - callback;
+                none = s_logCallback == null;
+            }
+            if (none)
+            {
+                IMNativeSDK.TIMSetLogCallback(null, IntPtr.Zero);
+            }
         }
 
         // ================================================================
@@ -799,7 +912,7 @@ namespace com.tencent.imsdk.unity
                     {
                         typed(Json.Deserialize<List<UserStatus>>(e.Json) ?? new List<UserStatus>(), ud);
                     }
-                    else if (text != null)
+                    if (text != null)
                     {
                         text(e.Json, ud);
                     }
