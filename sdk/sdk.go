@@ -635,3 +635,22 @@ func (s *SDK) logf(level int, msg string) {
 
 // Version is TIMGetSDKVersion's answer.
 func Version() string { return core.Version }
+
+// NotSupported answers an upstream call imstatus does not have, through cb:
+// 7013 (upstream's ERR_SDK_INTERFACE_NOT_SUPPORT) and a desc naming it.
+func (s *SDK) NotSupported(api string, cb Result) int {
+	if s.current() == nil {
+		return ErrSDKUninit
+	}
+	return s.fail(cb, &wire.Error{Code: wire.CodeEditionRequired,
+		Desc: api + " is not supported: imstatus serves user status, login and their listeners only"})
+}
+
+// NotSupportedSync answers, at once, an upstream call imstatus does not
+// have and upstream answers synchronously: ErrParam.
+func (s *SDK) NotSupportedSync(string) int {
+	if s.current() == nil {
+		return ErrSDKUninit
+	}
+	return ErrParam
+}

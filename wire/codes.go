@@ -20,7 +20,7 @@ const (
 
 	// Server codes.
 	CodeRateLimited      = 7008  // API call frequency limit
-	CodeEditionRequired  = 7013  // the app's edition does not include this API
+	CodeEditionRequired  = 7013  // the app's edition does not include this API; also an upstream call imstatus does not have (upstream: ERR_SDK_INTERFACE_NOT_SUPPORT)
 	CodeSigExpired       = 70001 // UserSig expired
 	CodeSigEmpty         = 70002 // UserSig empty
 	CodeSigInvalid       = 70003 // UserSig check failed
