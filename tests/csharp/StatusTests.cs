@@ -19,7 +19,9 @@ using System.Threading;
 using com.tencent.imsdk.unity;
 using com.tencent.imsdk.unity.callback;
 using com.tencent.imsdk.unity.enums;
+using com.tencent.imsdk.unity.native;
 using com.tencent.imsdk.unity.types;
+using com.tencent.imsdk.unity.utils;
 using Newtonsoft.Json;
 
 namespace ImStatus.MonoTests
@@ -44,6 +46,7 @@ namespace ImStatus.MonoTests
             yield return T("login_failures", LoginFailures);
             yield return T("login_and_listeners", LoginAndListeners);
             yield return T("set_config_and_server_time", SetConfigAndServerTime);
+            yield return T("utils_json_as_upstream", UtilsJson);
             yield return T("sync_codes_bad_params", SyncCodesBadParams);
             yield return T("self_status_non_ascii_round_trip", SelfStatusNonAscii);
             yield return T("peer_sees_non_ascii_status", PeerSeesNonAscii);
@@ -495,6 +498,23 @@ namespace ImStatus.MonoTests
                 "SetConfig, the callback level back to Debug");
             Expect(back, 0, "SetConfig back");
             Check.True(back.Data is string && ((string)back.Data).Contains("\"set_config_callback_log_level\":3"), "the string form answers JSON: " + back.Data);
+        }
+
+        private static void UtilsJson()
+        {
+            var st = new UserStatus { user_status_identifier = "alice", user_status_custom_status = NonAscii };
+            string json = Utils.ToJson(st);
+            Check.True(json.Contains("\"user_status_identifier\":\"alice\"") && !json.Contains("user_status_status_type"),
+                "Utils.ToJson writes the C keys and leaves null fields out: " + json);
+            var back = Utils.FromJson<UserStatus>(json);
+            Check.True(back != null && back.user_status_custom_status == NonAscii, "Utils.FromJson reads it back");
+            Check.Equal("{not json", Utils.FromJson<string>("{not json"), "Utils.FromJson<string> is the text itself");
+            Check.True(Utils.FromJson<UserStatus>("{not json") == null, "Utils.FromJson of bad text is null, and does not throw");
+            Check.True(Utils.FromJson<List<UserStatus>>("") == null, "Utils.FromJson of \"\" is null");
+            long ms = Utils.GetTimeStamp();
+            long now = (long)(DateTime.UtcNow - new DateTime(1970, 1, 1, 0, 0, 0, DateTimeKind.Utc)).TotalMilliseconds;
+            Check.True(Math.Abs(now - ms) < 5000, "Utils.GetTimeStamp is Unix milliseconds: " + ms);
+            Check.True(new TencentIMSDK() != null && new IMNativeSDK() != null, "TencentIMSDK and IMNativeSDK are plain classes, as upstream's");
         }
 
         private static void SyncCodesBadParams()

@@ -35,8 +35,9 @@ namespace com.tencent.imsdk.unity
     /// The SDK: initialisation, login, and user status (query, set, subscribe,
     /// change notifications). Every method may be called from any thread;
     /// every callback runs on the main thread (see <see cref="Pump"/>).
+    /// A plain class with static members, as upstream's.
     /// </summary>
-    public static class TencentIMSDK
+    public class TencentIMSDK
     {
         /// <summary>The async code for JSON the SDK handed over that could not be read.</summary>
         private const int ErrInvalidJson = 6027;

@@ -15,9 +15,9 @@ namespace com.tencent.imsdk.unity.native
     /// <summary>
     /// P/Invoke declarations of libImSDK. Library name: "ImSDK" (ImSDK.dll,
     /// libImSDK.so, libImSDK.dylib); "__Internal" on iOS, where the library
-    /// is linked statically (libImSDK.a).
+    /// is linked statically (libImSDK.a). A plain class, as upstream's.
     /// </summary>
-    public static class IMNativeSDK
+    public class IMNativeSDK
     {
 #if UNITY_IOS && !UNITY_EDITOR
         /// <summary>The library's name for DllImport.</summary>
