@@ -164,7 +164,7 @@ func TestFailoverToSecondAddress(t *testing.T) {
 		t.Fatalf("first event %+v", e)
 	}
 	if e := next[core.NetworkChanged](c); e.Status != core.ConnectFailed || e.Code != wire.CodeNetwork || e.Desc == "" {
-		t.Fatalf("second event %+v, want connect failed 6010", e)
+		t.Fatalf("second event %+v, want connect failed 9508", e)
 	}
 	next[core.NetworkChanged](c) // connecting, to the second
 	if e := next[core.NetworkChanged](c); e.Status != core.Connected {

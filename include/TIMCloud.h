@@ -220,7 +220,7 @@ TIM_API int TIM_CALL TIMSetConfig(const char* json_config, TIMCommCallback cb, c
  * out first); 70001 UserSig expired; 70002 UserSig empty; 70003 UserSig check
  * failed; 70013 user_id does not match the UserSig; 70014 SDKAppID does not
  * match the UserSig or is unknown to the server; 6012 no server answered in
- * time; 6010 the link dropped during the login; 6013 TIMUninit ran.
+ * time; 9508 the link dropped during the login; 6013 TIMUninit ran.
  */
 TIM_API int TIM_CALL TIMLogin(const char* user_id, const char* user_sig, TIMCommCallback cb, const void* user_data);
 
@@ -286,7 +286,7 @@ TIM_API int TIM_CALL TIMGetLoginUserID(char* user_id_buffer);
  *         TIM_ERR_PARAM (NULL, not an object, custom status not a string).
  *
  * Callback codes: 0; 6017 custom status longer than 100 bytes or not UTF-8;
- * 6010, 6012 network; 6208 kicked; 6013 TIMUninit ran.
+ * 9508, 6012 network; 6208 kicked; 6013 TIMUninit ran.
  */
 TIM_API int TIM_CALL TIMSetSelfStatus(const char* json_current_user_status, TIMCommCallback cb, const void* user_data);
 
@@ -307,7 +307,7 @@ TIM_API int TIM_CALL TIMSetSelfStatus(const char* json_current_user_status, TIMC
  *         strings, an id outside the id rules).
  *
  * Callback codes: 0; 70206 more than 500 ids; 7008 rate limit; 7013 edition;
- * 72001 switch off; 6010, 6012 network; 6208 kicked; 6013 TIMUninit ran.
+ * 72001 switch off; 9508, 6012 network; 6208 kicked; 6013 TIMUninit ran.
  */
 TIM_API int TIM_CALL TIMGetUserStatus(const char* json_identifier_array, TIMCommCallback cb, const void* user_data);
 
@@ -331,7 +331,7 @@ TIM_API int TIM_CALL TIMGetUserStatus(const char* json_identifier_array, TIMComm
  *
  * Callback codes: 0; 70206 more than 100 ids; 70107 an id has no account
  * (desc lists them; nothing is subscribed); 7008 rate limit; 7013 edition;
- * 72001 switch off; 6010, 6012 network; 6208 kicked; 6013 TIMUninit ran.
+ * 72001 switch off; 9508, 6012 network; 6208 kicked; 6013 TIMUninit ran.
  */
 TIM_API int TIM_CALL TIMSubscribeUserStatus(const char* json_identifier_array, TIMCommCallback cb, const void* user_data);
 
@@ -349,7 +349,7 @@ TIM_API int TIM_CALL TIMSubscribeUserStatus(const char* json_identifier_array, T
  *         TIM_ERR_PARAM (not an array of strings, an id outside the id rules).
  *
  * Callback codes: 0; 70206 more than 100 ids; 7008 rate limit; 7013 edition;
- * 72001 switch off; 6010, 6012 network; 6208 kicked; 6013 TIMUninit ran.
+ * 72001 switch off; 9508, 6012 network; 6208 kicked; 6013 TIMUninit ran.
  */
 TIM_API int TIM_CALL TIMUnsubscribeUserStatus(const char* json_identifier_array, TIMCommCallback cb, const void* user_data);
 

@@ -64,8 +64,10 @@ TIM_API int TIM_CALL IMStatusPumpCallbacks(int max);
 
 /* Success. */
 #define IMSTATUS_OK 0
-/* The link dropped mid-call and the call could not be completed. */
-#define IMSTATUS_ERR_NETWORK 6010
+/* The link is down, or dropped mid-call and the call could not be completed
+ * (upstream's ERR_SDK_NET_DISCONNECT; imstatus 0.1.0 answered 6010, which
+ * upstream uses for a failed HTTP request). */
+#define IMSTATUS_ERR_NETWORK 9508
 /* No answer in time, e.g. no server reachable (calls wait up to 15 s for the link). */
 #define IMSTATUS_ERR_TIMEOUT 6012
 /* SDK not initialised; also: the call was pending when TIMUninit ran. */

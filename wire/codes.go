@@ -16,7 +16,7 @@ const (
 	CodeSigExpiredLocal = 6206 // UserSig expired (reported by the client)
 	CodeKickedOffline   = 6208 // kicked offline by another login
 	CodeTimeout         = 6012 // request timed out (no answer from the server)
-	CodeNetwork         = 6010 // network error: the connection dropped mid-call
+	CodeNetwork         = 9508 // the link is down or dropped mid-call (upstream: ERR_SDK_NET_DISCONNECT; its 6010 is an HTTP request failure)
 
 	// Server codes.
 	CodeRateLimited      = 7008  // API call frequency limit
