@@ -3,10 +3,11 @@
  *
  * imstatus is a self-hosted drop-in for the user-status part of Tencent Cloud
  * IM's native C API. This header holds everything but the function
- * prototypes: the export and calling-convention macros, the enums (with
+ * prototypes: the enums (with
  * upstream's tags and constant names), the callback typedefs and the JSON
  * keys. The functions are declared in TIMCloud.h (upstream's API) and
- * imstatus.h (imstatus extras); both include this file.
+ * imstatus.h (imstatus extras); both include this file. The export and
+ * calling-convention macros are in TIMCloudComm.h, as in upstream 8.x.
  *
  * This header declares no function, so the library's own cgo preamble can
  * include it. See TIMCloud.h for the rules on threading and memory.
@@ -16,39 +17,7 @@
 
 #include <stdint.h>
 
-/*
- * TIM_API marks an exported function.
- *   Windows: __declspec(dllexport) when building the library (TIM_EXPORTS
- *   defined), __declspec(dllimport) when using it, nothing when TIM_STATIC is
- *   defined (a static library).
- *   Elsewhere: default symbol visibility.
- * TIM_CALL is the calling convention of every function and callback: cdecl
- * (__cdecl on Windows, the platform's C convention elsewhere).
- * Define either macro yourself before including this header to override it.
- */
-#ifndef TIM_API
-#if defined(_WIN32) || defined(__CYGWIN__)
-#if defined(TIM_STATIC)
-#define TIM_API
-#elif defined(TIM_EXPORTS)
-#define TIM_API __declspec(dllexport)
-#else
-#define TIM_API __declspec(dllimport)
-#endif
-#elif defined(__GNUC__) || defined(__clang__)
-#define TIM_API __attribute__((visibility("default")))
-#else
-#define TIM_API
-#endif
-#endif /* TIM_API */
-
-#ifndef TIM_CALL
-#if defined(_WIN32) || defined(__CYGWIN__)
-#define TIM_CALL __cdecl
-#else
-#define TIM_CALL
-#endif
-#endif /* TIM_CALL */
+#include "TIMCloudComm.h" /* TIM_API, TIM_DECL, TIM_CALL */
 
 #ifdef __cplusplus
 extern "C" {

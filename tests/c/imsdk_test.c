@@ -53,6 +53,9 @@
 #include <unistd.h>
 
 #include "TIMCloud.h"
+#include "TIMErrorCode.h" /* upstream 8.x's layout, beside the older one */
+#include "TIMExperimentalAPI.h"
+#include "TIMManager.h"
 #include "imstatus.h"
 
 #define APP 1400000000ULL
@@ -1065,10 +1068,10 @@ static void test_login(void) {
 	expect_ret(login("bad id!", sig_me, "id with a space and !"), TIM_ERR_PARAM);
 	expect_ret(login("", sig_me, "empty id"), TIM_ERR_PARAM);
 	expect_ret(login("abcdefghijabcdefghijabcdefghijabc", sig_me, "33-byte id"), TIM_ERR_PARAM);
-	expect_cb(login(ME, "garbage", "garbage sig"), 70003);
-	expect_cb(login(ME, "", "empty sig"), 70002);
-	expect_cb(login(ME, sig_peer, "bob's sig"), 70013);
-	expect_cb(login(ME, sig_otherapp, "sig of another app"), 70014);
+	expect_cb(login(ME, "garbage", "garbage sig"), ERR_SVR_ACCOUNT_USERSIG_CHECK_FAILED);
+	expect_cb(login(ME, "", "empty sig"), ERR_SVR_ACCOUNT_USERSIG_EMPTY);
+	expect_cb(login(ME, sig_peer, "bob's sig"), ERR_SVR_ACCOUNT_USERSIG_MISMATCH_ID);
+	expect_cb(login(ME, sig_otherapp, "sig of another app"), ERR_SVR_ACCOUNT_USERSIG_MISMATCH_SDKAPPID);
 	CHECK_EQ(TIMGetLoginStatus(), kTIMLoginStatus_UnLogined, "TIMGetLoginStatus after refused logins");
 
 	long seq0 = current_seq();

@@ -9,7 +9,7 @@ set -euo pipefail
 INC=$(cd "$1" && pwd)
 CC=${CC:-gcc}
 CXX=${CXX:-g++}
-HEADERS=(TIMCloudDef.h TIMCloud.h imstatus.h)
+HEADERS=(TIMCloudComm.h TIMCloudDef.h TIMCloud.h imstatus.h TIMManager.h TIMErrorCode.h TIMExperimentalAPI.h)
 
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
@@ -40,7 +40,9 @@ compile() {
 }
 
 for h in "${HEADERS[@]}"; do
-	printf '#include "%s"\n' "$h" >"$TMP/alone_$h.c"
+	# (A declaration of its own: a header of macros alone would leave ISO C
+	# an empty translation unit.)
+	printf '#include "%s"\ntypedef int check_headers_unit;\n' "$h" >"$TMP/alone_$h.c"
 	compile "$h alone" "$TMP/alone_$h.c"
 done
 
@@ -61,11 +63,32 @@ once() {
 check "TIMCloudDef.h guard" once 'TIMCommCallback)('
 check "TIMCloud.h guard" once 'TIMSetLogCallback('
 check "imstatus.h guard" once 'IMStatusPumpCallbacks('
+check "TIMErrorCode.h guard" once 'enum TIMErrCode {'
+
+# Upstream 8.x's ENABLE_STATIC_LIB empties TIM_API and TIM_DECL (a static
+# library exports nothing); without it they mark exports.
+cat >"$TMP/static.c" <<'C'
+#define ENABLE_STATIC_LIB
+#include "TIMManager.h"
+#define S(x) #x
+#define XS(x) S(x)
+_Static_assert(sizeof(XS(TIM_API)) == 1, "TIM_API is empty with ENABLE_STATIC_LIB");
+_Static_assert(sizeof(XS(TIM_DECL)) == 1, "TIM_DECL is empty with ENABLE_STATIC_LIB");
+C
+check "ENABLE_STATIC_LIB (C11)" "$CC" -std=c11 -Wall -Wextra -Werror -pedantic -fsyntax-only -I"$INC" "$TMP/static.c"
+cat >"$TMP/shared.c" <<'C'
+#include "TIMManager.h"
+#define S(x) #x
+#define XS(x) S(x)
+_Static_assert(sizeof(XS(TIM_DECL)) > 1, "TIM_DECL marks exports without ENABLE_STATIC_LIB");
+C
+check "TIM_DECL (C11)" "$CC" -std=c11 -Wall -Wextra -Werror -pedantic -fsyntax-only -I"$INC" "$TMP/shared.c"
 
 # The values of SEMANTICS §5, checked at compile time.
 cat >"$TMP/values.c" <<'C'
 #include "TIMCloud.h"
 #include "imstatus.h"
+#include "TIMErrorCode.h"
 #include <string.h>
 
 #define EQ(a, b) _Static_assert((a) == (b), #a " == " #b)
@@ -108,6 +131,31 @@ EQ(kTIMUserStatusType_Unknown, 0);
 EQ(kTIMUserStatusType_Online, 1);
 EQ(kTIMUserStatusType_Offline, 2);
 EQ(kTIMUserStatusType_UnLogined, 3);
+
+/* Upstream 8.x's names of the codes (TIMErrorCode.h) are imstatus.h's. */
+EQ(ERR_SUCC, IMSTATUS_OK);
+EQ(ERR_REQUEST_TIME_OUT, IMSTATUS_ERR_TIMEOUT);
+EQ(ERR_SDK_NOT_INITIALIZED, IMSTATUS_ERR_SDK_UNINIT);
+EQ(ERR_SDK_NOT_LOGGED_IN, IMSTATUS_ERR_NOT_LOGGED_IN);
+EQ(ERR_INVALID_PARAMETERS, IMSTATUS_ERR_INVALID_PARAMS);
+EQ(ERR_INVALID_JSON, IMSTATUS_ERR_INVALID_JSON);
+EQ(ERR_USER_SIG_EXPIRED, IMSTATUS_ERR_SIG_EXPIRED_LOCAL);
+EQ(ERR_LOGIN_KICKED_OFF_BY_OTHER, IMSTATUS_ERR_KICKED_OFFLINE);
+EQ(ERR_SDK_COMM_API_CALL_FREQUENCY_LIMIT, IMSTATUS_ERR_FREQUENCY_LIMIT);
+EQ(ERR_SDK_INTERFACE_NOT_SUPPORT, IMSTATUS_ERR_EDITION);
+EQ(ERR_SDK_NET_DISCONNECT, IMSTATUS_ERR_NETWORK);
+EQ(ERR_SVR_ACCOUNT_USERSIG_EXPIRED, IMSTATUS_ERR_SIG_EXPIRED);
+EQ(ERR_SVR_ACCOUNT_USERSIG_EMPTY, IMSTATUS_ERR_SIG_EMPTY);
+EQ(ERR_SVR_ACCOUNT_USERSIG_CHECK_FAILED, IMSTATUS_ERR_SIG_INVALID);
+EQ(ERR_SVR_ACCOUNT_USERSIG_MISMATCH_ID, IMSTATUS_ERR_SIG_IDENTIFIER);
+EQ(ERR_SVR_ACCOUNT_USERSIG_MISMATCH_SDKAPPID, IMSTATUS_ERR_SIG_SDKAPPID);
+EQ(ERR_SVR_ACCOUNT_NOT_FOUND, IMSTATUS_ERR_ACCOUNT_NOT_FOUND);
+EQ(ERR_SVR_ACCOUNT_INVALID_COUNT, IMSTATUS_ERR_BATCH_TOO_LARGE);
+EQ(ERR_SVR_ACCOUNT_INVALID_PARAMETERS, IMSTATUS_ERR_SERVER_PARAMS);
+EQ(ERR_SVR_ACCOUNT_INTERNAL_ERROR, IMSTATUS_ERR_SERVER_INTERNAL);
+EQ(ERR_SVR_ACCOUNT_USER_STATUS_DISABLED, IMSTATUS_ERR_STATUS_DISABLED);
+EQ(ERR_SDK_NET_DISCONNECT, 9508);
+EQ(ERR_SVR_ACCOUNT_USER_STATUS_DISABLED, 72001);
 
 EQ(IMSTATUS_CALLBACKS_DIRECT, 0);
 EQ(IMSTATUS_CALLBACKS_QUEUED, 1);
