@@ -308,6 +308,20 @@ namespace ImStatus.MonoTests
             Expect(unknown, 6017, "unknown operation");
             Check.True(unknown.Desc.Contains("internal_operation_sso_data"), "desc names the unknown operation: " + unknown.Desc);
 
+            // Upstream's other operations and members exist, numbered as
+            // upstream's; imstatus answers them 6017.
+            Check.Equal(5, (int)TIMInternalOperation.internal_operation_set_custom_server_info, "TIMInternalOperation numbered as upstream's");
+            var env = new Got();
+            var setEnv = new ExperimentalAPIRequestParam
+            {
+                request_internal_operation = TIMInternalOperation.internal_operation_set_env.ToString(),
+                request_set_env_param = true,
+                request_sso_data_param = new SSODataParam { sso_data_param_cmd = "x" },
+            };
+            Succ(TencentIMSDK.CallExperimentalAPI(setEnv, Value<ResponseInfo>(env, "set_env")), "set_env");
+            Expect(env, 6017, "internal_operation_set_env");
+            Check.True(env.Desc.Contains("internal_operation_set_env"), "desc names the operation: " + env.Desc);
+
             var badPort = new Got();
             Succ(TencentIMSDK.CallExperimentalAPI(ServerInfo("127.0.0.1", 0), Value<string>(badPort, "port 0")), "port 0");
             Expect(badPort, 6017, "set_custom_server_info with port 0");

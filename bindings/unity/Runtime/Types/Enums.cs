@@ -88,8 +88,24 @@ namespace com.tencent.imsdk.unity.enums
     /// </summary>
     public enum TIMInternalOperation
     {
+        /// <summary>Upstream's SSO data request; imstatus answers 6017.</summary>
+        internal_operation_sso_data,
+        /// <summary>Upstream's user id to tiny id; imstatus answers 6017.</summary>
+        internal_operation_userid_tinyid,
+        /// <summary>Upstream's tiny id to user id; imstatus answers 6017.</summary>
+        internal_operation_tinyid_userid,
+        /// <summary>Upstream's test environment switch; imstatus answers 6017.</summary>
+        internal_operation_set_env,
+        /// <summary>Upstream's retry count; imstatus answers 6017.</summary>
+        internal_operation_set_max_retry_count,
         /// <summary>Set the server addresses used from the next login.</summary>
         internal_operation_set_custom_server_info,
+        /// <summary>Upstream's SM4-GCM callback; imstatus answers 6017.</summary>
+        internal_operation_set_sm4_gcm_callback,
+        /// <summary>Upstream's local storage; imstatus answers 6017.</summary>
+        internal_operation_init_local_storage,
+        /// <summary>Upstream's COS region of a conversation; imstatus answers 6017.</summary>
+        internal_operation_set_cos_save_region_for_conversation,
         /// <summary>Tell the SDK which UI framework calls it (accepted, no effect).</summary>
         internal_operation_set_ui_platform,
         /// <summary>Add a line to the SDK log.</summary>

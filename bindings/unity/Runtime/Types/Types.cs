@@ -88,8 +88,24 @@ namespace com.tencent.imsdk.unity.types
     {
         /// <summary>Required: the operation, a <see cref="TIMInternalOperation"/> name.</summary>
         public string request_internal_operation;
+        /// <summary>Upstream's, for internal_operation_sso_data (imstatus answers 6017).</summary>
+        public SSODataParam request_sso_data_param;
+        /// <summary>Upstream's, for internal_operation_userid_tinyid (imstatus answers 6017).</summary>
+        public List<string> request_userid_tinyid_param;
+        /// <summary>Upstream's, for internal_operation_tinyid_userid (imstatus answers 6017).</summary>
+        public List<ulong> request_tinyid_userid_param;
+        /// <summary>Upstream's, for internal_operation_set_env (imstatus answers 6017).</summary>
+        public bool? request_set_env_param;
+        /// <summary>Upstream's, for internal_operation_set_max_retry_count (imstatus answers 6017).</summary>
+        public int? request_set_max_retry_count_param;
         /// <summary>For internal_operation_set_custom_server_info.</summary>
         public CustomServerInfo request_set_custom_server_info_param;
+        /// <summary>Upstream's, for internal_operation_set_sm4_gcm_callback (imstatus answers 6017).</summary>
+        public SM4GCMCallbackParam request_set_sm4_gcm_callback_param;
+        /// <summary>Upstream's, for internal_operation_init_local_storage (imstatus answers 6017).</summary>
+        public string request_init_local_storage_user_id_param;
+        /// <summary>Upstream's, for internal_operation_set_cos_save_region_for_conversation (imstatus answers 6017).</summary>
+        public CosSaveRegionForConversationParam request_set_cos_save_region_for_conversation_param;
         /// <summary>For internal_operation_set_ui_platform (upstream sends a number or a string).</summary>
         public object request_set_ui_platform_param;
         /// <summary>For internal_operation_write_log: the line's <see cref="TIMLogLevel"/>.</summary>
@@ -139,6 +155,55 @@ namespace com.tencent.imsdk.unity.types
     {
         /// <summary>The operation answered.</summary>
         public string response_internal_operation;
+        /// <summary>Upstream's answer to internal_operation_sso_data (never, from imstatus).</summary>
+        public SSODataRes response_sso_data_res;
+        /// <summary>Upstream's answer to internal_operation_userid_tinyid (never, from imstatus).</summary>
+        public List<UserInfo> response_userid_tinyid_res;
+        /// <summary>Upstream's answer to internal_operation_tinyid_userid (never, from imstatus).</summary>
+        public List<UserInfo> response_tinyid_userid_res;
+        /// <summary>Upstream's answer to internal_operation_set_env (never, from imstatus).</summary>
+        public bool response_set_env_res;
+    }
+
+    /// <summary>Upstream's SSO request (internal_operation_sso_data); imstatus has none.</summary>
+    [Preserve]
+    public class SSODataParam : ExtraData
+    {
+        public string sso_data_param_cmd;
+        public string sso_data_param_body;
+        public ulong sso_data_param_timeout;
+    }
+
+    /// <summary>Upstream's SSO answer; imstatus sends none.</summary>
+    [Preserve]
+    public class SSODataRes : ExtraData
+    {
+        public string sso_data_res_cmd;
+        public string sso_data_res_body;
+    }
+
+    /// <summary>Upstream's user id and tiny id pair; imstatus sends none.</summary>
+    [Preserve]
+    public class UserInfo : ExtraData
+    {
+        public string user_info_userid;
+        public uint user_info_tinyid;
+    }
+
+    /// <summary>Upstream's SM4-GCM callbacks (internal_operation_set_sm4_gcm_callback); imstatus has none.</summary>
+    [Preserve]
+    public class SM4GCMCallbackParam : ExtraData
+    {
+        public ulong sm4_gcm_callback_param_encrypt;
+        public ulong sm4_gcm_callback_param_decrypt;
+    }
+
+    /// <summary>Upstream's COS region of a conversation; imstatus has none.</summary>
+    [Preserve]
+    public class CosSaveRegionForConversationParam : ExtraData
+    {
+        public string cos_save_region_for_conversation_param_conversation_id;
+        public string cos_save_region_for_conversation_param_cos_save_region;
     }
 
     /// <summary>
