@@ -277,9 +277,16 @@ func TestMonoUnityPackageLayout(t *testing.T) {
 		PrecompiledReferences []string
 		OverrideReferences    bool
 	}
-	monoReadJSON(t, filepath.Join(pkg, "Runtime", "com.imstatus.imsdk.unity.asmdef"), &asmdef)
-	if asmdef.Name != manifest.Name || !asmdef.OverrideReferences || !slices.Contains(asmdef.PrecompiledReferences, "Newtonsoft.Json.dll") {
+	// The assembly is upstream's, by name and by the GUID of its .meta: an
+	// app's assembly definition that references upstream's package (by
+	// either) resolves to this one.
+	asmdefPath := filepath.Join(pkg, "Runtime", "TencentIMSDK.asmdef")
+	monoReadJSON(t, asmdefPath, &asmdef)
+	if asmdef.Name != "TencentIMSDK" || !asmdef.OverrideReferences || !slices.Contains(asmdef.PrecompiledReferences, "Newtonsoft.Json.dll") {
 		t.Errorf("asmdef: %+v", asmdef)
+	}
+	if meta, err := os.ReadFile(asmdefPath + ".meta"); err != nil || !strings.Contains(string(meta), "guid: 0f92008a670a742018fda71066884445\n") {
+		t.Errorf("TencentIMSDK.asmdef.meta does not carry upstream's GUID (%v)", err)
 	}
 
 	guids := map[string]string{}
