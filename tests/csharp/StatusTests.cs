@@ -65,6 +65,7 @@ namespace ImStatus.MonoTests
             yield return T("logout_notifies_subscribers", LogoutNotifiesSubscribers);
             yield return T("uninit_delivers_pending_results", UninitDeliversPending);
             yield return T("reinit_keeps_listeners_uninit_off_main_thread", ReinitAndUninitOffMainThread);
+            yield return T("upstream_usage", () => UpstreamUsage.Run(() => TencentIMSDK.SetUserStatusChangedCallback(OnStatusChanged)));
             yield return T("leave_logged_in_for_exit", LeaveLoggedInForExit);
             yield return T("every_callback_on_main_thread", EveryCallbackOnMainThread);
         }
