@@ -62,13 +62,15 @@ TIM_API int TIM_CALL IMStatusPumpCallbacks(int max);
 /* with a non-empty, readable `desc`.                                        */
 /* ======================================================================== */
 
+/* Codes: written by go generate ./wire from wire.CodeDocs; do not edit. */
 /* Success. */
 #define IMSTATUS_OK 0
-/* The link is down, or dropped mid-call and the call could not be completed
- * (upstream's ERR_SDK_NET_DISCONNECT; imstatus 0.1.0 answered 6010, which
- * upstream uses for a failed HTTP request). */
+/* The link is down, or dropped mid-call and the call could not be
+ * completed (imstatus 0.1.0 answered 6010, which upstream uses for a
+ * failed HTTP request). */
 #define IMSTATUS_ERR_NETWORK 9508
-/* No answer in time, e.g. no server reachable (calls wait up to 15 s for the link). */
+/* No answer in time, e.g. no server reachable (calls wait up to 15 s for
+ * the link). */
 #define IMSTATUS_ERR_TIMEOUT 6012
 /* SDK not initialised; also: the call was pending when TIMUninit ran. */
 #define IMSTATUS_ERR_SDK_UNINIT 6013
@@ -76,7 +78,7 @@ TIM_API int TIM_CALL IMStatusPumpCallbacks(int max);
 #define IMSTATUS_ERR_NOT_LOGGED_IN 6014
 /* Invalid parameters: custom status > 100 bytes or not UTF-8, no server
  * address, bad server address, another user logged in, unknown
- * experimental operation. */
+ * experimental operation, a TIMSetConfig value out of range. */
 #define IMSTATUS_ERR_INVALID_PARAMS 6017
 /* Invalid JSON. */
 #define IMSTATUS_ERR_INVALID_JSON 6027
@@ -87,7 +89,8 @@ TIM_API int TIM_CALL IMStatusPumpCallbacks(int max);
 /* API call frequency limit (20 calls per 5 s per user and API by default);
  * answered locally when the window is already spent. */
 #define IMSTATUS_ERR_FREQUENCY_LIMIT 7008
-/* The app's edition does not include this API (needs ultimate). */
+/* The app's edition does not include this API (needs ultimate), or an
+ * upstream call imstatus does not have. */
 #define IMSTATUS_ERR_EDITION 7013
 /* Login: the UserSig expired. */
 #define IMSTATUS_ERR_SIG_EXPIRED 70001
@@ -97,20 +100,26 @@ TIM_API int TIM_CALL IMStatusPumpCallbacks(int max);
 #define IMSTATUS_ERR_SIG_INVALID 70003
 /* Login: the user id does not match the UserSig's identifier. */
 #define IMSTATUS_ERR_SIG_IDENTIFIER 70013
-/* Login: the SDKAppID does not match the UserSig's, or the server does not know it. */
+/* Login: the SDKAppID does not match the UserSig's, or the server does not
+ * know it. */
 #define IMSTATUS_ERR_SIG_SDKAPPID 70014
 /* An id has no account (subscribe; desc lists the ids). */
 #define IMSTATUS_ERR_ACCOUNT_NOT_FOUND 70107
-/* Too many ids in one call: > 500 for Get, > 100 for Subscribe/Unsubscribe. */
+/* Too many ids in one call: > 500 for Get, > 100 for
+ * Subscribe/Unsubscribe. */
 #define IMSTATUS_ERR_BATCH_TOO_LARGE 70206
 /* The server refused the request's parameters. */
 #define IMSTATUS_ERR_SERVER_PARAMS 70402
+/* REST: the call needs the app's admin. */
+#define IMSTATUS_ERR_ADMIN_REQUIRED 70403
 /* The server failed internally; try again later. */
 #define IMSTATUS_ERR_SERVER_INTERNAL 70500
-/* The server is overloaded; try again later. */
+/* The server is overloaded; try again later (imstatus's own code: upstream
+ * has none). */
 #define IMSTATUS_ERR_SERVER_OVERLOADED 70503
 /* The app's user-status switch is off. */
 #define IMSTATUS_ERR_STATUS_DISABLED 72001
+/* End of codes. */
 
 #ifdef __cplusplus
 } /* extern "C" */

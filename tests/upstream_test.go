@@ -107,3 +107,17 @@ func upstreamNames(t *testing.T, path string) []string {
 	}
 	return out
 }
+
+// TestGeneratedCodes: the C headers' and the docs' error codes are those of
+// wire.CodeDocs, the one table of them (go generate ./wire).
+func TestGeneratedCodes(t *testing.T) {
+	root, err := filepath.Abs("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("go", "run", "./wire/internal/gencodes", "-check")
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+}

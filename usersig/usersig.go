@@ -21,6 +21,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/imstatus/imstatus/wire"
 )
 
 // Size limits guarding Decode against oversized input and zip bombs.
@@ -57,16 +59,16 @@ func (e *Error) Is(target error) bool {
 // detail in Msg; compare them with errors.Is, not ==.
 var (
 	// ErrExpired reports a genuine ticket used after time+expire.
-	ErrExpired = &Error{Code: 70001, Msg: "UserSig expired"}
+	ErrExpired = &Error{Code: wire.CodeSigExpired, Msg: "UserSig expired"}
 	// ErrEmpty reports an empty ticket string.
-	ErrEmpty = &Error{Code: 70002, Msg: "UserSig is empty"}
+	ErrEmpty = &Error{Code: wire.CodeSigEmpty, Msg: "UserSig is empty"}
 	// ErrInvalid reports a malformed or forged ticket: bad encoding, bad
 	// zlib data, bad JSON, wrong version, missing field or bad HMAC.
-	ErrInvalid = &Error{Code: 70003, Msg: "UserSig check failed"}
+	ErrInvalid = &Error{Code: wire.CodeSigInvalid, Msg: "UserSig check failed"}
 	// ErrIdentifier reports a ticket issued for another identifier.
-	ErrIdentifier = &Error{Code: 70013, Msg: "identifier does not match UserSig"}
+	ErrIdentifier = &Error{Code: wire.CodeSigIdentifier, Msg: "identifier does not match UserSig"}
 	// ErrSDKAppID reports a ticket issued for another application.
-	ErrSDKAppID = &Error{Code: 70014, Msg: "SDKAppID does not match UserSig"}
+	ErrSDKAppID = &Error{Code: wire.CodeSigSDKAppID, Msg: "SDKAppID does not match UserSig"}
 )
 
 // invalid returns an ErrInvalid-matching error with a detail message.
