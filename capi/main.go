@@ -48,7 +48,6 @@ import (
 	"runtime/debug"
 	"unsafe"
 
-	"github.com/imstatus/imstatus/core"
 	"github.com/imstatus/imstatus/sdk"
 )
 
@@ -140,7 +139,7 @@ func TIMLogout(cb C.TIMCommCallback, ud C.uintptr_t) (ret C.int) {
 
 //export TIMGetLoginStatus
 func TIMGetLoginStatus() (ret C.int) {
-	defer guard(&ret, C.int(core.UnLogined))
+	defer guard(&ret, C.int(sdk.UnLogined))
 	return C.int(theSDK.LoginStatus())
 }
 
@@ -205,9 +204,9 @@ func TIMSetUserStatusChangedCallback(cb C.TIMUserStatusChangedCallback, ud C.uin
 //export TIMSetNetworkStatusListenerCallback
 func TIMSetNetworkStatusListenerCallback(cb C.TIMNetworkStatusListenerCallback, ud C.uintptr_t) {
 	defer guard(nil, 0)
-	var f func(core.NetworkStatus, int, string)
+	var f func(int, int, string)
 	if cb != nil {
-		f = func(st core.NetworkStatus, code int, desc string) {
+		f = func(st int, code int, desc string) {
 			defer guard(nil, 0)
 			cdesc := C.CString(desc)
 			defer C.free(unsafe.Pointer(cdesc))
@@ -255,15 +254,7 @@ func TIMSetLogCallback(cb C.TIMLogCallback, ud C.uintptr_t) {
 //export IMStatusSetCallbackMode
 func IMStatusSetCallbackMode(mode C.int) (ret C.int) {
 	defer guard(&ret, sdk.ErrParam)
-	switch mode {
-	case 0:
-		theSDK.Dispatcher.SetQueued(false)
-	case 1:
-		theSDK.Dispatcher.SetQueued(true)
-	default:
-		return sdk.ErrParam
-	}
-	return sdk.Succ
+	return C.int(theSDK.SetCallbackMode(int(mode)))
 }
 
 //export IMStatusPumpCallbacks

@@ -42,7 +42,7 @@ type Result func(code int, desc, json string)
 // Handlers are the registered listeners. A nil field means none.
 type Handlers struct {
 	StatusChanged func(json string)
-	Network       func(status core.NetworkStatus, code int, desc string)
+	Network       func(status int, code int, desc string) // status: enum TIMNetworkStatus
 	Kicked        func()
 	SigExpired    func()
 	Log           func(level int, line string)
@@ -347,6 +347,23 @@ func (s *SDK) Logout(cb Result) int {
 }
 
 // LoginStatus is TIMGetLoginStatus.
+// UnLogined is TIMGetLoginStatus's kTIMLoginStatus_UnLogined.
+const UnLogined = int(core.UnLogined)
+
+// SetCallbackMode is IMStatusSetCallbackMode: 0 delivers callbacks on the
+// library's thread, 1 queues them for PumpCallbacks.
+func (s *SDK) SetCallbackMode(mode int) int {
+	switch mode {
+	case 0:
+		s.Dispatcher.SetQueued(false)
+	case 1:
+		s.Dispatcher.SetQueued(true)
+	default:
+		return ErrParam
+	}
+	return Succ
+}
+
 func (s *SDK) LoginStatus() core.LoginStatus {
 	if c := s.current(); c != nil {
 		return c.LoginStatus()
@@ -609,7 +626,7 @@ func (s *SDK) onEvent(e core.Event) {
 		}
 	case core.NetworkChanged:
 		if h.Network != nil {
-			s.Dispatcher.Post(func() { h.Network(e.Status, e.Code, e.Desc) })
+			s.Dispatcher.Post(func() { h.Network(int(e.Status), e.Code, e.Desc) })
 		}
 	case core.KickedOffline:
 		if h.Kicked != nil {

@@ -305,10 +305,10 @@ func TestExperimental(t *testing.T) {
 	if sd.Init(testserver.App, "") != Succ {
 		t.Fatal("Init")
 	}
-	var netEvents []core.NetworkStatus
+	var netEvents []int
 	var nmu sync.Mutex
 	sd.SetHandlers(func(h *Handlers) {
-		h.Network = func(st core.NetworkStatus, _ int, _ string) {
+		h.Network = func(st int, _ int, _ string) {
 			nmu.Lock()
 			netEvents = append(netEvents, st)
 			nmu.Unlock()
@@ -321,7 +321,7 @@ func TestExperimental(t *testing.T) {
 		nmu.Lock()
 		defer nmu.Unlock()
 		for _, e := range netEvents {
-			if e == core.ConnectFailed {
+			if e == int(core.ConnectFailed) {
 				return true
 			}
 		}
@@ -342,7 +342,7 @@ func TestUninitCompletesPendingCalls(t *testing.T) {
 				late.Add(1)
 			}
 		}
-		h.Network = func(core.NetworkStatus, int, string) {
+		h.Network = func(int, int, string) {
 			if uninitDone.Load() {
 				late.Add(1)
 			}
