@@ -147,19 +147,20 @@ func (a *app) login(c *conn, seq uint64, l wire.LoginBody) {
 	ch, kicked, err := a.store.Login(ctx, l.UserID, d, a.policy, now)
 	if err != nil {
 		a.hub.take(l.UserID, d.Key.Conn)
-		c.replyErr(seq, a.storeErr(err))
 		// The store may have taken the login before failing to answer in
 		// time (a busy Redis): its watchers were told nothing, and its
 		// device would stay live. It is ended as a link closed, now or at
 		// the next sweeps; no later login has its key. No webhook: the
-		// login's own was never sent.
+		// login's own was never sent. Ended before the answer, so that a
+		// client told its login failed finds it undone.
 		a.end(departure{user: l.UserID, platform: l.Platform, ip: c.ip, key: d.Key, how: presence.Lost, at: now})
+		c.replyErr(seq, a.storeErr(err))
 		return
 	}
 	if err := a.listen(ctx, l.UserID); err != nil {
 		a.hub.take(l.UserID, d.Key.Conn)
-		c.replyErr(seq, a.storeErr(err))
 		a.end(departure{user: l.UserID, platform: l.Platform, ip: c.ip, key: d.Key, how: presence.Lost, at: now})
+		c.replyErr(seq, a.storeErr(err))
 		return
 	}
 	var kickedPlatforms []string
