@@ -229,6 +229,11 @@ func (c *Client) StartLogin(userID, userSig string) (wait func(context.Context) 
 		return nil, wire.Errorf(wire.CodeInvalidParams, "a login or logout is in progress")
 	case len(c.servers) == 0:
 		return nil, wire.Errorf(wire.CodeInvalidParams, "no server address: set one (IMSDK_SERVER_ADDR or set_custom_server_info)")
+	case len(userSig) > usersig.MaxSigLen:
+		// The server would refuse it 70003; one too long for a frame would
+		// not even be read (the link closed, retried until the timeout).
+		err := wire.Errorf(wire.CodeSigInvalid, "UserSig check failed: it is %d bytes, more than %d", len(userSig), usersig.MaxSigLen)
+		return func(context.Context) error { return err }, nil
 	}
 	c.state = Logining
 	c.userID, c.userSig = userID, userSig

@@ -78,6 +78,16 @@ func TestLoginErrors(t *testing.T) {
 	expired, _ := usersig.Generate(testKey, testApp, "u", time.Hour, s.Clock.Now().Add(-2*time.Hour))
 	c.wantCode(wire.CodeSigExpired, c.Login(bg, "u", expired))
 	c.wantCode(wire.CodeInvalidParams, c.Login(bg, "bad id", "x"))
+	// A UserSig past the server's limit is 70003 at once, also one too long
+	// for a frame (which the server would not even read: 1009, then retries
+	// until 6012).
+	for _, n := range []int{usersig.MaxSigLen + 1, wire.MaxFrame + 1} {
+		err := c.Login(bg, "u", strings.Repeat("A", n))
+		c.wantCode(wire.CodeSigInvalid, err)
+		if !strings.Contains(err.Error(), "bytes, more than") {
+			t.Fatalf("a %d-byte UserSig: %v, want it refused by the client's own check", n, err)
+		}
+	}
 	if c.LoginStatus() != core.UnLogined {
 		t.Fatalf("status %v after failed logins", c.LoginStatus())
 	}

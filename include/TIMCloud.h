@@ -218,7 +218,7 @@ TIM_API int TIM_CALL TIMSetConfig(const char* json_config, TIMCommCallback cb, c
  * from then on; logging in again as the user already logged in also
  * answers 0); 6017 no server address set, or another user is logged in (log
  * out first); 70001 UserSig expired; 70002 UserSig empty; 70003 UserSig check
- * failed; 70013 user_id does not match the UserSig; 70014 SDKAppID does not
+ * failed (also, at once, a UserSig over 16 KiB); 70013 user_id does not match the UserSig; 70014 SDKAppID does not
  * match the UserSig or is unknown to the server; 6012 no server answered in
  * time; 9508 the link dropped during the login; 6013 TIMUninit ran.
  */

@@ -27,7 +27,7 @@ import (
 
 // Size limits guarding Decode against oversized input and zip bombs.
 const (
-	maxSigLen  = 16 << 10 // encoded ticket
+	MaxSigLen  = 16 << 10 // encoded ticket; a longer one is refused 70003
 	maxJSONLen = 64 << 10 // decompressed JSON
 )
 
@@ -258,7 +258,7 @@ func encode(t Ticket, sigField string) (string, error) {
 		return "", err
 	}
 	out := toSig.Replace(base64.StdEncoding.EncodeToString(buf.Bytes()))
-	if len(out) > maxSigLen {
+	if len(out) > MaxSigLen {
 		return "", errors.New("usersig: ticket too large")
 	}
 	return out, nil
@@ -271,7 +271,7 @@ func Decode(sig string) (t Ticket, sigField string, err error) {
 	if sig == "" {
 		return Ticket{}, "", ErrEmpty
 	}
-	if len(sig) > maxSigLen {
+	if len(sig) > MaxSigLen {
 		return Ticket{}, "", invalid("ticket too long")
 	}
 	// Reject characters outside the UserSig alphabet up front: the

@@ -278,7 +278,7 @@ func TestVerifyErrors(t *testing.T) {
 		{"truncated zlib", sigEncode(goodRaw[:len(goodRaw)-3]), testApp, testID, testNow, ErrInvalid},
 		{"zlib trailing garbage", sigEncode(append(append([]byte(nil), goodRaw...), "xyz"...)), testApp, testID, testNow, ErrInvalid},
 		{"zlib bad checksum", sigEncode(append(append([]byte(nil), goodRaw[:len(goodRaw)-1]...), goodRaw[len(goodRaw)-1]^0xff)), testApp, testID, testNow, ErrInvalid},
-		{"too long", strings.Repeat("A", maxSigLen+4), testApp, testID, testNow, ErrInvalid},
+		{"too long", strings.Repeat("A", MaxSigLen+4), testApp, testID, testNow, ErrInvalid},
 		{"zip bomb", bomb, testApp, testID, testNow, ErrInvalid},
 		{"bad JSON", pack(t, `{"TLS.ver":"2.0",`, 6), testApp, testID, testNow, ErrInvalid},
 		{"JSON array", pack(t, `[1,2,3]`, 6), testApp, testID, testNow, ErrInvalid},
