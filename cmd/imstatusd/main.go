@@ -59,6 +59,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 	appsPath := fs.String("apps", "", "apps `FILE` (JSON, see README); empty starts one development app")
 	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	shutdown := fs.Duration("shutdown-timeout", 10*time.Second, "how long a graceful shutdown may take")
+	httpRead := fs.Duration("http-read-timeout", 30*time.Second, "how long an HTTP request (REST, or a WebSocket upgrade) may take to arrive, headers and body; a slower client's connection is closed")
+	httpIdle := fs.Duration("http-idle-timeout", 60*time.Second, "how long an HTTP keep-alive connection may wait idle for its next request")
 	pprofAddr := fs.String("pprof", "", "serve /debug/pprof/ on this separate `HOST:PORT` (off when empty; never expose it publicly)")
 	tlsCert := fs.String("tls-cert", "", "serve wss:// and https:// with the certificate chain in this PEM `FILE` (with --tls-key; SIGHUP reloads both)")
 	tlsKey := fs.String("tls-key", "", "the private key of --tls-cert, a PEM `FILE`")
@@ -108,6 +110,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 	opts := server.Options{Apps: apps, Logger: log, NodeID: *nodeID, LeaseTTL: *leaseTTL}
 	if *maxCalls < 0 {
 		return errors.New("--max-backend-calls: 0 (no bound) or more")
+	}
+	if *httpRead <= 0 || *httpIdle <= 0 {
+		return errors.New("--http-read-timeout and --http-idle-timeout must be more than 0")
 	}
 	rdb, err := redisClient(*redisURL, *redisCluster, *redisSentinel)
 	if err != nil {
@@ -166,7 +171,11 @@ func run(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "TLS: wss://%s/ws, https://%s/\n", ln.Addr(), ln.Addr())
 	}
 	fmt.Fprintf(stdout, "listening on %s\n", ln.Addr())
-	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second,
+	// The read timeout covers a request's body too (the header one alone let
+	// a slow POST hold its connection for minutes); WebSocket links are
+	// not bound by it: the upgrade clears the deadlines it set.
+	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: min(10*time.Second, *httpRead),
+		ReadTimeout: *httpRead, WriteTimeout: *httpRead, IdleTimeout: *httpIdle,
 		// Mostly failed TLS handshakes (scanners, clients that distrust the
 		// certificate): details for debugging, not alarms.
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}

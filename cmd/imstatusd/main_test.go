@@ -3,8 +3,10 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -645,4 +647,54 @@ func TestNodeKilledOnRedis(t *testing.T) {
 		return f.Op == wire.OpStatus && len(sts) == 1 && sts[0].UserID == "a" && sts[0].Type == wire.StatusOffline
 	})
 	t.Logf("a OFFLINE %v after node 1 was killed (lease 2 s)", time.Since(killed).Round(10*time.Millisecond))
+}
+
+// An HTTP request whose body does not arrive within --http-read-timeout,
+// and a keep-alive connection idle past --http-idle-timeout, are closed; a
+// WebSocket link outlives both.
+func TestHTTPTimeouts(t *testing.T) {
+	d := start(t, "--http-read-timeout", "500ms", "--http-idle-timeout", "500ms")
+	closedWithin := func(what string, c net.Conn, limit time.Duration) {
+		t.Helper()
+		c.SetReadDeadline(time.Now().Add(limit))
+		buf := make([]byte, 4096)
+		for {
+			if _, err := c.Read(buf); err != nil {
+				var ne net.Error
+				if errors.As(err, &ne) && ne.Timeout() {
+					t.Fatalf("%s: still open after %v", what, limit)
+				}
+				return // closed by the server
+			}
+		}
+	}
+	slow, err := net.Dial("tcp", d.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slow.Close()
+	fmt.Fprintf(slow, "POST /v4/im_open_login_svc/account_import HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
+	closedWithin("a POST whose body stops", slow, 5*time.Second)
+
+	idle, err := net.Dial("tcp", d.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idle.Close()
+	fmt.Fprintf(idle, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+	closedWithin("an idle keep-alive connection", idle, 5*time.Second)
+
+	ws, _, err := websocket.DefaultDialer.Dial("ws://"+d.addr+"/ws", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	time.Sleep(1500 * time.Millisecond) // three read timeouts
+	if err := ws.WriteMessage(websocket.TextMessage, []byte(`{"op":"heartbeat","seq":1}`)); err != nil {
+		t.Fatal(err)
+	}
+	ws.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, _, err := ws.ReadMessage(); err != nil {
+		t.Fatalf("a WebSocket link after the HTTP timeouts: %v", err)
+	}
 }
