@@ -81,10 +81,8 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	c := &conn{srv: s, ws: ws, id: s.nextConn.Add(1), ip: ip}
 	c.lastSeen.Store(now.UnixNano())
 	c.anonSince.Store(now.UnixNano())
-	if !s.addConn(c) {
-		ws.WriteControl(websocket.CloseMessage,
-			websocket.FormatCloseMessage(websocket.CloseGoingAway, "server shutting down"),
-			time.Now().Add(time.Second))
+	if code, reason := s.addConn(c); code != 0 {
+		ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(time.Second))
 		ws.Close()
 		return
 	}

@@ -32,6 +32,7 @@ type metrics struct {
 	unlistened      atomic.Uint64 // users this node stopped listening to
 	relistened      atomic.Uint64 // and listened to again: a hearer had come
 	shed            atomic.Uint64 // requests answered 70503: no turn in time
+	connsRefused    atomic.Uint64 // connections closed 1013 at a connection cap
 }
 
 // serveMetrics writes the counters and gauges in Prometheus's text format
@@ -63,6 +64,7 @@ func (s *Server) serveMetrics(w http.ResponseWriter, _ *http.Request) {
 	counter(w, "imstatus_unsent_dropped_total", "Changes whose publishing failed and that were not sent again because too many waited.", m.unsentDropped.Load())
 	counter(w, "imstatus_deliveries_unheard_total", "Deliveries the broker routed here that no connection here heard of (cluster mode).", m.unheard.Load())
 	counter(w, "imstatus_users_unlistened_total", "Users this node stopped listening to, nobody here hearing of them (cluster mode).", m.unlistened.Load())
+	counter(w, "imstatus_connections_refused_total", "WebSocket connections closed at once with 1013: the total or per-address connection cap was reached.", m.connsRefused.Load())
 	counter(w, "imstatus_requests_shed_total", "Requests answered 70503 (server busy): no turn to call the backend came within the admit wait.", m.shed.Load())
 	counter(w, "imstatus_users_relistened_total", "Users this node listened to again at once: a hearer had come meanwhile (cluster mode).", m.relistened.Load())
 	if s.opts.Counters != nil {

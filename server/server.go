@@ -83,6 +83,12 @@ type Options struct {
 	// counts from then) and is otherwise answered 70503, server busy; a
 	// departure waits as long as it takes.
 	MaxBackendCalls int
+	// MaxConns and MaxConnsPerAddr bound the open WebSocket connections,
+	// in all and from one remote address; 0 is no bound. A connection past
+	// either is closed at once with 1013 (try again later) and a reason.
+	// Behind a proxy or a balancer that hides the clients' addresses, leave
+	// MaxConnsPerAddr 0.
+	MaxConns, MaxConnsPerAddr int
 	// AdmitWait is how long a request waits for its turn. Default 8 s: with
 	// StoreTimeout, within the SDK's 15 s request timeout.
 	AdmitWait time.Duration
@@ -138,6 +144,7 @@ type Server struct {
 	nextConn atomic.Uint64
 	mu       sync.Mutex
 	conns    map[uint64]*conn // every open connection, logged in or not
+	perAddr  map[string]int   // open connections by remote address (with MaxConnsPerAddr)
 	closing  bool
 	wg       sync.WaitGroup // connection goroutines
 }
@@ -193,13 +200,14 @@ func New(opts Options) (_ *Server, err error) {
 		opts.Backend = func(AppConfig) (presence.Backend, error) { return memstore.NewBackend(), nil }
 	}
 	s := &Server{
-		ctx:    context.Background(),
-		nodeID: opts.NodeID,
-		opts:   opts,
-		clock:  opts.Clock,
-		log:    opts.Logger,
-		apps:   make(map[uint64]*app),
-		conns:  make(map[uint64]*conn),
+		ctx:     context.Background(),
+		nodeID:  opts.NodeID,
+		opts:    opts,
+		clock:   opts.Clock,
+		log:     opts.Logger,
+		apps:    make(map[uint64]*app),
+		conns:   make(map[uint64]*conn),
+		perAddr: make(map[string]int),
 	}
 	if opts.MaxBackendCalls > 0 {
 		s.slots = make(chan struct{}, opts.MaxBackendCalls)
@@ -389,14 +397,26 @@ func (s *Server) Sweep() {
 	}
 }
 
-func (s *Server) addConn(c *conn) bool {
+// addConn records c, unless the server is closing or a connection cap is
+// reached: then it returns the close code and reason to answer with.
+func (s *Server) addConn(c *conn) (closeCode int, reason string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closing {
-		return false
+	switch {
+	case s.closing:
+		return websocket.CloseGoingAway, "server shutting down"
+	case s.opts.MaxConns > 0 && len(s.conns) >= s.opts.MaxConns:
+		s.metrics.connsRefused.Add(1)
+		return websocket.CloseTryAgainLater, "too many connections on this server; try again later"
+	case s.opts.MaxConnsPerAddr > 0 && s.perAddr[c.ip] >= s.opts.MaxConnsPerAddr:
+		s.metrics.connsRefused.Add(1)
+		return websocket.CloseTryAgainLater, "too many connections from this address; try again later"
 	}
 	s.conns[c.id] = c
-	return true
+	if s.opts.MaxConnsPerAddr > 0 {
+		s.perAddr[c.ip]++
+	}
+	return 0, ""
 }
 
 // admit waits for a turn to call the backend, up to wait (without end
@@ -478,6 +498,11 @@ const busy = "server busy: too many requests at once; try again shortly"
 func (s *Server) removeConn(c *conn) {
 	s.mu.Lock()
 	delete(s.conns, c.id)
+	if s.opts.MaxConnsPerAddr > 0 {
+		if s.perAddr[c.ip]--; s.perAddr[c.ip] <= 0 {
+			delete(s.perAddr, c.ip)
+		}
+	}
 	s.mu.Unlock()
 }
 

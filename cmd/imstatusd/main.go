@@ -59,6 +59,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 	appsPath := fs.String("apps", "", "apps `FILE` (JSON, see README); empty starts one development app")
 	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	shutdown := fs.Duration("shutdown-timeout", 10*time.Second, "how long a graceful shutdown may take")
+	maxConns := fs.Int("max-conns", 0, "at most `N` open WebSocket connections on this node; one past it is closed with 1013 (try again later). 0: no bound (the open-file limit is one)")
+	maxConnsPerAddr := fs.Int("max-conns-per-addr", 0, "at most `N` open WebSocket connections from one remote address; leave 0 (no bound) behind a proxy or balancer that hides the clients' addresses")
 	httpRead := fs.Duration("http-read-timeout", 30*time.Second, "how long an HTTP request (REST, or a WebSocket upgrade) may take to arrive, headers and body; a slower client's connection is closed")
 	httpIdle := fs.Duration("http-idle-timeout", 60*time.Second, "how long an HTTP keep-alive connection may wait idle for its next request")
 	pprofAddr := fs.String("pprof", "", "serve /debug/pprof/ on this separate `HOST:PORT` (off when empty; never expose it publicly)")
@@ -107,9 +109,13 @@ func run(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "development app: sdkappid=%d secret_key=%s admin=%s\nadmin usersig: %s\n",
 			dev.SDKAppID, dev.SecretKey, dev.Admin, sig)
 	}
-	opts := server.Options{Apps: apps, Logger: log, NodeID: *nodeID, LeaseTTL: *leaseTTL}
+	opts := server.Options{Apps: apps, Logger: log, NodeID: *nodeID, LeaseTTL: *leaseTTL,
+		MaxConns: *maxConns, MaxConnsPerAddr: *maxConnsPerAddr}
 	if *maxCalls < 0 {
 		return errors.New("--max-backend-calls: 0 (no bound) or more")
+	}
+	if *maxConns < 0 || *maxConnsPerAddr < 0 {
+		return errors.New("--max-conns and --max-conns-per-addr: 0 (no bound) or more")
 	}
 	if *httpRead <= 0 || *httpIdle <= 0 {
 		return errors.New("--http-read-timeout and --http-idle-timeout must be more than 0")

@@ -1,0 +1,47 @@
+package server_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/imstatus/imstatus/server"
+	"github.com/imstatus/imstatus/wire"
+)
+
+// A connection past the total or the per-address cap is closed at once with
+// 1013 and a reason saying which, counted; a closed link frees its place.
+func TestConnectionCaps(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		total, addr int
+		reason      string
+	}{
+		{"per address", 0, 2, "from this address"},
+		{"total", 2, 0, "on this server"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnvWith(t, server.Options{Apps: []server.AppConfig{fullApp()}, MaxConns: tc.total, MaxConnsPerAddr: tc.addr})
+			a, b := e.dial(), e.dial()
+			for _, c := range []*client{a, b} { // an answer: the server holds the link
+				c.call(wire.OpHeartbeat, nil)
+			}
+			third := e.dial()
+			ce := third.waitClosed()
+			if ce == nil || ce.Code != websocket.CloseTryAgainLater || !strings.Contains(ce.Text, tc.reason) {
+				t.Fatalf("the third link: %+v, want 1013 %q", ce, tc.reason)
+			}
+			if n := e.scrape()["imstatus_connections_refused_total"]; n != 1 {
+				t.Fatalf("imstatus_connections_refused_total = %d, want 1", n)
+			}
+			a.ws.Close()
+			<-a.closed
+			for e.scrape()["imstatus_connections"] != 1 { // the server sees the close a moment later
+				time.Sleep(5 * time.Millisecond)
+			}
+			e.dial().call(wire.OpHeartbeat, nil) // a place is free again
+		})
+	}
+}
