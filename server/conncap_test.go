@@ -1,7 +1,11 @@
 package server_test
 
 import (
+	"errors"
+	"log/slog"
+	"net"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -43,5 +47,42 @@ func TestConnectionCaps(t *testing.T) {
 			}
 			e.dial().call(wire.OpHeartbeat, nil) // a place is free again
 		})
+	}
+}
+
+// failingListener fails its first accepts as a process at its open-file
+// limit does, then reports itself closed: a fault injected on purpose.
+type failingListener struct {
+	net.Listener
+	fails int
+}
+
+func (l *failingListener) Accept() (net.Conn, error) {
+	if l.fails > 0 {
+		l.fails--
+		return nil, &net.OpError{Op: "accept", Net: "tcp", Err: syscall.EMFILE}
+	}
+	return nil, net.ErrClosed
+}
+
+// Failed accepts are counted and logged at warning level; the close of the
+// listener is neither.
+func TestAcceptErrorsAreVisible(t *testing.T) {
+	logs := &countingHandler{msgs: map[string]int{}, held: map[string]int64{}}
+	e := newEnvWith(t, server.Options{Apps: []server.AppConfig{fullApp()}, Logger: slog.New(logs)})
+	ln := e.srv.Listener(&failingListener{fails: 3})
+	for range 3 {
+		if _, err := ln.Accept(); !errors.Is(err, syscall.EMFILE) {
+			t.Fatalf("Accept: %v, want EMFILE", err)
+		}
+	}
+	if _, err := ln.Accept(); !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("Accept: %v, want closed", err)
+	}
+	if n := e.scrape()["imstatus_accept_errors_total"]; n != 3 {
+		t.Fatalf("imstatus_accept_errors_total = %d, want 3", n)
+	}
+	if n, _ := logs.count("accepting a connection failed (the open-file limit?); retrying"); n < 1 {
+		t.Fatal("a failed accept was not logged")
 	}
 }

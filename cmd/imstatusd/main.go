@@ -172,6 +172,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	ln = srv.Listener(ln) // failed accepts counted and logged
 	if certs != nil {
 		ln = tls.NewListener(ln, certs.config())
 		fmt.Fprintf(stdout, "TLS: wss://%s/ws, https://%s/\n", ln.Addr(), ln.Addr())
