@@ -86,3 +86,43 @@ func TestAcceptErrorsAreVisible(t *testing.T) {
 		t.Fatal("a failed accept was not logged")
 	}
 }
+
+// Logins from one address past LoginsPerAddr a second are answered 7008
+// before their UserSig is read, counted; the bucket refills with time.
+func TestLoginsPerAddress(t *testing.T) {
+	e := newEnvWith(t, server.Options{Apps: []server.AppConfig{fullApp()}, LoginsPerAddr: 2})
+	e.importAccounts("a", "b", "c")
+	e.login("a")
+	e.login("b")
+	c := e.dial()
+	if f := c.call(wire.OpLogin, e.loginBody("c", loginOpts{})); f.Code != wire.CodeRateLimited {
+		t.Fatalf("a third login in the same second: %d %q, want 7008", f.Code, f.Desc)
+	}
+	if n := e.scrape()["imstatus_logins_limited_total"]; n != 1 {
+		t.Fatalf("imstatus_logins_limited_total = %d, want 1", n)
+	}
+	e.clock.Advance(time.Second)
+	if f := c.call(wire.OpLogin, e.loginBody("c", loginOpts{})); f.Code != 0 {
+		t.Fatalf("a login a second later: %d %q", f.Code, f.Desc)
+	}
+}
+
+func TestAddrRateForgetsFullBuckets(t *testing.T) {
+	r := server.NewAddrRateForTest(3)
+	now := time.Unix(1800000000, 0)
+	for i := range 3 {
+		if !r.Allow("x", now) {
+			t.Fatalf("login %d of a burst of 3 refused", i+1)
+		}
+	}
+	if r.Allow("x", now) {
+		t.Fatal("a fourth login in the same instant allowed")
+	}
+	if !r.Allow("x", now.Add(400*time.Millisecond)) { // 1.2 tokens back
+		t.Fatal("no token back after 400 ms at 3 a second")
+	}
+	r.Sweep(now.Add(10 * time.Second))
+	if n := r.Len(); n != 0 {
+		t.Fatalf("%d buckets kept after they refilled", n)
+	}
+}

@@ -153,6 +153,11 @@ func (c *conn) handle(msg []byte) {
 		c.replyOK(req.Seq, nil)
 		return
 	case wire.OpLogin:
+		if c.srv.logins != nil && !c.srv.logins.allow(c.ip, c.srv.clock.Now()) {
+			c.srv.metrics.loginsLimited.Add(1)
+			c.reply(req.Seq, wire.CodeRateLimited, "too many logins from this address; try again shortly", nil)
+			return
+		}
 		if !c.srv.admitLogin(c.srv.opts.AdmitWait) {
 			c.reply(req.Seq, wire.CodeServerOverloaded, busy, nil)
 			return

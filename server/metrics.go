@@ -34,6 +34,7 @@ type metrics struct {
 	shed            atomic.Uint64 // requests answered 70503: no turn in time
 	connsRefused    atomic.Uint64 // connections closed 1013 at a connection cap
 	acceptErrors    atomic.Uint64 // failed accepts (Server.Listener)
+	loginsLimited   atomic.Uint64 // logins answered 7008 at the per-address rate
 }
 
 // serveMetrics writes the counters and gauges in Prometheus's text format
@@ -66,6 +67,7 @@ func (s *Server) serveMetrics(w http.ResponseWriter, _ *http.Request) {
 	counter(w, "imstatus_deliveries_unheard_total", "Deliveries the broker routed here that no connection here heard of (cluster mode).", m.unheard.Load())
 	counter(w, "imstatus_users_unlistened_total", "Users this node stopped listening to, nobody here hearing of them (cluster mode).", m.unlistened.Load())
 	counter(w, "imstatus_connections_refused_total", "WebSocket connections closed at once with 1013: the total or per-address connection cap was reached.", m.connsRefused.Load())
+	counter(w, "imstatus_logins_limited_total", "Logins answered 7008: too many a second from one remote address.", m.loginsLimited.Load())
 	counter(w, "imstatus_accept_errors_total", "Failed accepts of a connection, e.g. at the open-file limit (the listener retries).", m.acceptErrors.Load())
 	counter(w, "imstatus_requests_shed_total", "Requests answered 70503 (server busy): no turn to call the backend came within the admit wait.", m.shed.Load())
 	counter(w, "imstatus_users_relistened_total", "Users this node listened to again at once: a hearer had come meanwhile (cluster mode).", m.relistened.Load())

@@ -89,6 +89,11 @@ type Options struct {
 	// Behind a proxy or a balancer that hides the clients' addresses, leave
 	// MaxConnsPerAddr 0.
 	MaxConns, MaxConnsPerAddr int
+	// LoginsPerAddr bounds the logins a second from one remote address
+	// (bursts of as many); one past it is answered 7008 (frequency limit)
+	// before its UserSig is checked. 0 is no bound; leave it 0 behind a
+	// proxy or balancer that hides the clients' addresses.
+	LoginsPerAddr int
 	// AdmitWait is how long a request waits for its turn. Default 8 s: with
 	// StoreTimeout, within the SDK's 15 s request timeout.
 	AdmitWait time.Duration
@@ -145,6 +150,7 @@ type Server struct {
 	mu       sync.Mutex
 	conns    map[uint64]*conn // every open connection, logged in or not
 	perAddr  map[string]int   // open connections by remote address (with MaxConnsPerAddr)
+	logins   *addrRate        // logins a second by remote address (nil: no bound)
 	closing  bool
 	wg       sync.WaitGroup // connection goroutines
 }
@@ -208,6 +214,9 @@ func New(opts Options) (_ *Server, err error) {
 		apps:    make(map[uint64]*app),
 		conns:   make(map[uint64]*conn),
 		perAddr: make(map[string]int),
+	}
+	if opts.LoginsPerAddr > 0 {
+		s.logins = newAddrRate(opts.LoginsPerAddr)
 	}
 	if opts.MaxBackendCalls > 0 {
 		s.slots = make(chan struct{}, opts.MaxBackendCalls)
@@ -391,6 +400,9 @@ func (s *Server) Sweep() {
 	s.mu.Unlock()
 	for _, c := range conns {
 		c.sweep(now)
+	}
+	if s.logins != nil {
+		s.logins.sweep(now)
 	}
 	for _, a := range s.apps {
 		a.sweep(now)

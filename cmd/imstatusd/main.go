@@ -61,6 +61,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	shutdown := fs.Duration("shutdown-timeout", 10*time.Second, "how long a graceful shutdown may take")
 	maxConns := fs.Int("max-conns", 0, "at most `N` open WebSocket connections on this node; one past it is closed with 1013 (try again later). 0: no bound (the open-file limit is one)")
 	maxConnsPerAddr := fs.Int("max-conns-per-addr", 0, "at most `N` open WebSocket connections from one remote address; leave 0 (no bound) behind a proxy or balancer that hides the clients' addresses")
+	loginsPerAddr := fs.Int("logins-per-addr", 0, "at most `N` logins a second from one remote address (bursts of as many); one past it is answered 7008 before its UserSig is checked. 0: no bound; leave it 0 behind a proxy or balancer that hides the clients' addresses")
 	httpRead := fs.Duration("http-read-timeout", 30*time.Second, "how long an HTTP request (REST, or a WebSocket upgrade) may take to arrive, headers and body; a slower client's connection is closed")
 	httpIdle := fs.Duration("http-idle-timeout", 60*time.Second, "how long an HTTP keep-alive connection may wait idle for its next request")
 	pprofAddr := fs.String("pprof", "", "serve /debug/pprof/ on this separate `HOST:PORT` (off when empty; never expose it publicly)")
@@ -110,12 +111,12 @@ func run(args []string, stdout, stderr io.Writer) error {
 			dev.SDKAppID, dev.SecretKey, dev.Admin, sig)
 	}
 	opts := server.Options{Apps: apps, Logger: log, NodeID: *nodeID, LeaseTTL: *leaseTTL,
-		MaxConns: *maxConns, MaxConnsPerAddr: *maxConnsPerAddr}
+		MaxConns: *maxConns, MaxConnsPerAddr: *maxConnsPerAddr, LoginsPerAddr: *loginsPerAddr}
 	if *maxCalls < 0 {
 		return errors.New("--max-backend-calls: 0 (no bound) or more")
 	}
-	if *maxConns < 0 || *maxConnsPerAddr < 0 {
-		return errors.New("--max-conns and --max-conns-per-addr: 0 (no bound) or more")
+	if *maxConns < 0 || *maxConnsPerAddr < 0 || *loginsPerAddr < 0 {
+		return errors.New("--max-conns, --max-conns-per-addr and --logins-per-addr: 0 (no bound) or more")
 	}
 	if *httpRead <= 0 || *httpIdle <= 0 {
 		return errors.New("--http-read-timeout and --http-idle-timeout must be more than 0")
