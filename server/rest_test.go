@@ -684,3 +684,22 @@ func TestRESTAuth(t *testing.T) {
 	e.clock.Advance(2 * time.Minute)
 	mustFail(t, e.restDo("POST", pathAccountImport, q(app, admin, short), `{"UserID":"later"}`), 60005)
 }
+
+// A REST body past 1 MiB is answered in upstream's envelope with 70402,
+// read no further; one just under the cap is read (and refused for what it
+// says, not for its size).
+func TestRESTBodyCap(t *testing.T) {
+	e := newEnv(t)
+	pad := func(n int) string { // a JSON object of n bytes
+		return `{"Identifier":"x","Pad":"` + strings.Repeat("a", n-len(`{"Identifier":"x","Pad":""}`)) + `"}`
+	}
+	r := e.adminPost(pathAccountImport, pad(1<<20+1))
+	mustFail(t, r, wire.CodeServerParams)
+	if !strings.Contains(r.Get("ErrorInfo").Str, "1 MiB") {
+		t.Fatalf("ErrorInfo %q, want the cap named", r.Get("ErrorInfo").Str)
+	}
+	r = e.adminPost(pathAccountImport, pad(1<<20))
+	if strings.Contains(r.Get("ErrorInfo").Str, "1 MiB") {
+		t.Fatalf("a body of exactly 1 MiB refused for its size: %s", clip(r.Raw))
+	}
+}
