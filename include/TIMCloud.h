@@ -44,8 +44,10 @@
  * After TIMUninit returns, no callback of any kind fires again: calls still
  * pending when TIMUninit runs complete with code 6013 before it returns (in
  * queued mode TIMUninit runs them, and whatever is still queued, on its own
- * thread). Registrations (TIMSet...Callback) are kept across
- * TIMUninit/TIMInit until changed.
+ * thread). A call made while TIMUninit runs (from a callback it delivers,
+ * or from another thread) returns TIM_ERR_SDKUNINIT and has no callback;
+ * callExperimentalAPI and TIMSetConfig included. Registrations
+ * (TIMSet...Callback) are kept across TIMUninit/TIMInit until changed.
  *
  * ==== Memory ====
  *

@@ -46,6 +46,11 @@ func (s *SDK) SetConfig(config string, cb Result) int {
 	if wire.CheckJSON(config) != nil || !gjson.Parse(config).IsObject() {
 		return ErrJSON
 	}
+	done, ok := s.enter()
+	if !ok {
+		return ErrSDKUninit
+	}
+	defer done()
 	if !s.Dispatcher.Armed() {
 		s.Dispatcher.Start() // answers before Init need the delivery thread too
 	}

@@ -274,6 +274,23 @@ func (s *SDK) Uninit() int {
 	return Succ
 }
 
+// enter admits a call that may answer through a callback. Once Uninit has
+// begun it refuses (TIM_ERR_SDKUNINIT): a call made then — from a callback
+// Uninit is delivering, or from another thread — could otherwise post its
+// answer after the delivery thread stopped (lost), or arm that thread again
+// (a callback that calls again from its answer would keep Uninit from
+// returning). An admitted call counts as in flight until done, and Uninit
+// waits for it before it stops the delivery thread.
+func (s *SDK) enter() (done func(), ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return nil, false
+	}
+	s.inflight.Add(1)
+	return s.inflight.Done, true
+}
+
 // current returns the client, or nil before Init.
 func (s *SDK) current() *core.Client {
 	s.mu.Lock()
@@ -295,6 +312,11 @@ func (s *SDK) loggedIn() (*core.Client, int) {
 
 // Login logs userID in (TIMLogin).
 func (s *SDK) Login(userID, userSig string, cb Result) int {
+	done, ok := s.enter()
+	if !ok {
+		return ErrSDKUninit
+	}
+	defer done()
 	c := s.current()
 	if c == nil {
 		return ErrSDKUninit
@@ -333,6 +355,11 @@ func splitAddrs(v string) []string {
 
 // Logout logs out (TIMLogout).
 func (s *SDK) Logout(cb Result) int {
+	done, ok := s.enter()
+	if !ok {
+		return ErrSDKUninit
+	}
+	defer done()
 	c, r := s.loggedIn()
 	if r != Succ {
 		return r
@@ -393,6 +420,11 @@ func (s *SDK) LoginUserID() (string, int) {
 
 // SetSelfStatus is TIMSetSelfStatus: json is a user status object.
 func (s *SDK) SetSelfStatus(json string, cb Result) int {
+	done, ok := s.enter()
+	if !ok {
+		return ErrSDKUninit
+	}
+	defer done()
 	c, r := s.loggedIn()
 	if r != Succ {
 		return r
@@ -465,6 +497,11 @@ func (s *SDK) loggedInWithIDs(json string, emptyOK bool) (*core.Client, []string
 
 // GetUserStatus is TIMGetUserStatus; the result is a JSON array of user status objects.
 func (s *SDK) GetUserStatus(json string, cb Result) int {
+	done, ok := s.enter()
+	if !ok {
+		return ErrSDKUninit
+	}
+	defer done()
 	c, ids, r := s.loggedInWithIDs(json, false)
 	if r != Succ {
 		return r
@@ -480,6 +517,11 @@ func (s *SDK) GetUserStatus(json string, cb Result) int {
 
 // SubscribeUserStatus is TIMSubscribeUserStatus.
 func (s *SDK) SubscribeUserStatus(json string, cb Result) int {
+	done, ok := s.enter()
+	if !ok {
+		return ErrSDKUninit
+	}
+	defer done()
 	c, ids, r := s.loggedInWithIDs(json, false)
 	if r != Succ {
 		return r
@@ -494,6 +536,11 @@ func (s *SDK) SubscribeUserStatus(json string, cb Result) int {
 
 // UnsubscribeUserStatus is TIMUnsubscribeUserStatus; an empty list removes all.
 func (s *SDK) UnsubscribeUserStatus(json string, cb Result) int {
+	done, ok := s.enter()
+	if !ok {
+		return ErrSDKUninit
+	}
+	defer done()
 	c, ids, r := s.loggedInWithIDs(json, true)
 	if r != Succ {
 		return r
@@ -517,6 +564,11 @@ func (s *SDK) Experimental(json string, cb Result) int {
 	if op.Type != gjson.String {
 		return ErrParam
 	}
+	done, ok := s.enter()
+	if !ok {
+		return ErrSDKUninit
+	}
+	defer done()
 	if !s.Dispatcher.Armed() {
 		s.Dispatcher.Start() // answers before Init need the delivery thread too
 	}
@@ -656,6 +708,11 @@ func Version() string { return core.Version }
 // NotSupported answers an upstream call imstatus does not have, through cb:
 // 7013 (upstream's ERR_SDK_INTERFACE_NOT_SUPPORT) and a desc naming it.
 func (s *SDK) NotSupported(api string, cb Result) int {
+	done, ok := s.enter()
+	if !ok {
+		return ErrSDKUninit
+	}
+	defer done()
 	if s.current() == nil {
 		return ErrSDKUninit
 	}
