@@ -373,7 +373,6 @@ func (s *SDK) Logout(cb Result) int {
 	return s.start(cb, func(ctx context.Context) (string, error) { return "", wait(ctx) })
 }
 
-// LoginStatus is TIMGetLoginStatus.
 // UnLogined is TIMGetLoginStatus's kTIMLoginStatus_UnLogined.
 const UnLogined = int(core.UnLogined)
 
@@ -391,6 +390,7 @@ func (s *SDK) SetCallbackMode(mode int) int {
 	return Succ
 }
 
+// LoginStatus is TIMGetLoginStatus.
 func (s *SDK) LoginStatus() core.LoginStatus {
 	if c := s.current(); c != nil {
 		return c.LoginStatus()
