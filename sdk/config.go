@@ -46,16 +46,11 @@ func (s *SDK) SetConfig(config string, cb Result) int {
 	if wire.CheckJSON(config) != nil || !gjson.Parse(config).IsObject() {
 		return ErrJSON
 	}
-	done, ok := s.enter()
+	k, end, ok := s.beginAnytime(cb)
 	if !ok {
 		return ErrSDKUninit
 	}
-	defer done()
-	if !s.Dispatcher.Armed() {
-		s.Dispatcher.Start() // answers before Init need the delivery thread too
-	}
-	k := s.begin(cb)
-	defer k.release()
+	defer end()
 	req := gjson.Parse(config)
 	level := func(key string) (int32, error) {
 		v := req.Get(key)

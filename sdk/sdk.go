@@ -291,6 +291,21 @@ func (s *SDK) enter() (done func(), ok bool) {
 	return s.inflight.Done, true
 }
 
+// beginAnytime admits a call that works before Init too
+// (callExperimentalAPI, TIMSetConfig), arming the delivery thread its
+// answer needs; end releases the answer and then the admission.
+func (s *SDK) beginAnytime(cb Result) (k *call, end func(), ok bool) {
+	done, ok := s.enter()
+	if !ok {
+		return nil, nil, false
+	}
+	if !s.Dispatcher.Armed() {
+		s.Dispatcher.Start()
+	}
+	k = s.begin(cb)
+	return k, func() { k.release(); done() }, true
+}
+
 // current returns the client, or nil before Init.
 func (s *SDK) current() *core.Client {
 	s.mu.Lock()
@@ -564,16 +579,11 @@ func (s *SDK) Experimental(json string, cb Result) int {
 	if op.Type != gjson.String {
 		return ErrParam
 	}
-	done, ok := s.enter()
+	k, end, ok := s.beginAnytime(cb)
 	if !ok {
 		return ErrSDKUninit
 	}
-	defer done()
-	if !s.Dispatcher.Armed() {
-		s.Dispatcher.Start() // answers before Init need the delivery thread too
-	}
-	k := s.begin(cb)
-	defer k.release()
+	defer end()
 	switch op.Str {
 	case "internal_operation_set_custom_server_info":
 		addrs, tlsCfg, err := serverInfo(req.Get("request_set_custom_server_info_param"))
