@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/imstatus/imstatus/core"
 	"github.com/imstatus/imstatus/internal/testserver"
 )
 
@@ -33,14 +32,7 @@ func FuzzCallOrder(f *testing.F) {
 		if len(prog) > 24 {
 			prog = prog[:24]
 		}
-		sd := &SDK{Dispatcher: Dispatcher{ThreadID: tid}, Getenv: func(k string) string {
-			if k == ServerAddrEnv {
-				return s.Addr
-			}
-			return ""
-		}, ClientConfig: func(c *core.Config) {
-			c.BackoffMin, c.BackoffMax, c.RequestTimeout = 5*time.Millisecond, 20*time.Millisecond, time.Second
-		}}
+		sd := sdkOn(s)
 		var mu sync.Mutex
 		got := map[int]int{}   // callbacks by call
 		want := map[int]bool{} // the calls that returned TIM_SUCC

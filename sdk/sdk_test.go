@@ -70,14 +70,19 @@ func (r *results) wait(key string) res {
 }
 
 func newSDK(t *testing.T, s *testserver.Server) *SDK {
-	sd := &SDK{Dispatcher: Dispatcher{ThreadID: tid}, Getenv: func(k string) string {
+	sd := sdkOn(s)
+	t.Cleanup(func() { sd.Uninit() })
+	return sd
+}
+
+// sdkOn returns an SDK whose server is s, with short reconnect backoffs.
+func sdkOn(s *testserver.Server) *SDK {
+	return &SDK{Dispatcher: Dispatcher{ThreadID: tid}, Getenv: func(k string) string {
 		if k == ServerAddrEnv {
 			return s.Addr
 		}
 		return ""
 	}, ClientConfig: func(c *core.Config) { c.BackoffMin, c.BackoffMax = 10*time.Millisecond, 100*time.Millisecond }}
-	t.Cleanup(func() { sd.Uninit() })
-	return sd
 }
 
 // check runs fn (an API function taking a callback) and checks that it

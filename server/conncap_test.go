@@ -106,23 +106,3 @@ func TestLoginsPerAddress(t *testing.T) {
 		t.Fatalf("a login a second later: %d %q", f.Code, f.Desc)
 	}
 }
-
-func TestAddrRateForgetsFullBuckets(t *testing.T) {
-	r := server.NewAddrRateForTest(3)
-	now := time.Unix(1800000000, 0)
-	for i := range 3 {
-		if !r.Allow("x", now) {
-			t.Fatalf("login %d of a burst of 3 refused", i+1)
-		}
-	}
-	if r.Allow("x", now) {
-		t.Fatal("a fourth login in the same instant allowed")
-	}
-	if !r.Allow("x", now.Add(400*time.Millisecond)) { // 1.2 tokens back
-		t.Fatal("no token back after 400 ms at 3 a second")
-	}
-	r.Sweep(now.Add(10 * time.Second))
-	if n := r.Len(); n != 0 {
-		t.Fatalf("%d buckets kept after they refilled", n)
-	}
-}

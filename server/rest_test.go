@@ -49,27 +49,38 @@ func (e *env) restDo(method, path string, q url.Values, body string) gjson.Resul
 	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
 		e.t.Errorf("%s %s: Content-Type %q", method, path, ct)
 	}
+	r, err := restEnvelope(out)
+	if err != nil {
+		e.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	return r
+}
+
+// restEnvelope reads an answer of the REST API, which must be upstream's
+// envelope: a JSON object whose ActionStatus is OK with ErrorCode 0, or
+// FAIL with a code and a non-empty ErrorInfo.
+func restEnvelope(out []byte) (gjson.Result, error) {
 	if !gjson.ValidBytes(out) || !gjson.ParseBytes(out).IsObject() {
-		e.t.Fatalf("%s %s: answer is not a JSON object: %s", method, path, out)
+		return gjson.Result{}, fmt.Errorf("answer is not a JSON object: %.300s", out)
 	}
 	r := gjson.ParseBytes(out)
 	st, code, info := r.Get("ActionStatus"), r.Get("ErrorCode"), r.Get("ErrorInfo")
 	if st.Type != gjson.String || code.Type != gjson.Number || info.Type != gjson.String {
-		e.t.Fatalf("%s %s: envelope incomplete: %s", method, path, out)
+		return r, fmt.Errorf("envelope incomplete: %.300s", out)
 	}
 	switch st.Str {
 	case "OK":
 		if code.Int() != 0 {
-			e.t.Fatalf("%s %s: OK with ErrorCode %d: %s", method, path, code.Int(), out)
+			return r, fmt.Errorf("OK with ErrorCode %d: %.300s", code.Int(), out)
 		}
 	case "FAIL":
 		if code.Int() == 0 || info.Str == "" {
-			e.t.Fatalf("%s %s: FAIL needs a code and an ErrorInfo: %s", method, path, out)
+			return r, fmt.Errorf("FAIL needs a code and an ErrorInfo: %.300s", out)
 		}
 	default:
-		e.t.Fatalf("%s %s: ActionStatus %q: %s", method, path, st.Str, out)
+		return r, fmt.Errorf("ActionStatus %q: %.300s", st.Str, out)
 	}
-	return r
+	return r, nil
 }
 
 // adminPost is a POST by the app's admin with a valid UserSig.

@@ -1,6 +1,9 @@
 package wire
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+)
 
 // Error codes shared by the server, the client core and the C API. The
 // numbers are upstream's (Tencent Cloud IM), so an app's error handling keeps
@@ -63,7 +66,9 @@ type CodeDoc struct {
 //go:generate go run ./internal/gencodes -root ..
 
 // CodeDocs lists every code a callback can carry, in the headers' order.
-var CodeDocs = []CodeDoc{
+func CodeDocs() []CodeDoc { return slices.Clone(codeDocs) }
+
+var codeDocs = []CodeDoc{
 	{CodeOK, "IMSTATUS_OK", "ERR_SUCC", "Success."},
 	{CodeNetwork, "IMSTATUS_ERR_NETWORK", "ERR_SDK_NET_DISCONNECT", "The link is down, or dropped mid-call and the call could not be completed (imstatus 0.1.0 answered 6010, which upstream uses for a failed HTTP request)."},
 	{CodeTimeout, "IMSTATUS_ERR_TIMEOUT", "ERR_REQUEST_TIME_OUT", "No answer in time, e.g. no server reachable (calls wait up to 15 s for the link)."},

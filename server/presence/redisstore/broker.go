@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -78,7 +79,7 @@ func (b *Broker) Register(ctx context.Context, id string, n presence.Node) (func
 		sub.Close()
 		return nil, fmt.Errorf("redisstore: subscribing: %w", err)
 	}
-	s := &subscription{sub: sub}
+	s := newSubscription(sub)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -94,30 +95,32 @@ func (b *Broker) Register(ctx context.Context, id string, n presence.Node) (func
 }
 
 // subscription is a node's subscription to its channel, which the broker
-// replaces when Redis ends it.
+// replaces when Redis ends it. The receive loop reads it at every message,
+// so without a lock; replace and close, which are rare, hold mu.
 type subscription struct {
+	sub    atomic.Pointer[redis.PubSub]
+	closed atomic.Bool
 	mu     sync.Mutex
-	sub    *redis.PubSub
-	closed bool
 }
 
-func (s *subscription) current() (*redis.PubSub, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.sub, s.closed
+func newSubscription(p *redis.PubSub) *subscription {
+	s := &subscription{}
+	s.sub.Store(p)
+	return s
 }
+
+func (s *subscription) current() (*redis.PubSub, bool) { return s.sub.Load(), s.closed.Load() }
 
 // replace puts p in the place of the current subscription, unless the
 // broker is closing (then p is closed).
 func (s *subscription) replace(p *redis.PubSub) bool {
 	s.mu.Lock()
-	if s.closed {
+	if s.closed.Load() {
 		s.mu.Unlock()
 		p.Close()
 		return false
 	}
-	old := s.sub
-	s.sub = p
+	old := s.sub.Swap(p)
 	s.mu.Unlock()
 	old.Close()
 	return true
@@ -125,8 +128,8 @@ func (s *subscription) replace(p *redis.PubSub) bool {
 
 func (s *subscription) close() {
 	s.mu.Lock()
-	s.closed = true
-	p := s.sub
+	s.closed.Store(true)
+	p := s.sub.Load()
 	s.mu.Unlock()
 	p.Close()
 }

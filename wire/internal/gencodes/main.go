@@ -52,7 +52,7 @@ func comment(text string) string {
 
 func imstatusCodes() string {
 	var b strings.Builder
-	for _, c := range wire.CodeDocs {
+	for _, c := range wire.CodeDocs() {
 		b.WriteString(comment(c.Doc))
 		fmt.Fprintf(&b, "#define %s %d\n", c.IMStatus, c.Code)
 	}
@@ -75,7 +75,7 @@ func errorCodeHeader() string {
 
 enum TIMErrCode {
 `)
-	for _, c := range wire.CodeDocs {
+	for _, c := range wire.CodeDocs() {
 		if c.Upstream == "" {
 			continue
 		}
@@ -88,7 +88,7 @@ enum TIMErrCode {
 func docsTable() string {
 	var b strings.Builder
 	b.WriteString("| code | upstream 8.x (`TIMErrorCode.h`) | `imstatus.h` | meaning |\n|---|---|---|---|\n")
-	for _, c := range wire.CodeDocs {
+	for _, c := range wire.CodeDocs() {
 		up := "—"
 		if c.Upstream != "" {
 			up = "`" + c.Upstream + "`"
