@@ -1,11 +1,13 @@
-// Command capi is libImSDK: the C ABI of SEMANTICS §5 as //export shims over the
-// sdk package. Build it with -buildmode=c-shared (or c-archive). Each shim
-// converts C values, calls sdk, and recovers any panic into an error code:
-// nothing that happens in Go may crash the host process.
+// Command capi is libImSDK: the C ABI of SEMANTICS §5 over the sdk package.
+// Build it with -buildmode=c-shared (or c-archive). shim.c defines the
+// public functions with the header's own prototypes and calls the
+// imstatus_-prefixed Go exports here, which convert C values, call sdk, and
+// recover any panic into an error code: nothing that happens in Go may
+// crash the host process.
 //
-// C never holds a Go pointer: strings are copied in (C.GoString) before a
-// shim returns, copied out (C.CString) for the length of a callback and then
-// freed; user_data travels as an integer and is handed back untouched.
+// C never holds a Go pointer: strings are copied in (C.GoString) before an
+// export returns, copied out (C.CString) for the length of a callback and
+// then freed; user_data travels as an integer and is handed back untouched.
 package main
 
 /*
@@ -92,35 +94,35 @@ func result(cb C.TIMCommCallback, ud C.uintptr_t) sdk.Result {
 	}
 }
 
-//export TIMInit
-func TIMInit(sdkAppID C.uint64_t, config *C.char) (ret C.int) {
+//export imstatus_TIMInit
+func imstatus_TIMInit(sdkAppID C.uint64_t, config *C.char) (ret C.int) {
 	defer guard(&ret, sdk.ErrParam)
 	return C.int(theSDK.Init(uint64(sdkAppID), goString(config)))
 }
 
-//export TIMUninit
-func TIMUninit() (ret C.int) {
+//export imstatus_TIMUninit
+func imstatus_TIMUninit() (ret C.int) {
 	defer guard(&ret, sdk.Succ)
 	return C.int(theSDK.Uninit())
 }
 
-//export TIMGetSDKVersion
-func TIMGetSDKVersion() *C.char { return version }
+//export imstatus_TIMGetSDKVersion
+func imstatus_TIMGetSDKVersion() *C.char { return version }
 
-//export TIMGetServerTime
-func TIMGetServerTime() C.uint64_t {
+//export imstatus_TIMGetServerTime
+func imstatus_TIMGetServerTime() C.uint64_t {
 	defer guard(nil, 0) // an internal error answers 0
 	return C.uint64_t(theSDK.ServerTime())
 }
 
-//export TIMSetConfig
-func TIMSetConfig(config *C.char, cb C.TIMCommCallback, ud C.uintptr_t) (ret C.int) {
+//export imstatus_TIMSetConfig
+func imstatus_TIMSetConfig(config *C.char, cb C.TIMCommCallback, ud C.uintptr_t) (ret C.int) {
 	defer guard(&ret, sdk.ErrParam)
 	return C.int(theSDK.SetConfig(goString(config), result(cb, ud)))
 }
 
-//export TIMLogin
-func TIMLogin(userID, userSig *C.char, cb C.TIMCommCallback, ud C.uintptr_t) (ret C.int) {
+//export imstatus_TIMLogin
+func imstatus_TIMLogin(userID, userSig *C.char, cb C.TIMCommCallback, ud C.uintptr_t) (ret C.int) {
 	defer guard(&ret, sdk.ErrParam)
 	if userSig == nil {
 		if r := theSDK.Login("", "", nil); r == sdk.ErrSDKUninit {
@@ -131,20 +133,20 @@ func TIMLogin(userID, userSig *C.char, cb C.TIMCommCallback, ud C.uintptr_t) (re
 	return C.int(theSDK.Login(goString(userID), C.GoString(userSig), result(cb, ud)))
 }
 
-//export TIMLogout
-func TIMLogout(cb C.TIMCommCallback, ud C.uintptr_t) (ret C.int) {
+//export imstatus_TIMLogout
+func imstatus_TIMLogout(cb C.TIMCommCallback, ud C.uintptr_t) (ret C.int) {
 	defer guard(&ret, sdk.ErrParam)
 	return C.int(theSDK.Logout(result(cb, ud)))
 }
 
-//export TIMGetLoginStatus
-func TIMGetLoginStatus() (ret C.int) {
+//export imstatus_TIMGetLoginStatus
+func imstatus_TIMGetLoginStatus() (ret C.int) {
 	defer guard(&ret, C.int(sdk.UnLogined))
 	return C.int(theSDK.LoginStatus())
 }
 
-//export TIMGetLoginUserID
-func TIMGetLoginUserID(buf *C.char) (ret C.int) {
+//export imstatus_TIMGetLoginUserID
+func imstatus_TIMGetLoginUserID(buf *C.char) (ret C.int) {
 	defer guard(&ret, sdk.ErrParam)
 	if buf == nil {
 		return sdk.ErrParam
@@ -156,38 +158,38 @@ func TIMGetLoginUserID(buf *C.char) (ret C.int) {
 	return C.int(r)
 }
 
-//export TIMSetSelfStatus
-func TIMSetSelfStatus(json *C.char, cb C.TIMCommCallback, ud C.uintptr_t) (ret C.int) {
+//export imstatus_TIMSetSelfStatus
+func imstatus_TIMSetSelfStatus(json *C.char, cb C.TIMCommCallback, ud C.uintptr_t) (ret C.int) {
 	defer guard(&ret, sdk.ErrParam)
 	return C.int(theSDK.SetSelfStatus(goString(json), result(cb, ud)))
 }
 
-//export TIMGetUserStatus
-func TIMGetUserStatus(json *C.char, cb C.TIMCommCallback, ud C.uintptr_t) (ret C.int) {
+//export imstatus_TIMGetUserStatus
+func imstatus_TIMGetUserStatus(json *C.char, cb C.TIMCommCallback, ud C.uintptr_t) (ret C.int) {
 	defer guard(&ret, sdk.ErrParam)
 	return C.int(theSDK.GetUserStatus(goString(json), result(cb, ud)))
 }
 
-//export TIMSubscribeUserStatus
-func TIMSubscribeUserStatus(json *C.char, cb C.TIMCommCallback, ud C.uintptr_t) (ret C.int) {
+//export imstatus_TIMSubscribeUserStatus
+func imstatus_TIMSubscribeUserStatus(json *C.char, cb C.TIMCommCallback, ud C.uintptr_t) (ret C.int) {
 	defer guard(&ret, sdk.ErrParam)
 	return C.int(theSDK.SubscribeUserStatus(goString(json), result(cb, ud)))
 }
 
-//export TIMUnsubscribeUserStatus
-func TIMUnsubscribeUserStatus(json *C.char, cb C.TIMCommCallback, ud C.uintptr_t) (ret C.int) {
+//export imstatus_TIMUnsubscribeUserStatus
+func imstatus_TIMUnsubscribeUserStatus(json *C.char, cb C.TIMCommCallback, ud C.uintptr_t) (ret C.int) {
 	defer guard(&ret, sdk.ErrParam)
 	return C.int(theSDK.UnsubscribeUserStatus(goString(json), result(cb, ud)))
 }
 
-//export callExperimentalAPI
-func callExperimentalAPI(json *C.char, cb C.TIMCommCallback, ud C.uintptr_t) (ret C.int) {
+//export imstatus_callExperimentalAPI
+func imstatus_callExperimentalAPI(json *C.char, cb C.TIMCommCallback, ud C.uintptr_t) (ret C.int) {
 	defer guard(&ret, sdk.ErrParam)
 	return C.int(theSDK.Experimental(goString(json), result(cb, ud)))
 }
 
-//export TIMSetUserStatusChangedCallback
-func TIMSetUserStatusChangedCallback(cb C.TIMUserStatusChangedCallback, ud C.uintptr_t) {
+//export imstatus_TIMSetUserStatusChangedCallback
+func imstatus_TIMSetUserStatusChangedCallback(cb C.TIMUserStatusChangedCallback, ud C.uintptr_t) {
 	defer guard(nil, 0)
 	var f func(string)
 	if cb != nil {
@@ -201,8 +203,8 @@ func TIMSetUserStatusChangedCallback(cb C.TIMUserStatusChangedCallback, ud C.uin
 	theSDK.SetHandlers(func(h *sdk.Handlers) { h.StatusChanged = f })
 }
 
-//export TIMSetNetworkStatusListenerCallback
-func TIMSetNetworkStatusListenerCallback(cb C.TIMNetworkStatusListenerCallback, ud C.uintptr_t) {
+//export imstatus_TIMSetNetworkStatusListenerCallback
+func imstatus_TIMSetNetworkStatusListenerCallback(cb C.TIMNetworkStatusListenerCallback, ud C.uintptr_t) {
 	defer guard(nil, 0)
 	var f func(int, int, string)
 	if cb != nil {
@@ -216,8 +218,8 @@ func TIMSetNetworkStatusListenerCallback(cb C.TIMNetworkStatusListenerCallback, 
 	theSDK.SetHandlers(func(h *sdk.Handlers) { h.Network = f })
 }
 
-//export TIMSetKickedOfflineCallback
-func TIMSetKickedOfflineCallback(cb C.TIMKickedOfflineCallback, ud C.uintptr_t) {
+//export imstatus_TIMSetKickedOfflineCallback
+func imstatus_TIMSetKickedOfflineCallback(cb C.TIMKickedOfflineCallback, ud C.uintptr_t) {
 	defer guard(nil, 0)
 	var f func()
 	if cb != nil {
@@ -226,8 +228,8 @@ func TIMSetKickedOfflineCallback(cb C.TIMKickedOfflineCallback, ud C.uintptr_t) 
 	theSDK.SetHandlers(func(h *sdk.Handlers) { h.Kicked = f })
 }
 
-//export TIMSetUserSigExpiredCallback
-func TIMSetUserSigExpiredCallback(cb C.TIMUserSigExpiredCallback, ud C.uintptr_t) {
+//export imstatus_TIMSetUserSigExpiredCallback
+func imstatus_TIMSetUserSigExpiredCallback(cb C.TIMUserSigExpiredCallback, ud C.uintptr_t) {
 	defer guard(nil, 0)
 	var f func()
 	if cb != nil {
@@ -236,8 +238,8 @@ func TIMSetUserSigExpiredCallback(cb C.TIMUserSigExpiredCallback, ud C.uintptr_t
 	theSDK.SetHandlers(func(h *sdk.Handlers) { h.SigExpired = f })
 }
 
-//export TIMSetLogCallback
-func TIMSetLogCallback(cb C.TIMLogCallback, ud C.uintptr_t) {
+//export imstatus_TIMSetLogCallback
+func imstatus_TIMSetLogCallback(cb C.TIMLogCallback, ud C.uintptr_t) {
 	defer guard(nil, 0)
 	var f func(int, string)
 	if cb != nil {
@@ -251,14 +253,14 @@ func TIMSetLogCallback(cb C.TIMLogCallback, ud C.uintptr_t) {
 	theSDK.SetHandlers(func(h *sdk.Handlers) { h.Log = f })
 }
 
-//export IMStatusSetCallbackMode
-func IMStatusSetCallbackMode(mode C.int) (ret C.int) {
+//export imstatus_IMStatusSetCallbackMode
+func imstatus_IMStatusSetCallbackMode(mode C.int) (ret C.int) {
 	defer guard(&ret, sdk.ErrParam)
 	return C.int(theSDK.SetCallbackMode(int(mode)))
 }
 
-//export IMStatusPumpCallbacks
-func IMStatusPumpCallbacks(max C.int) (ret C.int) {
+//export imstatus_IMStatusPumpCallbacks
+func imstatus_IMStatusPumpCallbacks(max C.int) (ret C.int) {
 	defer guard(&ret, -1)
 	return C.int(theSDK.Dispatcher.Pump(int(max)))
 }

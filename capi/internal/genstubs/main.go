@@ -114,30 +114,24 @@ func cType(c string) string {
 	return c
 }
 
-// handWritten is every name exported by a //export line of capi's other
-// Go files.
+// handWritten is every entry point capi defines by hand: the functions
+// shim.c defines (TIM_CALL name( or ACCEPT(name, ...)).
 func handWritten(dir string) (map[string]bool, error) {
-	files, err := filepath.Glob(filepath.Join(dir, "*.go"))
+	b, err := os.ReadFile(filepath.Join(dir, "shim.c"))
 	if err != nil {
 		return nil, err
 	}
 	out := map[string]bool{}
-	for _, f := range files {
-		if strings.HasSuffix(f, "_gen.go") {
-			continue
-		}
-		b, err := os.ReadFile(f)
-		if err != nil {
-			return nil, err
-		}
-		for _, l := range strings.Split(string(b), "\n") {
-			if name, ok := strings.CutPrefix(l, "//export "); ok {
-				out[strings.TrimSpace(name)] = true
-			}
-		}
+	for _, m := range shimDefRE.FindAllStringSubmatch(string(b), -1) {
+		out[m[1]+m[2]] = true
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%s/shim.c defines no entry point", dir)
 	}
 	return out, nil
 }
+
+var shimDefRE = regexp.MustCompile(`(?m)^(?:TIM_API [^;{]*?TIM_CALL (\w+)\(|ACCEPT\((\w+),)`)
 
 // stub is the Go body of an entry point imstatus does not have.
 func stub(e entry) (string, error) {

@@ -1,0 +1,124 @@
+/*
+ * shim.c defines libImSDK's public C functions exactly as include/ declares
+ * them, so that a prototype that drifts from the header is a compile error
+ * here instead of a silent ABI mismatch in a user's program. Each function
+ * that does work converts its arguments (user_data becomes an integer: Go
+ * never holds a C pointer) and calls the Go export of the same name with an
+ * imstatus_ prefix (main.go); those prefixed symbols are internal and not
+ * part of the API.
+ *
+ * The upstream registrations that imstatus has no feature for (messaging,
+ * conversations, relationships, groups, profiles) are plain C no-ops: they
+ * never reach Go.
+ */
+#define TIM_EXPORTS /* dllexport on Windows: these are the DLL's exports */
+
+#include <stdint.h>
+
+#include "TIMCloud.h"
+#include "imstatus.h"
+#include "_cgo_export.h"
+
+#define UD(p) ((uintptr_t)(p))
+
+TIM_API int TIM_CALL TIMInit(uint64_t sdk_app_id, const char* json_sdk_config) {
+	return imstatus_TIMInit(sdk_app_id, (char*)json_sdk_config);
+}
+
+TIM_API int TIM_CALL TIMUninit(void) { return imstatus_TIMUninit(); }
+
+TIM_API const char* TIM_CALL TIMGetSDKVersion(void) { return imstatus_TIMGetSDKVersion(); }
+
+TIM_API uint64_t TIM_CALL TIMGetServerTime(void) { return imstatus_TIMGetServerTime(); }
+
+TIM_API int TIM_CALL TIMSetConfig(const char* json_config, TIMCommCallback cb, const void* user_data) {
+	return imstatus_TIMSetConfig((char*)json_config, cb, UD(user_data));
+}
+
+TIM_API int TIM_CALL TIMLogin(const char* user_id, const char* user_sig, TIMCommCallback cb, const void* user_data) {
+	return imstatus_TIMLogin((char*)user_id, (char*)user_sig, cb, UD(user_data));
+}
+
+TIM_API int TIM_CALL TIMLogout(TIMCommCallback cb, const void* user_data) {
+	return imstatus_TIMLogout(cb, UD(user_data));
+}
+
+TIM_API enum TIMLoginStatus TIM_CALL TIMGetLoginStatus(void) {
+	return (enum TIMLoginStatus)imstatus_TIMGetLoginStatus();
+}
+
+TIM_API int TIM_CALL TIMGetLoginUserID(char* user_id_buffer) {
+	return imstatus_TIMGetLoginUserID(user_id_buffer);
+}
+
+TIM_API int TIM_CALL TIMSetSelfStatus(const char* json_current_user_status, TIMCommCallback cb, const void* user_data) {
+	return imstatus_TIMSetSelfStatus((char*)json_current_user_status, cb, UD(user_data));
+}
+
+TIM_API int TIM_CALL TIMGetUserStatus(const char* json_identifier_array, TIMCommCallback cb, const void* user_data) {
+	return imstatus_TIMGetUserStatus((char*)json_identifier_array, cb, UD(user_data));
+}
+
+TIM_API int TIM_CALL TIMSubscribeUserStatus(const char* json_identifier_array, TIMCommCallback cb, const void* user_data) {
+	return imstatus_TIMSubscribeUserStatus((char*)json_identifier_array, cb, UD(user_data));
+}
+
+TIM_API int TIM_CALL TIMUnsubscribeUserStatus(const char* json_identifier_array, TIMCommCallback cb, const void* user_data) {
+	return imstatus_TIMUnsubscribeUserStatus((char*)json_identifier_array, cb, UD(user_data));
+}
+
+TIM_API int TIM_CALL callExperimentalAPI(const char* json_param, TIMCommCallback cb, const void* user_data) {
+	return imstatus_callExperimentalAPI((char*)json_param, cb, UD(user_data));
+}
+
+TIM_API void TIM_CALL TIMSetUserStatusChangedCallback(TIMUserStatusChangedCallback cb, const void* user_data) {
+	imstatus_TIMSetUserStatusChangedCallback(cb, UD(user_data));
+}
+
+TIM_API void TIM_CALL TIMSetNetworkStatusListenerCallback(TIMNetworkStatusListenerCallback cb, const void* user_data) {
+	imstatus_TIMSetNetworkStatusListenerCallback(cb, UD(user_data));
+}
+
+TIM_API void TIM_CALL TIMSetKickedOfflineCallback(TIMKickedOfflineCallback cb, const void* user_data) {
+	imstatus_TIMSetKickedOfflineCallback(cb, UD(user_data));
+}
+
+TIM_API void TIM_CALL TIMSetUserSigExpiredCallback(TIMUserSigExpiredCallback cb, const void* user_data) {
+	imstatus_TIMSetUserSigExpiredCallback(cb, UD(user_data));
+}
+
+TIM_API void TIM_CALL TIMSetLogCallback(TIMLogCallback cb, const void* user_data) {
+	imstatus_TIMSetLogCallback(cb, UD(user_data));
+}
+
+TIM_API int TIM_CALL IMStatusSetCallbackMode(int mode) { return imstatus_IMStatusSetCallbackMode(mode); }
+
+TIM_API int TIM_CALL IMStatusPumpCallbacks(int max) { return imstatus_IMStatusPumpCallbacks(max); }
+
+/* Upstream's registrations for features imstatus does not have: accepted
+ * (NULL included), never called. */
+#define ACCEPT(name, type) \
+	TIM_API void TIM_CALL name(type cb, const void* user_data) { (void)cb; (void)user_data; }
+
+TIM_API void TIM_CALL TIMRemoveRecvNewMsgCallback(TIMRecvNewMsgCallback cb) { (void)cb; }
+ACCEPT(TIMSetConvEventCallback, TIMConvEventCallback)
+ACCEPT(TIMSetConvTotalUnreadMessageCountChangedCallback, TIMConvTotalUnreadMessageCountChangedCallback)
+ACCEPT(TIMSetFriendAddRequestCallback, TIMFriendAddRequestCallback)
+ACCEPT(TIMSetFriendApplicationListDeletedCallback, TIMFriendApplicationListDeletedCallback)
+ACCEPT(TIMSetFriendApplicationListReadCallback, TIMFriendApplicationListReadCallback)
+ACCEPT(TIMSetFriendBlackListAddedCallback, TIMFriendBlackListAddedCallback)
+ACCEPT(TIMSetFriendBlackListDeletedCallback, TIMFriendBlackListDeletedCallback)
+ACCEPT(TIMSetGroupAttributeChangedCallback, TIMGroupAttributeChangedCallback)
+ACCEPT(TIMSetGroupTipsEventCallback, TIMGroupTipsEventCallback)
+ACCEPT(TIMSetMsgElemUploadProgressCallback, TIMMsgElemUploadProgressCallback)
+ACCEPT(TIMSetMsgReadedReceiptCallback, TIMMsgReadedReceiptCallback)
+ACCEPT(TIMSetMsgReactionsChangedCallback, TIMMsgReactionsChangedCallback)
+ACCEPT(TIMSetMsgAllMessageReceiveOptionCallback, TIMMsgAllMessageReceiveOptionCallback)
+ACCEPT(TIMSetMsgRevokeCallback, TIMMsgRevokeCallback)
+ACCEPT(TIMSetMsgUpdateCallback, TIMMsgUpdateCallback)
+ACCEPT(TIMSetOnAddFriendCallback, TIMOnAddFriendCallback)
+ACCEPT(TIMSetOnDeleteFriendCallback, TIMOnDeleteFriendCallback)
+ACCEPT(TIMSetUpdateFriendProfileCallback, TIMUpdateFriendProfileCallback)
+ACCEPT(TIMSetSelfInfoUpdatedCallback, TIMSelfInfoUpdatedCallback)
+ACCEPT(TIMSetUserInfoChangedCallback, TIMUserInfoChangedCallback)
+ACCEPT(TIMSetExperimentalNotifyCallback, TIMExperimentalNotifyCallback)
