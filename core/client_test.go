@@ -36,6 +36,9 @@ func TestLoginStatusSubscribeLogout(t *testing.T) {
 	a.must(a.SetSelfStatus(bg, "in a match"))
 	b.expect("alice", wire.StatusOnline, "in a match")
 	a.expect("alice", wire.StatusOnline, "in a match")
+	if b.cut == 0 || a.cut == 0 {
+		t.Fatalf("no status event carried the JSON cut from its push (bob %d, alice %d)", b.cut, a.cut)
+	}
 
 	sts, err := b.GetUserStatus(bg, []string{"alice", "bob", "nobody"})
 	b.must(err)
@@ -218,6 +221,24 @@ func TestReconnectRestoresAndCatchesUp(t *testing.T) {
 	w.noStatusOf("y")
 	x.must(x.SetSelfStatus(bg, "after"))
 	w.expect("x", wire.StatusOnline, "after")
+}
+
+// After a reconnect the snapshot of two online users, one of them
+// unchanged, is reported as the one that changed: with JSON of that one
+// only (take checks it), not the push's text of both.
+func TestReconnectSnapshotReportsOnlyNews(t *testing.T) {
+	s := startServer(t)
+	w, p, x := s.watchThroughProxy("x", "y")
+	s.login("y")
+	w.expect("y", wire.StatusOnline, "")
+
+	p.setRefuse(true)
+	p.drop()
+	w.waitNet(core.Disconnected)
+	x.must(x.SetSelfStatus(bg, "changed while w was away"))
+	p.setRefuse(false)
+	w.expect("x", wire.StatusOnline, "changed while w was away")
+	w.noStatusOf("y")
 }
 
 // watchThroughProxy has w, logged in through a proxy the test can cut,

@@ -48,7 +48,12 @@ type Event interface{ event() }
 
 // StatusChanged carries statuses that changed: of subscribed users, of
 // friends (with the app's auto-notify switch on) and of the user itself.
-type StatusChanged struct{ Statuses []wire.Status }
+type StatusChanged struct {
+	Statuses []wire.Status
+	// JSON is Statuses as the C API's JSON (wire.AppendUserStatuses's
+	// form), cut from the server's push when it could be; "" otherwise.
+	JSON string
+}
 
 // NetworkChanged reports a change of the link to the server.
 type NetworkChanged struct {

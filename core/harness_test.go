@@ -41,6 +41,7 @@ type tc struct {
 	events  chan core.Event
 	pending []wire.Status // statuses of an event not yet looked at
 	marks   int
+	cut     int // events whose JSON was cut from the push
 }
 
 func newClient(t *testing.T, servers []string, mods ...func(*core.Config)) *tc {
@@ -113,7 +114,7 @@ func next[E core.Event](c *tc) E {
 			}
 			// Statuses stay for expect; other events are skipped.
 			if sc, ok := e.(core.StatusChanged); ok {
-				c.pending = append(c.pending, sc.Statuses...)
+				c.take(sc)
 			}
 		case <-deadline:
 			var zero E
@@ -133,6 +134,19 @@ func (c *tc) waitNet(st core.NetworkStatus) core.NetworkChanged {
 	}
 }
 
+// take keeps sc's statuses for nextStatus, after checking that the JSON
+// cut from the push, when there is one, is what encoding them makes.
+func (c *tc) take(sc core.StatusChanged) {
+	c.t.Helper()
+	if sc.JSON != "" {
+		c.cut++
+		if want := string(wire.AppendUserStatuses(nil, sc.Statuses)); sc.JSON != want {
+			c.t.Fatalf("%s: StatusChanged.JSON = %s, want %s", c.user, sc.JSON, want)
+		}
+	}
+	c.pending = append(c.pending, sc.Statuses...)
+}
+
 // nextStatus returns the next reported status, one at a time even when
 // an event carries several.
 func (c *tc) nextStatus() wire.Status {
@@ -142,7 +156,7 @@ func (c *tc) nextStatus() wire.Status {
 		select {
 		case e := <-c.events:
 			if sc, ok := e.(core.StatusChanged); ok {
-				c.pending = append(c.pending, sc.Statuses...)
+				c.take(sc)
 			}
 		case <-deadline:
 			c.t.Fatalf("%s: no status event in %v", c.user, wait)

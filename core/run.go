@@ -307,8 +307,10 @@ func (c *Client) restoreSubscriptions(ctx context.Context, s *session) {
 
 // onStatus reports the statuses that differ from what was last reported:
 // after a resubscribe the server sends the current state of everything,
-// and only what changed while the client was away is news.
-func (c *Client) onStatus(sts []wire.Status) {
+// and only what changed while the client was away is news. json is the C
+// API's JSON of sts cut from the push ("" if it could not be); it goes
+// with the event when every status in it is news.
+func (c *Client) onStatus(sts []wire.Status, json string) {
 	var changed []wire.Status
 	c.mu.Lock()
 	for _, st := range sts {
@@ -328,8 +330,11 @@ func (c *Client) onStatus(sts []wire.Status) {
 		changed = append(changed, st)
 	}
 	c.mu.Unlock()
+	if len(changed) < len(sts) {
+		json = ""
+	}
 	if len(changed) > 0 {
-		c.events.emit(StatusChanged{Statuses: changed})
+		c.events.emit(StatusChanged{Statuses: changed, JSON: json})
 	}
 }
 

@@ -30,7 +30,7 @@ const (
 type session struct {
 	ws       *websocket.Conn
 	addr     string
-	onStatus func([]wire.Status)
+	onStatus func(sts []wire.Status, json string)
 
 	wmu sync.Mutex // serialises writes
 
@@ -45,7 +45,7 @@ type session struct {
 	readTimeout time.Duration // 0: none; reset at every frame
 }
 
-func newSession(ws *websocket.Conn, addr string, onStatus func([]wire.Status)) *session {
+func newSession(ws *websocket.Conn, addr string, onStatus func([]wire.Status, string)) *session {
 	s := &session{ws: ws, addr: addr, onStatus: onStatus,
 		pending: make(map[uint64]chan wire.ServerFrame), done: make(chan struct{})}
 	ws.SetReadLimit(wire.MaxServerFrame)
@@ -85,8 +85,8 @@ func (s *session) read() {
 				ch <- f
 			}
 		case wire.OpStatus:
-			if sts, err := wire.ParseStatuses(f.Body); err == nil && s.onStatus != nil {
-				s.onStatus(sts)
+			if sts, json, err := wire.ParseStatusPush(f.Body); err == nil && s.onStatus != nil {
+				s.onStatus(sts, json)
 			}
 		case wire.OpKicked:
 			s.end(endKicked, orCode(f.Code, wire.CodeKickedOffline), orDesc(f.Desc, "kicked offline"))

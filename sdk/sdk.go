@@ -677,7 +677,10 @@ func (s *SDK) onEvent(e core.Event) {
 	switch e := e.(type) {
 	case core.StatusChanged:
 		if h.StatusChanged != nil {
-			json := string(wire.AppendUserStatuses(nil, e.Statuses))
+			json := e.JSON // the push's own text, when core could cut it
+			if json == "" {
+				json = string(wire.AppendUserStatuses(nil, e.Statuses))
+			}
 			f := func() { h.StatusChanged(json) }
 			if len(e.Statuses) == 1 {
 				// One user's status: a newer one may replace it while it waits.

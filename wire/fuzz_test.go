@@ -259,6 +259,15 @@ func FuzzStatusRoundTrip(f *testing.F) {
 		if err != nil || len(back) != 1 || !back[0].Equal(want) {
 			t.Fatalf("push %q reads back as %+v, %v", push, back, err)
 		}
+		// The push's body cut for the C API is exactly what encoding the
+		// status for it writes; without a version there is nothing to cut.
+		_, cut, err := ParseStatusPush(fr.Body)
+		if err != nil || (cut != "") != (version != 0) {
+			t.Fatalf("ParseStatusPush(%q) cuts %q, %v", fr.Body.Raw, cut, err)
+		}
+		if cut != "" && cut != string(AppendUserStatuses(nil, []Status{s})) {
+			t.Fatalf("ParseStatusPush(%q) cuts %q, want %q", fr.Body.Raw, cut, AppendUserStatuses(nil, []Status{s}))
+		}
 
 		// encoding/json agrees on every member.
 		var generic []struct {
@@ -314,6 +323,15 @@ func FuzzDecodeServerFrame(f *testing.F) {
 				if !json.Valid(arr) {
 					t.Fatalf("statuses re-encode to invalid JSON %q", arr)
 				}
+				// And what it cuts instead reads back as the same statuses,
+				// without their versions.
+				cutSts, cut, err := ParseStatusPush(fr.Body)
+				if err != nil || len(cutSts) != len(sts) {
+					t.Fatalf("ParseStatusPush(%q) = %+v, %v; ParseStatuses: %+v", fr.Body.Raw, cutSts, err, sts)
+				}
+				if cut != "" {
+					checkCut(t, cut, sts)
+				}
 			}
 			_, _ = ParseStatus(fr.Body)
 			_, _ = ParseIDArray(fr.Body)
@@ -353,6 +371,24 @@ func FuzzDecodeServerFrame(f *testing.F) {
 			t.Fatalf("push %q reads back as %+v", push, pf)
 		}
 	})
+}
+
+// checkCut fails t unless cut, from ParseStatusPush, is valid JSON that
+// reads back as sts with no version.
+func checkCut(t *testing.T, cut string, sts []Status) {
+	t.Helper()
+	if !json.Valid([]byte(cut)) {
+		t.Fatalf("ParseStatusPush cuts %q: not valid JSON", cut)
+	}
+	back, err := ParseStatuses(gjson.Parse(cut))
+	if err != nil || len(back) != len(sts) {
+		t.Fatalf("ParseStatusPush cuts %q reads back as %+v, %v; want %+v", cut, back, err, sts)
+	}
+	for i := range back {
+		if !back[i].Equal(sts[i]) || back[i].Version != 0 {
+			t.Fatalf("ParseStatusPush cuts %q: status %d reads back as %+v, want %+v without version", cut, i, back[i], sts[i])
+		}
+	}
 }
 
 // members lists the members of a JSON object by (unescaped) key, in order,

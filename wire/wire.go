@@ -424,10 +424,49 @@ func appendStatus(dst []byte, s Status, versioned bool) []byte {
 	return append(dst, '}')
 }
 
+// cutVersion returns obj's text before its last member,
+// "user_status_version" with a number, and without the closing brace. The
+// member cannot be inside a string: a quote there is escaped.
+func cutVersion(obj string) (string, bool) {
+	const key = `,"user_status_version":`
+	if !strings.HasPrefix(obj, `{"user_status_identifier":`) || !strings.HasSuffix(obj, "}") {
+		return "", false
+	}
+	i := strings.LastIndex(obj, key)
+	if i < 0 {
+		return "", false
+	}
+	n := obj[i+len(key) : len(obj)-1]
+	if n == "" || strings.Trim(n, "0123456789") != "" {
+		return "", false
+	}
+	return obj[:i], true
+}
+
 // ParseStatuses reads a JSON array of SDK user status objects.
 func ParseStatuses(v gjson.Result) ([]Status, error) {
+	sts, _, err := parseStatuses(v, false)
+	return sts, err
+}
+
+// ParseStatusPush reads a status push's body as ParseStatuses does and, in
+// the same pass, cuts from its text the C API's JSON of the statuses: each
+// object up to its "user_status_version" member, instead of encoding the
+// statuses again. json is "" when an object does not have the form
+// AppendStatus writes (the identifier first, the version last) or the body
+// is not valid UTF-8; AppendUserStatuses then makes it.
+func ParseStatusPush(body gjson.Result) (sts []Status, json string, err error) {
+	return parseStatuses(body, true)
+}
+
+func parseStatuses(v gjson.Result, cut bool) ([]Status, string, error) {
 	if !v.IsArray() {
-		return nil, errors.New("statuses must be an array")
+		return nil, "", errors.New("statuses must be an array")
+	}
+	var b strings.Builder
+	if cut = cut && utf8.ValidString(v.Raw); cut {
+		b.Grow(len(v.Raw))
+		b.WriteByte('[')
 	}
 	var out []Status
 	var bad error
@@ -438,9 +477,23 @@ func ParseStatuses(v gjson.Result) ([]Status, error) {
 			return false
 		}
 		out = append(out, s)
+		if cut {
+			obj, ok := cutVersion(e.Raw)
+			if cut = ok; ok {
+				if len(out) > 1 {
+					b.WriteByte(',')
+				}
+				b.WriteString(obj)
+				b.WriteByte('}')
+			}
+		}
 		return true
 	})
-	return out, bad
+	if bad != nil || !cut {
+		return out, "", bad
+	}
+	b.WriteByte(']')
+	return out, b.String(), nil
 }
 
 // ParseStatus reads one SDK user status object.

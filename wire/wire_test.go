@@ -910,3 +910,71 @@ func errCase(t *testing.T, err error, want string, got any) bool {
 	}
 	return true
 }
+
+func TestParseStatusPushCuts(t *testing.T) {
+	alice := Status{UserID: "alice", Type: StatusOnline, Custom: `a ,"user_status_version":1} b`, Devices: []string{"Windows", "Android"}, Version: 1800000000000001}
+	bob := Status{UserID: "bob", Type: StatusOffline, Version: 7}
+	for _, tc := range []struct {
+		name string
+		body string
+		want string // "" when it must not cut
+	}{
+		{"one", string(AppendStatuses(nil, []Status{alice})), string(AppendUserStatuses(nil, []Status{alice}))},
+		{"two", string(AppendStatuses(nil, []Status{alice, bob})), string(AppendUserStatuses(nil, []Status{alice, bob}))},
+		{"empty", `[]`, `[]`},
+		{"bad status", `[{"user_status_identifier":1,"user_status_version":3}]`, ""},
+		{"no version", string(AppendStatuses(nil, []Status{{UserID: "carol", Type: StatusOnline}})), ""},
+		{"one of two without version", string(AppendStatuses(nil, []Status{alice, {UserID: "carol"}})), ""},
+		{"version not last", `[{"user_status_identifier":"a","user_status_version":3,"user_status_status_type":1,"user_status_custom_status":"","user_status_online_devices":[]}]`, ""},
+		{"version not a plain number", `[{"user_status_identifier":"a","user_status_status_type":1,"user_status_custom_status":"","user_status_online_devices":[],"user_status_version":3.5}]`, ""},
+		{"identifier not first", `[{"user_status_status_type":1,"user_status_identifier":"a","user_status_custom_status":"","user_status_online_devices":[],"user_status_version":3}]`, ""},
+		{"spaces", `[ {"user_status_identifier":"a","user_status_status_type":1,"user_status_custom_status":"","user_status_online_devices":[],"user_status_version":3} ]`,
+			`[{"user_status_identifier":"a","user_status_status_type":1,"user_status_custom_status":"","user_status_online_devices":[]}]`},
+		{"space before the brace", `[{"user_status_identifier":"a","user_status_status_type":1,"user_status_custom_status":"","user_status_online_devices":[],"user_status_version":3 }]`, ""},
+		{"invalid UTF-8", "[{\"user_status_identifier\":\"\xff\",\"user_status_status_type\":1,\"user_status_custom_status\":\"\",\"user_status_online_devices\":[],\"user_status_version\":3}]", ""},
+		{"not an array", `{"user_status_identifier":"a","user_status_version":3}`, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sts, got, err := ParseStatusPush(gjson.Parse(tc.body))
+			want, wantErr := ParseStatuses(gjson.Parse(tc.body))
+			if (err != nil) != (wantErr != nil) || len(sts) != len(want) {
+				t.Fatalf("ParseStatusPush(%s) = %+v, %v; ParseStatuses: %+v, %v", tc.body, sts, err, want, wantErr)
+			}
+			if got != tc.want {
+				t.Fatalf("ParseStatusPush(%s) cuts %q, want %q", tc.body, got, tc.want)
+			}
+		})
+	}
+}
+
+// The client's work between a status push and the C callback's JSON:
+// encoding the parsed statuses again, or cutting the push's own text.
+func BenchmarkPushToUserJSON(b *testing.B) {
+	push := AppendStatusPush(nil, Status{UserID: "player-00042", Type: StatusOnline, Custom: "in a match: ranked 5v5", Devices: []string{"Windows", "Android"}, Version: 1800000000000001})
+	for _, bc := range []struct {
+		name string
+		json func(ServerFrame) (string, error)
+	}{
+		{"encode", func(fr ServerFrame) (string, error) {
+			sts, err := ParseStatuses(fr.Body)
+			return string(AppendUserStatuses(nil, sts)), err
+		}},
+		{"cut", func(fr ServerFrame) (string, error) {
+			_, json, err := ParseStatusPush(fr.Body)
+			return json, err
+		}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				fr, err := DecodeServerFrame(push)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if json, err := bc.json(fr); err != nil || json == "" {
+					b.Fatal("no JSON")
+				}
+			}
+		})
+	}
+}
