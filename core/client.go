@@ -36,7 +36,12 @@ type Config struct {
 	Platform string
 	// DeviceID tells devices of the same platform apart (optional).
 	DeviceID string
-	Logger   *slog.Logger
+	// UserDefineData, if set, is asked at every login (reconnects
+	// included) for the data the server passes to its webhook with this
+	// device's events: a UTF-8 string of at most wire.MaxUserDefineData
+	// bytes (anything else is left out, with a warning).
+	UserDefineData func() string
+	Logger         *slog.Logger
 	// OnEvent receives events, from one goroutine, in order. It should
 	// return quickly; events wait behind it.
 	OnEvent func(Event)

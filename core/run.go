@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gorilla/websocket"
 
@@ -185,7 +186,7 @@ func (c *Client) connect(ctx context.Context, addr string) (*session, wire.Serve
 	}
 	c.mu.Unlock()
 	body := wire.AppendLoginBody(nil, wire.LoginBody{Version: wire.Version, SDKAppID: c.cfg.SDKAppID,
-		UserID: user, UserSig: sig, Platform: c.cfg.Platform, DeviceID: c.cfg.DeviceID})
+		UserID: user, UserSig: sig, Platform: c.cfg.Platform, DeviceID: c.cfg.DeviceID, UserDefineData: c.userDefineData()})
 	lctx, cancel2 := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel2()
 	f, err := s.request(lctx, wire.OpLogin, body)
@@ -303,6 +304,20 @@ func (c *Client) restoreSubscriptions(ctx context.Context, s *session) {
 		}
 		subs = subs[n:]
 	}
+}
+
+// userDefineData is the login's user_define_data: Config.UserDefineData's,
+// when the server would take it.
+func (c *Client) userDefineData() string {
+	if c.cfg.UserDefineData == nil {
+		return ""
+	}
+	d := c.cfg.UserDefineData()
+	if len(d) > wire.MaxUserDefineData || !utf8.ValidString(d) {
+		c.log.Warn("user_define_data left out of the login: not UTF-8 of at most 64 bytes", "bytes", len(d))
+		return ""
+	}
+	return d
 }
 
 // onStatus reports the statuses that differ from what was last reported:

@@ -181,8 +181,11 @@ TIM_API uint64_t TIM_CALL TIMGetServerTime(void);
  * file) and kTIMSetConfigCallbackLogLevel (the log callback), each an enum
  * TIMLogLevel 0-7, where kTIMLog_Off passes nothing and a level passes it
  * and those above; kTIMSetConfigIsLogOutputConsole (a bool);
- * kTIMSetConfigUserDefineData (a UTF-8 string of at most 64 bytes; kept and
- * answered, not yet sent to the server). Other keys, upstream's proxies
+ * kTIMSetConfigUserDefineData (a UTF-8 string of at most 64 bytes, sent
+ * with each login, reconnects included, and passed by the server to its
+ * State.StateChange webhook as "UserDefineData" with that device's events,
+ * as upstream passes it; a change takes effect at the next login). Other
+ * keys, upstream's proxies
  * among them (they serve file transfers imstatus does not make), are
  * accepted and ignored.
  *

@@ -24,7 +24,15 @@ type settings struct {
 }
 
 // MaxUserDefineData bounds set_config_user_define_data, as upstream does.
-const MaxUserDefineData = 64
+const MaxUserDefineData = wire.MaxUserDefineData
+
+// userDefineData is set_config_user_define_data, "" if never set.
+func (s *SDK) userDefineData() string {
+	if p := s.settings.userData.Load(); p != nil {
+		return *p
+	}
+	return ""
+}
 
 // passes reports whether a line of TIMLogLevel level goes where set (a
 // settings level) lets it.
@@ -104,10 +112,7 @@ func (s *SDK) settingsJSON() string {
 		}
 		return int(set - 1)
 	}
-	d := ""
-	if p := s.settings.userData.Load(); p != nil {
-		d = *p
-	}
+	d := s.userDefineData()
 	b, _ := json.Marshal(struct {
 		File     int    `json:"set_config_log_level"`
 		Callback int    `json:"set_config_callback_log_level"`

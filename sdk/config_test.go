@@ -1,13 +1,18 @@
 package sdk
 
 import (
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/tidwall/gjson"
 
 	"github.com/imstatus/imstatus/internal/testserver"
+	"github.com/imstatus/imstatus/server"
 	"github.com/imstatus/imstatus/wire"
 )
 
@@ -73,5 +78,51 @@ func TestSetConfig(t *testing.T) {
 	mu.Unlock()
 	if strings.Contains(all, "a-warning") || !strings.Contains(all, "an-error") || strings.Contains(all, "SDK initialised") {
 		t.Fatalf("with the callback level at Error the callback got:\n%s", all)
+	}
+}
+
+// set_config_user_define_data reaches the State.StateChange webhook with
+// the device's login, as upstream passes it; a change takes effect at the
+// next login.
+func TestUserDefineDataReachesTheWebhook(t *testing.T) {
+	bodies := make(chan string, 16)
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		bodies <- string(b)
+		io.WriteString(w, `{"ActionStatus":"OK","ErrorCode":0,"ErrorInfo":""}`)
+	}))
+	t.Cleanup(hook.Close)
+	s := testserver.Start(t, func(a *server.AppConfig) { a.WebhookURL = hook.URL })
+	sd := newSDK(t, s)
+	r := newResults(t)
+	check(t, r, "config", func(cb Result) int { return sd.SetConfig(`{"set_config_user_define_data":"room=7"}`, cb) }, 0)
+	if sd.Init(testserver.App, "") != Succ {
+		t.Fatal("Init")
+	}
+	next := func(action string) gjson.Result {
+		t.Helper()
+		for {
+			select {
+			case b := <-bodies:
+				if j := gjson.Parse(b); j.Get("Info.Action").Str == action {
+					return j
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatalf("no %s webhook", action)
+			}
+		}
+	}
+	check(t, r, "login", func(cb Result) int { return sd.Login("u", s.Sig("u", time.Hour), cb) }, 0)
+	if got := next("Login").Get("UserDefineData"); got.Str != "room=7" {
+		t.Fatalf("Login webhook's UserDefineData = %s, want room=7", got.Raw)
+	}
+	check(t, r, "config2", func(cb Result) int { return sd.SetConfig(`{"set_config_user_define_data":"room=8"}`, cb) }, 0)
+	check(t, r, "logout", func(cb Result) int { return sd.Logout(cb) }, 0)
+	if got := next("Logout").Get("UserDefineData"); got.Str != "room=7" {
+		t.Fatalf("Logout webhook's UserDefineData = %s, want the login's room=7", got.Raw)
+	}
+	check(t, r, "login2", func(cb Result) int { return sd.Login("u", s.Sig("u", time.Hour), cb) }, 0)
+	if got := next("Login").Get("UserDefineData"); got.Str != "room=8" {
+		t.Fatalf("second Login webhook's UserDefineData = %s, want room=8", got.Raw)
 	}
 }

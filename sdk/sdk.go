@@ -231,6 +231,8 @@ func (s *SDK) Init(appID uint64, config string) int {
 		Logger:       logs.logger,
 		OnEvent:      s.onEvent, // only posts to the dispatcher: never blocks
 		InlineEvents: true,
+		// TIMSetConfig's set_config_user_define_data, as it is at each login.
+		UserDefineData: s.userDefineData,
 	}
 	if s.ClientConfig != nil {
 		s.ClientConfig(&ccfg)

@@ -66,6 +66,7 @@ type app struct {
 // are told.
 type departure struct {
 	user, platform, ip string
+	userData           string // the login's user_define_data
 	key                presence.DeviceKey
 	how                presence.Leave
 	reason             string // the webhook's; "" sends none
@@ -173,7 +174,8 @@ func (a *app) login(c *conn, seq uint64, l wire.LoginBody) {
 	// read once the device takes deliveries (a change in between would
 	// otherwise pass it by), and left out if a delivery was newer.
 	a.publish(ch)
-	c.attach(session{app: a, user: l.UserID, platform: l.Platform, key: d.Key, sigExpire: t.ExpiresAt()})
+	c.attach(session{app: a, user: l.UserID, platform: l.Platform, key: d.Key, sigExpire: t.ExpiresAt(),
+		userData: l.UserDefineData})
 	c.beginSnapshot()
 	defer c.endSnapshot()
 	c.ready.Store(true)
@@ -192,7 +194,7 @@ func (a *app) login(c *conn, seq uint64, l wire.LoginBody) {
 	a.srv.hooks.Send(a.cfg.WebhookURL, webhook.Event{
 		SDKAppID: a.cfg.SDKAppID, Action: webhook.ActionLogin, Account: l.UserID,
 		Reason: webhook.ReasonRegister, Platform: l.Platform, ClientIP: c.ip,
-		Kicked: kickedPlatforms, Time: now,
+		Kicked: kickedPlatforms, UserDefineData: l.UserDefineData, Time: now,
 	})
 }
 
@@ -282,7 +284,8 @@ func (a *app) logout(c *conn, seq uint64) {
 // leave records that c's device went away; c's session is already detached.
 func (a *app) leave(c *conn, ss session, how presence.Leave, reason string) {
 	a.hub.take(ss.user, ss.key.Conn)
-	a.end(departure{user: ss.user, platform: ss.platform, ip: c.ip, key: ss.key, how: how, reason: reason, at: a.now()})
+	a.end(departure{user: ss.user, platform: ss.platform, ip: c.ip, userData: ss.userData, key: ss.key,
+		how: how, reason: reason, at: a.now()})
 }
 
 // end records a departure, or keeps it for the sweeps to retry if the
@@ -316,7 +319,7 @@ func (a *app) depart(ctx context.Context, d departure) error {
 	}
 	a.srv.hooks.Send(a.cfg.WebhookURL, webhook.Event{
 		SDKAppID: a.cfg.SDKAppID, Action: action, Account: d.user,
-		Reason: d.reason, Platform: d.platform, ClientIP: d.ip, Time: d.at,
+		Reason: d.reason, Platform: d.platform, ClientIP: d.ip, UserDefineData: d.userData, Time: d.at,
 	})
 	return nil
 }

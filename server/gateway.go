@@ -66,6 +66,7 @@ type session struct {
 	platform  string
 	key       presence.DeviceKey
 	sigExpire time.Time
+	userData  string // the login's user_define_data, for the webhook
 }
 
 func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {

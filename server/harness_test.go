@@ -258,6 +258,7 @@ func (c *client) mustCall(want int, op wire.Op, body any) wire.ServerFrame {
 
 type loginOpts struct {
 	platform, device, sig string
+	data                  string // user_define_data; "" sends none
 }
 
 func (e *env) loginBody(user string, o loginOpts) map[string]any {
@@ -267,8 +268,12 @@ func (e *env) loginBody(user string, o loginOpts) map[string]any {
 	if o.sig == "" {
 		o.sig = e.sig(user)
 	}
-	return map[string]any{"v": 1, "sdkappid": e.app.SDKAppID, "user_id": user,
+	body := map[string]any{"v": 1, "sdkappid": e.app.SDKAppID, "user_id": user,
 		"user_sig": o.sig, "platform": o.platform, "device_id": o.device}
+	if o.data != "" {
+		body["user_define_data"] = o.data
+	}
+	return body
 }
 
 // login dials and logs user in; the push of its own new status stays queued.

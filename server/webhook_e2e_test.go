@@ -78,6 +78,7 @@ func (h *hookServer) next(t *testing.T) hookCall {
 type hookWant struct {
 	account, platform, action, reason string
 	kicked                            []string
+	data                              string    // UserDefineData; "" for none
 	at                                time.Time // the fake clock at the event
 }
 
@@ -112,6 +113,9 @@ func (c hookCall) check(t *testing.T, w hookWant) {
 			kd = append(kd, map[string]any{"Platform": p})
 		}
 		want["KickedDevice"] = kd
+	}
+	if w.data != "" {
+		want["UserDefineData"] = w.data
 	}
 	dec := json.NewDecoder(strings.NewReader(string(c.body)))
 	dec.UseNumber()
@@ -228,6 +232,41 @@ func TestWebhookStateChanges(t *testing.T) {
 	e.login("marker", loginOpts{platform: "Web"})
 	hook.next(t).check(t, hookWant{account: "marker", platform: "Web", action: "Login", reason: "Register", at: at})
 	w.quiet()
+}
+
+// The user_define_data a device logged in with (upstream's
+// set_config_user_define_data) goes with each of its events, and only its.
+func TestWebhookPassesUserDefineData(t *testing.T) {
+	hook := newHookServer(t, false)
+	e := newHookEnv(t, hook.url)
+	step := func() time.Time { e.clock.Advance(time.Second); return e.clock.Now() }
+
+	at := step()
+	mac := e.login("u", loginOpts{platform: "Mac", data: "room=7 \"中\""})
+	hook.next(t).check(t, hookWant{account: "u", platform: "Mac", action: "Login", reason: "Register", data: "room=7 \"中\"", at: at})
+	at = step()
+	web := e.login("u", loginOpts{platform: "Web"})
+	hook.next(t).check(t, hookWant{account: "u", platform: "Web", action: "Login", reason: "Register", at: at})
+
+	at = step()
+	mac.mustCall(0, wire.OpLogout, nil)
+	hook.next(t).check(t, hookWant{account: "u", platform: "Mac", action: "Logout", reason: "Unregister", data: "room=7 \"中\"", at: at})
+	at = step()
+	mac.mustCall(0, wire.OpLogin, e.loginBody("u", loginOpts{platform: "Mac", data: "room=8"}))
+	hook.next(t).check(t, hookWant{account: "u", platform: "Mac", action: "Login", reason: "Register", data: "room=8", at: at})
+	at = step()
+	mac.ws.Close()
+	hook.next(t).check(t, hookWant{account: "u", platform: "Mac", action: "Disconnect", reason: "LinkClose", data: "room=8", at: at})
+	at = step()
+	web.ws.Close()
+	hook.next(t).check(t, hookWant{account: "u", platform: "Web", action: "Disconnect", reason: "LinkClose", at: at})
+
+	// More than upstream's 64 bytes: the login is refused, and says why.
+	c := e.dial()
+	f := c.call(wire.OpLogin, e.loginBody("u", loginOpts{data: strings.Repeat("x", wire.MaxUserDefineData+1)}))
+	if f.Code != wire.CodeServerParams || !strings.Contains(f.Desc, "user_define_data") {
+		t.Fatalf("login with 65 bytes of user_define_data: %d %q", f.Code, f.Desc)
+	}
 }
 
 // A device whose heartbeats stop is declared gone at the next sweep:

@@ -435,6 +435,14 @@ func FuzzLoginRoundTrip(f *testing.F) {
 		if err != nil || back != want {
 			t.Fatalf("%+v encodes as %q, reads back as %+v, %v", l, body, back, err)
 		}
+		// The device id as user_define_data too: read back when it fits.
+		l.UserDefineData = device
+		body = AppendLoginBody(nil, l)
+		back, err = ParseLogin(gjson.ParseBytes(body))
+		want.UserDefineData = sanitize(device)
+		if fits := len(want.UserDefineData) <= MaxUserDefineData; fits != (err == nil) || fits && back != want {
+			t.Fatalf("%+v encodes as %q, reads back as %+v, %v", l, body, back, err)
+		}
 
 		r := LoginReply{UserID: user, HeartbeatInterval: hb, ServerTime: st,
 			Limits: Limits{RateLimitCalls: n, RateLimitWindowMS: n, MaxGetIDs: n, MaxSubscribeIDs: n, MaxSubscriptions: n}}

@@ -34,6 +34,10 @@ const MaxServerFrame = 1 << 20
 // MaxCustomStatus is the largest custom status, in bytes of UTF-8.
 const MaxCustomStatus = 100
 
+// MaxUserDefineData is the largest user_define_data of a login, in bytes
+// of UTF-8: upstream's bound on set_config_user_define_data.
+const MaxUserDefineData = 64
+
 // Op names a frame's operation.
 type Op string
 
@@ -167,6 +171,9 @@ type LoginBody struct {
 	UserSig  string
 	Platform string
 	DeviceID string
+	// UserDefineData is the app's set_config_user_define_data, passed to
+	// the State.StateChange webhook of this device's events; "" for none.
+	UserDefineData string
 }
 
 // ParseLogin reads a login body.
@@ -206,9 +213,14 @@ func ParseLogin(body gjson.Result) (LoginBody, error) {
 	if l.DeviceID, ok = str(body, "device_id"); !ok {
 		return l, errors.New("device_id must be a string")
 	}
+	l.UserDefineData, ok = str(body, "user_define_data")
+	if !ok || len(l.UserDefineData) > MaxUserDefineData || !utf8.ValidString(l.UserDefineData) {
+		return l, fmt.Errorf("user_define_data must be a UTF-8 string of at most %d bytes", MaxUserDefineData)
+	}
 	// These outlive the frame (they key the server's maps): copy them, so
 	// they do not pin the whole frame they were sliced from.
 	l.UserID, l.Platform, l.DeviceID = strings.Clone(l.UserID), strings.Clone(l.Platform), strings.Clone(l.DeviceID)
+	l.UserDefineData = strings.Clone(l.UserDefineData)
 	return l, nil
 }
 
@@ -697,6 +709,10 @@ func AppendLoginBody(dst []byte, l LoginBody) []byte {
 	dst = AppendString(dst, l.Platform)
 	dst = append(dst, `,"device_id":`...)
 	dst = AppendString(dst, l.DeviceID)
+	if l.UserDefineData != "" {
+		dst = append(dst, `,"user_define_data":`...)
+		dst = AppendString(dst, l.UserDefineData)
+	}
 	return append(dst, '}')
 }
 

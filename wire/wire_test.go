@@ -142,7 +142,7 @@ func TestParseLogin(t *testing.T) {
 	}{
 		{"full", `{"v":1,"sdkappid":1400000000,` + fields + `}`, "", full},
 		{"v absent", `{"sdkappid":1400000000,` + fields + `}`, "", full},
-		{"v other", `{"v":2,"sdkappid":1400000000,` + fields + `}`, "", LoginBody{2, 1400000000, "alice", "sig", "Linux", "dev-1"}},
+		{"v other", `{"v":2,"sdkappid":1400000000,` + fields + `}`, "", LoginBody{Version: 2, SDKAppID: 1400000000, UserID: "alice", UserSig: "sig", Platform: "Linux", DeviceID: "dev-1"}},
 		{"v zero", `{"v":0,"sdkappid":1}`, "", LoginBody{Version: 0, SDKAppID: 1}},
 		{"v negative", `{"v":-3,"sdkappid":1}`, "", LoginBody{Version: -3, SDKAppID: 1}},
 		{"only sdkappid", `{"sdkappid":7}`, "", LoginBody{Version: Version, SDKAppID: 7}},
@@ -185,6 +185,13 @@ func TestParseLogin(t *testing.T) {
 		{"platform array", `{"sdkappid":1,"platform":["Linux"]}`, "platform must be", LoginBody{}},
 		{"device_id number", `{"sdkappid":1,"device_id":12}`, "device_id must be", LoginBody{}},
 		{"device_id bool", `{"sdkappid":1,"device_id":true}`, "device_id must be", LoginBody{}},
+
+		{"user_define_data", `{"sdkappid":1,"user_define_data":"room=7 中"}`, "", LoginBody{Version: Version, SDKAppID: 1, UserDefineData: "room=7 中"}},
+		{"user_define_data 64 bytes", `{"sdkappid":1,"user_define_data":"` + strings.Repeat("x", 64) + `"}`, "", LoginBody{Version: Version, SDKAppID: 1, UserDefineData: strings.Repeat("x", 64)}},
+		{"user_define_data null", `{"sdkappid":1,"user_define_data":null}`, "", LoginBody{Version: Version, SDKAppID: 1}},
+		{"user_define_data 65 bytes", `{"sdkappid":1,"user_define_data":"` + strings.Repeat("x", 65) + `"}`, "user_define_data must be", LoginBody{}},
+		{"user_define_data number", `{"sdkappid":1,"user_define_data":7}`, "user_define_data must be", LoginBody{}},
+		{"user_define_data invalid UTF-8", "{\"sdkappid\":1,\"user_define_data\":\"\xff\"}", "user_define_data must be", LoginBody{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -89,6 +89,10 @@ type Event struct {
 	// Kicked lists the platforms of devices kicked offline by this login;
 	// KickedDevice is omitted from the body when it is empty.
 	Kicked []string
+	// UserDefineData is what the device's app set with
+	// set_config_user_define_data before it logged in; UserDefineData is
+	// omitted from the body when it is empty.
+	UserDefineData string
 	// Time is the EventTime (sent in Unix milliseconds). The zero value means
 	// the time Send was called.
 	Time time.Time
@@ -338,6 +342,7 @@ type callbackBody struct {
 	EventTime       int64          `json:"EventTime"`
 	Info            callbackInfo   `json:"Info"`
 	KickedDevice    []kickedDevice `json:"KickedDevice,omitempty"`
+	UserDefineData  string         `json:"UserDefineData,omitempty"`
 }
 
 // callbackInfo is the Info object of callbackBody.
@@ -369,6 +374,7 @@ func encodeBody(ev Event) ([]byte, error) {
 			ToAccount: ev.Account,
 			Reason:    ev.Reason,
 		},
+		UserDefineData: ev.UserDefineData,
 	}
 	for _, p := range ev.Kicked {
 		b.KickedDevice = append(b.KickedDevice, kickedDevice{Platform: p})
