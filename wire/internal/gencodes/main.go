@@ -1,6 +1,7 @@
 // Command gencodes writes the error codes of wire.CodeDocs — the one table
 // of them — into the C headers and the docs: imstatus.h's IMSTATUS_ERR_*
-// block, TIMErrorCode.h (upstream 8.x's names), and SEMANTICS §4's table.
+// block, TIMErrorCode.h (all of upstream 8.x's names, from
+// upstream_codes.txt, checked against ours), and SEMANTICS §4's table.
 //
 //	go generate ./wire                               (writes them)
 //	go run ./wire/internal/gencodes -check           fails if one is stale
@@ -8,6 +9,7 @@ package main
 
 import (
 	"bytes"
+	_ "embed"
 	"flag"
 	"fmt"
 	"os"
@@ -59,15 +61,60 @@ func imstatusCodes() string {
 	return b.String()
 }
 
-func errorCodeHeader() string {
+// upstreamCode is one enumerator of upstream's enum TIMErrCode.
+type upstreamCode struct {
+	name string
+	code int
+}
+
+//go:embed upstream_codes.txt
+var upstreamTable string
+
+// upstreamCodes reads upstream_codes.txt.
+func upstreamCodes() ([]upstreamCode, error) {
+	var out []upstreamCode
+	seen := map[string]bool{}
+	for n, line := range strings.Split(upstreamTable, "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		name, num, ok := strings.Cut(line, " ")
+		code, err := strconv.Atoi(num)
+		if !ok || err != nil || !strings.HasPrefix(name, "ERR_") || seen[name] {
+			return nil, fmt.Errorf("upstream_codes.txt:%d: want a new ERR_ name and a number: %q", n+1, line)
+		}
+		seen[name] = true
+		out = append(out, upstreamCode{name, code})
+	}
+	return out, nil
+}
+
+// errorCodeHeader declares every upstream code, so that code written
+// against upstream compiles, and says which of them imstatus answers. A
+// code of wire.CodeDocs whose upstream name is not upstream's, or not with
+// its number, is an error.
+func errorCodeHeader() (string, error) {
+	up, err := upstreamCodes()
+	if err != nil {
+		return "", err
+	}
+	ours := map[string]wire.CodeDoc{}
+	for _, c := range wire.CodeDocs() {
+		if c.Upstream != "" {
+			ours[c.Upstream] = c
+		}
+	}
 	var b strings.Builder
 	b.WriteString(`/*
- * TIMErrorCode.h: the error codes libImSDK (imstatus) answers, with upstream
- * 8.x's names and numbers (enum TIMErrCode), in a callback's code. Written
- * by go generate ./wire from wire.CodeDocs; do not edit.
+ * TIMErrorCode.h: upstream 8.x's error codes (enum TIMErrCode), every name
+ * and number of upstream 8.6.7021's header, so that code written against it
+ * compiles unchanged. Written by go generate ./wire from wire.CodeDocs and
+ * upstream's list; do not edit.
  *
- * Only the codes imstatus can answer are declared; upstream's others belong
- * to features imstatus does not have. Codes without an upstream name are in
+ * The codes libImSDK (imstatus) answers are marked with their imstatus.h
+ * name; the others belong to features imstatus does not have, and it never
+ * answers them. imstatus's one code without an upstream name is in
  * imstatus.h only (IMSTATUS_ERR_SERVER_OVERLOADED, 70503).
  */
 #ifndef IMSTATUS_TIMERRORCODE_H_
@@ -75,14 +122,23 @@ func errorCodeHeader() string {
 
 enum TIMErrCode {
 `)
-	for _, c := range wire.CodeDocs() {
-		if c.Upstream == "" {
+	for _, u := range up {
+		c, ok := ours[u.name]
+		if !ok {
+			fmt.Fprintf(&b, "    %s = %d,\n", u.name, u.code)
 			continue
 		}
-		fmt.Fprintf(&b, "    %s = %d, /* %s */\n", c.Upstream, c.Code, c.IMStatus)
+		if c.Code != u.code {
+			return "", fmt.Errorf("wire.CodeDocs gives %s the number %d; upstream's is %d", u.name, c.Code, u.code)
+		}
+		fmt.Fprintf(&b, "    %s = %d, /* answered by imstatus: %s */\n", u.name, u.code, c.IMStatus)
+		delete(ours, u.name)
+	}
+	for name := range ours {
+		return "", fmt.Errorf("wire.CodeDocs names %s, which upstream's TIMErrorCode.h does not have", name)
 	}
 	b.WriteString("};\n\n#endif /* IMSTATUS_TIMERRORCODE_H_ */\n")
-	return b.String()
+	return b.String(), nil
 }
 
 func docsTable() string {
@@ -125,7 +181,11 @@ func run(root string, check bool) error {
 			return err
 		}
 	}
-	files["include/TIMErrorCode.h"] = []byte(errorCodeHeader())
+	h, err := errorCodeHeader()
+	if err != nil {
+		return err
+	}
+	files["include/TIMErrorCode.h"] = []byte(h)
 	for path, want := range files {
 		full := root + "/" + path
 		if !check {
