@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # imstatus: the one entry point.
 #   ./build.sh [build]   build everything into build/ (server: build/bin/imstatusd)
-#   ./build.sh test      run every test (what CI runs)
+#   ./build.sh test      run every test, then a 2 s fuzz of each target (what CI runs)
 #   ./build.sh demo      start a server on loopback and run the demo clients against it
 #   ./build.sh fuzz [S]  run each fuzz target for S seconds (default 30)
 #   ./build.sh bench [--quick] [--against REF]  benchmark imstatusd against bare baselines,
@@ -177,18 +177,25 @@ run_tests() {
 	build
 	say "go test -race"
 	go test -race -count=1 -timeout 15m ./...
+	say "fuzz smoke: every fuzz target, briefly (./build.sh fuzz runs them longer)"
+	fuzz 2
 }
 
-# fuzz SECONDS: each fuzz target in turn.
+# fuzz SECONDS: each fuzz target in turn (found in the sources, so that no
+# package's test binary is built just to list them). A crasher fails the run
+# and is kept under the package's testdata/fuzz, to become a regression test.
 fuzz() {
 	local secs=${1:-30}
-	local pkg target
-	for pkg in $(go list ./...); do
-		for target in $(go test -list '^Fuzz' "$pkg" | grep '^Fuzz' || true); do
-			say "fuzz $pkg $target (${secs}s)"
-			go test -run='^$' -fuzz="^${target}\$" -fuzztime="${secs}s" "$pkg"
-		done
-	done
+	local file dir target n=0
+	while read -r file target; do
+		dir=./$(dirname "$file")
+		say "fuzz $dir $target (${secs}s)"
+		go test -run='^$' -fuzz="^${target}\$" -fuzztime="${secs}s" "$dir" </dev/null
+		n=$((n + 1))
+	done < <(grep -rE --include='*_test.go' --exclude-dir=build --exclude-dir=.git '^func Fuzz[A-Za-z0-9_]+' . |
+		sed -E 's/^\.\/([^:]+):func (Fuzz[A-Za-z0-9_]+).*/\1 \2/' | sort)
+	[ "$n" -gt 0 ] || die "no fuzz targets found"
+	say "$n fuzz targets ran ${secs}s each"
 }
 
 demo() {
