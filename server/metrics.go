@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	rtmetrics "runtime/metrics"
 	"slices"
 	"strconv"
 	"sync/atomic"
@@ -80,6 +81,12 @@ func (s *Server) serveMetrics(w http.ResponseWriter, _ *http.Request) {
 	counter(w, "imstatus_webhook_sent_total", "Webhook events the endpoint acknowledged.", hs.Sent)
 	counter(w, "imstatus_webhook_failed_total", "Webhook events whose request failed.", hs.Failed)
 	counter(w, "imstatus_webhook_dropped_total", "Webhook events never sent (queue full or shutting down).", hs.Dropped)
+	// The runtime's, under the names Prometheus's Go collector gives them,
+	// read without stopping the world: what a soak watches for leaks.
+	rt := []rtmetrics.Sample{{Name: "/sched/goroutines:goroutines"}, {Name: "/memory/classes/heap/objects:bytes"}}
+	rtmetrics.Read(rt)
+	gauge(w, "go_goroutines", "Goroutines that currently exist.", rt[0].Value.Uint64())
+	gauge(w, "go_memstats_heap_alloc_bytes", "Bytes of allocated heap objects, reachable or not yet swept.", rt[1].Value.Uint64())
 }
 
 func header(w io.Writer, name, typ, help string) {

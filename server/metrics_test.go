@@ -105,6 +105,14 @@ func TestMetrics(t *testing.T) {
 	if fw, wc := m["imstatus_frames_written_total"], m["imstatus_write_calls_total"]; fw == 0 || wc == 0 || wc > fw {
 		t.Errorf("frames written %d in %d write calls", fw, wc)
 	}
+	// The runtime's gauges: at least a goroutine per open connection (its
+	// reader), and a heap.
+	if g := m["go_goroutines"]; g < 3 {
+		t.Errorf("go_goroutines = %d with 3 connections open", g)
+	}
+	if m["go_memstats_heap_alloc_bytes"] == 0 {
+		t.Error("go_memstats_heap_alloc_bytes = 0")
+	}
 
 	x.ws.Close()
 	x.waitClosed()
