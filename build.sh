@@ -4,6 +4,8 @@
 #   ./build.sh test      run every test, then a 2 s fuzz of each target (what CI runs)
 #   ./build.sh demo      start a server on loopback and run the demo clients against it
 #   ./build.sh fuzz [S]  run each fuzz target for S seconds (default 30)
+#   ./build.sh soak [D]  soak three nodes over Redis with 3000 clients and faults
+#                        for duration D (default 10m; ./build.sh test runs 3m)
 #   ./build.sh bench [--quick] [--against REF]  benchmark imstatusd against bare baselines,
 #                        and beside the imstatusd of git ref REF (docs/BENCHMARKS.md)
 #   ./build.sh cross     libImSDK for other targets: Windows x64 DLL, Linux arm64,
@@ -179,6 +181,28 @@ run_tests() {
 	go test -race -count=1 -timeout 15m ./...
 	say "fuzz smoke: every fuzz target, briefly (./build.sh fuzz runs them longer)"
 	fuzz 2
+	soak 3m 15m
+}
+
+# soak DURATION [TIMEOUT]: TestSoak (cmd/imstatusd) with thousands of
+# clients on three nodes over Redis, faults each round; its figures go to
+# build/soak.txt. It fails if a view is lost, stale or out of order.
+soak() {
+	local dur=${1:-10m} timeout=${2:-0}
+	need go golang-go
+	need gcc gcc
+	need redis-server redis-server
+	need redis-cli redis-tools
+	mkdir -p "$BUILD"
+	rm -f "$BUILD/soak.txt"
+	say "soak: $dur, 3000 clients, 3 nodes over Redis (log: build/soak.log)"
+	local rc=0
+	go test -count=1 -v -run '^TestSoak$' -timeout "$timeout" ./cmd/imstatusd \
+		-args -soak "$dur" -soak-clients 3000 -soak-report "$BUILD/soak.txt" >"$BUILD/soak.log" 2>&1 || rc=$?
+	grep -E 'soak_test.go|^(--- |FAIL|ok )' "$BUILD/soak.log" || true
+	[ "$rc" -eq 0 ] || die "the soak failed (exit $rc): build/soak.log"
+	[ -s "$BUILD/soak.txt" ] || die "the soak wrote no report"
+	cat "$BUILD/soak.txt"
 }
 
 # fuzz SECONDS: each fuzz target in turn (found in the sources, so that no
@@ -251,7 +275,8 @@ build) build ;;
 test) run_tests ;;
 demo) demo ;;
 fuzz) fuzz "${2:-30}" ;;
+soak) soak "${2:-10m}" ;;
 bench) shift; bench "$@" ;;
 cross) cross ;;
-*) die "unknown command '$1' (build, test, demo, fuzz, bench, cross)" ;;
+*) die "unknown command '$1' (build, test, demo, fuzz, soak, bench, cross)" ;;
 esac

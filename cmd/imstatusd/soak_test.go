@@ -1,0 +1,452 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/imstatus/imstatus/core"
+	"github.com/imstatus/imstatus/usersig"
+	"github.com/imstatus/imstatus/wire"
+)
+
+// The soak: many real clients (core, what libImSDK runs) on three imstatusd
+// nodes over one Redis (with AOF), doing random logins, logouts, dropped
+// links, status changes, subscribes and unsubscribes, with a fault in each
+// round (a node killed with -9 and restarted, Redis killed and restarted,
+// a node hung for a while). After each round the clients stop and, once
+// the cluster is quiet, every client's view of everyone it subscribes to
+// is compared with the truth read afresh from the cluster, and the truth
+// with what the clients did. go test runs a short one; ./build.sh test a
+// 3-minute one with thousands of clients; ./build.sh soak DURATION a longer
+// one (docs/RELIABILITY.md has its figures).
+
+var (
+	soakFor     = flag.Duration("soak", 20*time.Second, "how long TestSoak runs")
+	soakClients = flag.Int("soak-clients", 90, "how many clients TestSoak runs (a multiple of 3 spreads them evenly)")
+	soakReport  = flag.String("soak-report", "", "a file TestSoak writes its figures to, as well as logging them")
+)
+
+const (
+	soakMaxSubs  = 12              // each client subscribes to at most this many users
+	soakActEvery = 8 * time.Second // a client's mean wait between actions
+	soakRound    = 30 * time.Second
+	soakSettle   = 45 * time.Second // how long a quiet cluster may take to agree
+)
+
+// soakClient is one user's one device and what it was told.
+type soakClient struct {
+	user    string
+	servers []string
+
+	mu     sync.Mutex // guards the fields below, and cl's replacement
+	cl     *core.Client
+	view   map[string]wire.Status // the latest status reported of each user
+	latest map[string]uint64      // the highest version reported of each user
+	// What the client did, as far as it knows: logged in or out, and the
+	// custom status it set since its login ("" and !customKnown when a
+	// set failed, so the server may or may not have it).
+	loggedIn    bool
+	custom      string
+	customKnown bool
+}
+
+// soakStats counts what happened.
+type soakStats struct {
+	actions, changes, failed, faults atomic.Int64
+	outOfOrder                       atomic.Int64
+	lost, stale                      int
+}
+
+func TestSoak(t *testing.T) {
+	d, n := *soakFor, *soakClients
+	if n < 6 {
+		t.Fatalf("-soak-clients %d: at least 6", n)
+	}
+	c := newCluster(t, true, "", "--lease-ttl", "5s")
+	users := make([]string, n)
+	for i := range users {
+		users[i] = fmt.Sprintf("s%05d", i)
+	}
+	c.importAccounts(users...)
+	var st soakStats
+	clients := make([]*soakClient, n)
+	for i, u := range users {
+		// Spread over the nodes; each client fails over to the others.
+		clients[i] = &soakClient{user: u, servers: c.addrs(i%3, (i+1)%3, (i+2)%3), view: map[string]wire.Status{}, latest: map[string]uint64{}}
+	}
+	began := time.Now()
+	parallel(clients, 64, func(sc *soakClient) {
+		if err := sc.connect(t.Context(), &st); err != nil {
+			t.Errorf("%s logs in: %v", sc.user, err)
+		}
+	})
+	if t.Failed() {
+		t.FailNow()
+	}
+	t.Logf("soak: %d clients logged in in %v", n, time.Since(began).Round(time.Millisecond))
+	t.Cleanup(func() {
+		for _, sc := range clients {
+			sc.mu.Lock()
+			sc.cl.Close()
+			sc.mu.Unlock()
+		}
+	})
+	oracle := c.peer("soak_oracle", "Web", 0, 1, 2)
+
+	faults := []struct {
+		name string
+		run  func()
+	}{
+		{"node 3 killed with -9, restarted 2 s later", func() {
+			old := c.nodes[2]
+			old.cmd.Process.Signal(syscall.SIGKILL)
+			<-old.done
+			time.Sleep(2 * time.Second)
+			c.nodes[2] = start(t, append([]string{"--apps", c.apps, "--redis", "redis://" + c.redis.Addr + "/0",
+				"--node-id", "node-3", "--addr", old.addr}, c.args...)...)
+		}},
+		{"Redis killed with -9, restarted from its AOF 2 s later", func() {
+			c.redis.Kill()
+			time.Sleep(2 * time.Second)
+			c.redis.Restart()
+		}},
+		{"node 2 hung (SIGSTOP) for 3 s", func() {
+			c.nodes[1].cmd.Process.Signal(syscall.SIGSTOP)
+			time.Sleep(3 * time.Second)
+			c.nodes[1].cmd.Process.Signal(syscall.SIGCONT)
+		}},
+	}
+	type sample struct {
+		at               time.Duration
+		rss, heap, goros [2]int64 // nodes 1 and 2: never killed
+		connections      int
+	}
+	var samples []sample
+	rounds := max(1, int(d/soakRound))
+	round := d / time.Duration(rounds)
+	for r := range rounds {
+		// Activity, with the round's fault in its middle.
+		ctx, stop := context.WithCancel(t.Context())
+		var wg sync.WaitGroup
+		for _, sc := range clients {
+			wg.Go(func() { sc.act(ctx, clients, &st) })
+		}
+		time.Sleep(round / 2)
+		f := faults[r%len(faults)]
+		t.Logf("soak round %d: %s", r+1, f.name)
+		f.run()
+		st.faults.Add(1)
+		time.Sleep(round / 2)
+		stop()
+		wg.Wait()
+
+		// Quiet: every client back, then every view equal to the truth.
+		c.waitHealth(http.StatusOK)
+		parallel(clients, 64, func(sc *soakClient) { sc.ensure(t.Context(), &st) })
+		lost, stale := soakCheck(t, clients, oracle)
+		st.lost += lost
+		st.stale += stale
+		var s sample
+		s.at = time.Since(began)
+		for i := range 2 {
+			s.rss[i] = rssKiB(c.nodes[i].cmd.Process.Pid)
+			s.goros[i] = int64(c.nodes[i].metric(t, "go_goroutines"))
+			s.heap[i] = int64(c.nodes[i].metric(t, "go_memstats_heap_alloc_bytes")) >> 10
+			s.connections += c.nodes[i].metric(t, "imstatus_connections")
+		}
+		samples = append(samples, s)
+		t.Logf("soak round %d quiet at %v: lost %d, stale %d; nodes 1 and 2: RSS %v KiB, heap %v KiB, goroutines %v, connections %d",
+			r+1, s.at.Round(time.Second), lost, stale, s.rss, s.heap, s.goros, s.connections)
+	}
+
+	// The report: the figures of RELIABILITY.md.
+	var b strings.Builder
+	fmt.Fprintf(&b, "soak: %v, %d clients on 3 nodes over Redis (AOF), %d rounds\n", time.Since(began).Round(time.Second), n, rounds)
+	fmt.Fprintf(&b, "actions %d (changes %d: logins, logouts, dropped links, statuses set; %d failed during faults), faults %d\n",
+		st.actions.Load(), st.changes.Load(), st.failed.Load(), st.faults.Load())
+	fmt.Fprintf(&b, "lost %d, stale %d, out-of-order %d\n", st.lost, st.stale, st.outOfOrder.Load())
+	if len(samples) >= 2 {
+		// Least-squares slopes over the quiet points, per minute.
+		slope := func(v func(sample) int64) float64 {
+			var n, sx, sy, sxx, sxy float64
+			for _, s := range samples {
+				x, y := s.at.Minutes(), float64(v(s))
+				n, sx, sy, sxx, sxy = n+1, sx+x, sy+y, sxx+x*x, sxy+x*y
+			}
+			return (n*sxy - sx*sy) / (n*sxx - sx*sx)
+		}
+		first, last := samples[0], samples[len(samples)-1]
+		for i := range 2 {
+			fmt.Fprintf(&b, "node %d (never killed): RSS %d -> %d KiB (slope %+.0f KiB/min), heap %d -> %d KiB (%+.0f KiB/min), goroutines %d -> %d (%+.1f/min)\n", i+1,
+				first.rss[i], last.rss[i], slope(func(s sample) int64 { return s.rss[i] }),
+				first.heap[i], last.heap[i], slope(func(s sample) int64 { return s.heap[i] }),
+				first.goros[i], last.goros[i], slope(func(s sample) int64 { return s.goros[i] }))
+		}
+	}
+	t.Log("\n" + b.String())
+	if *soakReport != "" {
+		if err := os.WriteFile(*soakReport, []byte(b.String()), 0o644); err != nil {
+			t.Error(err)
+		}
+	}
+	if st.lost != 0 || st.stale != 0 || st.outOfOrder.Load() != 0 {
+		t.Fatalf("lost %d, stale %d, out-of-order %d: want 0 each", st.lost, st.stale, st.outOfOrder.Load())
+	}
+	if st.changes.Load() == 0 {
+		t.Fatal("the soak changed nothing")
+	}
+}
+
+// connect makes the client's core.Client and logs it in.
+func (sc *soakClient) connect(ctx context.Context, st *soakStats) error {
+	var cl *core.Client
+	cl, err := core.New(core.Config{
+		SDKAppID: redisApp, Servers: sc.servers, Platform: "Linux",
+		Logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
+		BackoffMin: 200 * time.Millisecond, BackoffMax: 2 * time.Second,
+		OnEvent: func(e core.Event) {
+			ev, ok := e.(core.StatusChanged)
+			if !ok {
+				return
+			}
+			sc.mu.Lock()
+			defer sc.mu.Unlock()
+			if sc.cl != cl {
+				return // an event of a client replaced since
+			}
+			for _, s := range ev.Statuses {
+				if s.Version != 0 && s.Version < sc.latest[s.UserID] {
+					st.outOfOrder.Add(1)
+				}
+				sc.latest[s.UserID] = max(sc.latest[s.UserID], s.Version)
+				sc.view[s.UserID] = s
+			}
+		},
+	})
+	if err != nil {
+		return err
+	}
+	sc.mu.Lock()
+	sc.cl = cl
+	sc.view, sc.latest = map[string]wire.Status{}, map[string]uint64{}
+	sc.mu.Unlock()
+	return sc.login(ctx, st)
+}
+
+func (sc *soakClient) login(ctx context.Context, st *soakStats) error {
+	sig, _ := usersig.Generate(redisKey, redisApp, sc.user, time.Hour, time.Now())
+	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	err := sc.client().Login(ctx, sc.user, sig)
+	sc.mu.Lock()
+	sc.loggedIn = err == nil
+	sc.custom, sc.customKnown = "", false // what a login keeps is not this test's business
+	sc.mu.Unlock()
+	return err
+}
+
+func (sc *soakClient) client() *core.Client {
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	return sc.cl
+}
+
+// act does random things until ctx ends.
+func (sc *soakClient) act(ctx context.Context, all []*soakClient, st *soakStats) {
+	for {
+		wait := time.Duration(rand.Int64N(int64(2 * soakActEvery)))
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		st.actions.Add(1)
+		cl := sc.client()
+		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		var err error
+		switch p := rand.IntN(100); {
+		case cl.LoginStatus() != core.Logined:
+			if err = sc.login(cctx, st); err == nil {
+				st.changes.Add(1)
+			}
+		case p < 45:
+			custom := fmt.Sprintf("%s-%d", sc.user, rand.IntN(1e6))
+			err = cl.SetSelfStatus(cctx, custom)
+			sc.mu.Lock()
+			sc.custom, sc.customKnown = custom, err == nil
+			sc.mu.Unlock()
+			if err == nil {
+				st.changes.Add(1)
+			}
+		case p < 65:
+			var ids []string
+			for range 1 + rand.IntN(3) {
+				if o := all[rand.IntN(len(all))].user; o != sc.user {
+					ids = append(ids, o)
+				}
+			}
+			if subs := cl.Subscriptions(); len(subs)+len(ids) > soakMaxSubs {
+				err = cl.Unsubscribe(cctx, subs[:len(subs)+len(ids)-soakMaxSubs])
+			}
+			if err == nil && len(ids) > 0 {
+				err = cl.Subscribe(cctx, ids)
+			}
+		case p < 75:
+			if subs := cl.Subscriptions(); len(subs) > 0 {
+				err = cl.Unsubscribe(cctx, subs[:1+rand.IntN(len(subs))])
+			}
+		case p < 87:
+			err = cl.Logout(cctx)
+			sc.mu.Lock()
+			sc.loggedIn = cl.LoginStatus() == core.Logined
+			sc.mu.Unlock()
+			if err == nil {
+				st.changes.Add(1)
+				if err = sc.login(cctx, st); err == nil {
+					st.changes.Add(1)
+				}
+			}
+		default:
+			// The link drops (the app dies): a new client logs in and
+			// subscribes again to what the old one followed.
+			subs := cl.Subscriptions()
+			cl.Close()
+			st.changes.Add(1)
+			if err = sc.connect(cctx, st); err == nil {
+				st.changes.Add(1)
+				if len(subs) > 0 {
+					err = sc.client().Subscribe(cctx, subs)
+				}
+			}
+		}
+		cancel()
+		if err != nil && ctx.Err() == nil {
+			st.failed.Add(1)
+		}
+	}
+}
+
+// ensure brings the client back to logged in, whatever a fault left.
+func (sc *soakClient) ensure(ctx context.Context, st *soakStats) {
+	for range 5 {
+		if sc.client().LoginStatus() == core.Logined {
+			sc.mu.Lock()
+			sc.loggedIn = true
+			sc.mu.Unlock()
+			return
+		}
+		if sc.login(ctx, st) == nil {
+			return
+		}
+		time.Sleep(time.Second)
+	}
+}
+
+// soakCheck waits until every client's view of everyone it subscribes to
+// equals the truth, and counts what never does (lost) and the truths that
+// contradict what the clients did (stale).
+func soakCheck(t *testing.T, clients []*soakClient, oracle *peer) (lost, stale int) {
+	t.Helper()
+	users := make([]string, len(clients))
+	for i, sc := range clients {
+		users[i] = sc.user
+	}
+	deadline := time.Now().Add(soakSettle)
+	for {
+		truth := soakTruth(t, oracle, users)
+		var wrong, contradicted []string
+		for _, sc := range clients {
+			cl := sc.client()
+			subs := cl.Subscriptions()
+			sc.mu.Lock()
+			for _, id := range subs {
+				if v := sc.view[id]; !v.Equal(truth[id]) {
+					wrong = append(wrong, fmt.Sprintf("%s sees %s as %v %q %v, truth %v %q %v", sc.user, id,
+						v.Type, v.Custom, v.Devices, truth[id].Type, truth[id].Custom, truth[id].Devices))
+				}
+			}
+			own := truth[sc.user]
+			switch {
+			case !sc.loggedIn:
+				contradicted = append(contradicted, fmt.Sprintf("%s could not log in again", sc.user))
+			case own.Type != wire.StatusOnline:
+				contradicted = append(contradicted, fmt.Sprintf("%s is logged in; the cluster says %v", sc.user, own.Type))
+			case sc.customKnown && own.Custom != sc.custom:
+				contradicted = append(contradicted, fmt.Sprintf("%s set %q; the cluster says %q", sc.user, sc.custom, own.Custom))
+			}
+			sc.mu.Unlock()
+		}
+		if len(wrong) == 0 && len(contradicted) == 0 {
+			return 0, 0
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("after %v quiet, %d views differ from the truth and %d truths from what clients did; first ones:\n%s",
+				soakSettle, len(wrong), len(contradicted), strings.Join(append(wrong[:min(10, len(wrong))], contradicted[:min(10, len(contradicted))]...), "\n"))
+			return len(wrong), len(contradicted)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+// soakTruth reads everyone's status afresh, 500 at a time.
+func soakTruth(t *testing.T, oracle *peer, users []string) map[string]wire.Status {
+	t.Helper()
+	m := make(map[string]wire.Status, len(users))
+	for ids := range slices.Chunk(users, 500) {
+		ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+		sts, err := oracle.cl.GetUserStatus(ctx, ids)
+		cancel()
+		if err != nil {
+			t.Fatalf("reading the truth: %v", err)
+		}
+		for _, s := range sts {
+			m[s.UserID] = s
+		}
+	}
+	return m
+}
+
+// parallel runs f on every client, at most n at a time.
+func parallel(clients []*soakClient, n int, f func(*soakClient)) {
+	sem := make(chan struct{}, n)
+	var wg sync.WaitGroup
+	for _, sc := range clients {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			f(sc)
+		})
+	}
+	wg.Wait()
+}
+
+var vmRSS = regexp.MustCompile(`(?m)^VmRSS:\s+(\d+) kB`)
+
+// rssKiB is a process's resident set, 0 if it cannot be read.
+func rssKiB(pid int) int64 {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return 0
+	}
+	m := vmRSS.FindSubmatch(b)
+	if m == nil {
+		return 0
+	}
+	n, _ := strconv.ParseInt(string(m[1]), 10, 64)
+	return n
+}
