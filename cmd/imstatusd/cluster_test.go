@@ -78,9 +78,15 @@ type peer struct {
 // peer logs user in with the servers tried in the order given.
 func (c *cluster) peer(user, platform string, nodes ...int) *peer {
 	c.t.Helper()
-	p := &peer{t: c.t, user: user, view: map[string]wire.Status{}, history: map[string][]wire.Status{}}
+	return newPeer(c.t, user, platform, c.addrs(nodes...)...)
+}
+
+// newPeer logs user of redisApp in with the servers tried in the order given.
+func newPeer(t *testing.T, user, platform string, servers ...string) *peer {
+	t.Helper()
+	p := &peer{t: t, user: user, view: map[string]wire.Status{}, history: map[string][]wire.Status{}}
 	cl, err := core.New(core.Config{
-		SDKAppID: redisApp, Servers: c.addrs(nodes...), Platform: platform,
+		SDKAppID: redisApp, Servers: servers, Platform: platform,
 		Logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
 		BackoffMin: 100 * time.Millisecond, BackoffMax: time.Second,
 		OnEvent: func(e core.Event) {
@@ -97,14 +103,14 @@ func (c *cluster) peer(user, platform string, nodes ...int) *peer {
 		},
 	})
 	if err != nil {
-		c.t.Fatal(err)
+		t.Fatal(err)
 	}
-	c.t.Cleanup(func() { cl.Close() })
+	t.Cleanup(func() { cl.Close() })
 	sig, _ := usersig.Generate(redisKey, redisApp, user, time.Hour, time.Now())
-	ctx, cancel := context.WithTimeout(c.t.Context(), 15*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 15*time.Second)
 	defer cancel()
 	if err := cl.Login(ctx, user, sig); err != nil {
-		c.t.Fatalf("%s logs in: %v", user, err)
+		t.Fatalf("%s logs in: %v", user, err)
 	}
 	p.cl = cl
 	return p

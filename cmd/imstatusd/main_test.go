@@ -142,7 +142,7 @@ func (d *daemon) metric(t *testing.T, name string) int {
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	m := regexp.MustCompile(`(?m)^` + name + ` (\d+)$`).FindSubmatch(b)
+	m := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(name) + ` (\d+)$`).FindSubmatch(b)
 	if m == nil {
 		t.Fatalf("no %s in /metrics", name)
 	}

@@ -1,0 +1,257 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/imstatus/imstatus/wire"
+)
+
+// Faults of one client's link, made by a TCP proxy between the client and
+// a real imstatusd: a link that goes silent both ways (blackholed: no FIN,
+// no RST, as when a network path dies), one that goes silent one way only
+// (half-open), and one that is slow. The server must notice the silence by
+// the heartbeat and sweep the device; the client must notice it and come
+// back; a slow link must lose nothing and flicker nothing.
+
+// linkProxy forwards TCP connections to target. Faults apply to the links
+// open when they are set; refuse turns new connections away.
+type linkProxy struct {
+	t      *testing.T
+	ln     net.Listener
+	target string
+
+	done chan struct{} // closed at the test's end
+
+	mu     sync.Mutex
+	refuse bool
+	delay  time.Duration // added before each chunk is passed on
+	links  []*proxyLink
+}
+
+// proxyLink is one proxied connection: the client's side and the server's.
+type proxyLink struct {
+	client, server net.Conn
+	mu             sync.Mutex
+	drop           [2]bool // drop[0]: client → server; drop[1]: server → client
+}
+
+func newLinkProxy(t *testing.T, target string) *linkProxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &linkProxy{t: t, ln: ln, target: target, done: make(chan struct{})}
+	go p.accept()
+	t.Cleanup(func() {
+		close(p.done)
+		ln.Close()
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		for _, l := range p.links {
+			l.client.Close()
+			l.server.Close()
+		}
+	})
+	return p
+}
+
+func (p *linkProxy) addr() string { return p.ln.Addr().String() }
+
+func (p *linkProxy) accept() {
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		p.mu.Lock()
+		refuse := p.refuse
+		p.mu.Unlock()
+		if refuse {
+			c.Close()
+			continue
+		}
+		s, err := net.Dial("tcp", p.target)
+		if err != nil {
+			c.Close()
+			continue
+		}
+		l := &proxyLink{client: c, server: s}
+		p.mu.Lock()
+		p.links = append(p.links, l)
+		p.mu.Unlock()
+		go p.pipe(l, 0, c, s)
+		go p.pipe(l, 1, s, c)
+	}
+}
+
+// pipe copies src to dst, chunk by chunk, dropping what the link's fault
+// says to drop; an end of either side ends the other.
+func (p *linkProxy) pipe(l *proxyLink, dir int, src, dst net.Conn) {
+	defer dst.Close()
+	defer src.Close()
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			p.mu.Lock()
+			d := p.delay
+			p.mu.Unlock()
+			time.Sleep(d)
+			l.mu.Lock()
+			drop := l.drop[dir]
+			l.mu.Unlock()
+			if !drop {
+				if _, werr := dst.Write(buf[:n]); werr != nil {
+					return
+				}
+			}
+		}
+		if err != nil {
+			if err != io.EOF || !l.dropping(dir) {
+				return
+			}
+			// A silent link passes on no FIN either: the other side stays
+			// open until the test ends.
+			<-p.done
+			return
+		}
+	}
+}
+
+func (l *proxyLink) dropping(dir int) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.drop[dir]
+}
+
+// silence makes the open links drop what goes one way (dir 0: client to
+// server, 1: server to client) or both (dir -1), and refuses new ones.
+func (p *linkProxy) silence(dir int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.refuse = true
+	for _, l := range p.links {
+		l.mu.Lock()
+		if dir <= 0 {
+			l.drop[0] = true
+		}
+		if dir != 0 {
+			l.drop[1] = true
+		}
+		l.mu.Unlock()
+	}
+}
+
+func (p *linkProxy) setRefuse(on bool) {
+	p.mu.Lock()
+	p.refuse = on
+	p.mu.Unlock()
+}
+
+func (p *linkProxy) setDelay(d time.Duration) {
+	p.mu.Lock()
+	p.delay = d
+	p.mu.Unlock()
+}
+
+// heartbeatNode starts one imstatusd whose app drops a silent device after
+// 4 s (clients then send a heartbeat every second).
+func heartbeatNode(t *testing.T) *daemon {
+	t.Helper()
+	apps := filepath.Join(t.TempDir(), "apps.json")
+	app := fmt.Sprintf(`{"apps":[{"sdkappid":%d,"secret_key":%q,"edition":"ultimate","user_status_enabled":true,"heartbeat_timeout_ms":4000}]}`, redisApp, redisKey)
+	if err := os.WriteFile(apps, []byte(app), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return start(t, "--apps", apps)
+}
+
+func TestLinkFaults(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		dir  int // what goes silent: -1 both ways, 0 client → server, 1 server → client
+	}{
+		{"blackholed", -1},
+		{"half-open, the server hears nothing", 0},
+		{"half-open, the client hears nothing", 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n := heartbeatNode(t)
+			p := newLinkProxy(t, n.addr)
+			w := newPeer(t, "w", "Linux", n.addr)
+			x := newPeer(t, "x", "Android", p.addr())
+			w.subscribe("x")
+			x.set("before")
+			w.waitFor("x", "ONLINE before", online("before"))
+
+			// The link goes silent and no new one can be made: the
+			// server sweeps x's device (the heartbeat), so w hears x
+			// go OFFLINE; x, hearing no answer, drops the link itself.
+			silenced := time.Now()
+			p.silence(tc.dir)
+			w.waitFor("x", "OFFLINE", func(st wire.Status) bool { return st.Type == wire.StatusOffline })
+			t.Logf("w heard x OFFLINE %v after its link went silent (heartbeat timeout 4 s)", time.Since(silenced).Round(10*time.Millisecond))
+
+			// The network heals: x comes back by itself, its status kept.
+			p.setRefuse(false)
+			w.waitFor("x", "ONLINE again", func(st wire.Status) bool { return st.Type == wire.StatusOnline })
+			x.set("after")
+			w.waitFor("x", "ONLINE after", online("after"))
+			truth := newPeer(t, "oracle", "Web", n.addr)
+			ctx, cancel := truth.ctx()
+			defer cancel()
+			sts, err := truth.cl.GetUserStatus(ctx, []string{"x"})
+			if err != nil || len(sts) != 1 || sts[0].Type != wire.StatusOnline || sts[0].Custom != "after" || len(sts[0].Devices) != 1 {
+				t.Fatalf("the truth of x afterwards: %+v, %v; want ONLINE, after, one device", sts, err)
+			}
+			if got := n.metric(t, `imstatus_devices{sdkappid="1400000003"}`); got != 3 {
+				t.Fatalf("%d devices on the node, want 3 (w, x, oracle): the silent one was not swept", got)
+			}
+		})
+	}
+}
+
+// A slow link (150 ms each way, every chunk) loses nothing and flickers
+// nothing: every status x sets reaches w, in order, and x never looks
+// OFFLINE.
+func TestSlowLink(t *testing.T) {
+	n := heartbeatNode(t)
+	p := newLinkProxy(t, n.addr)
+	w := newPeer(t, "w", "Linux", n.addr)
+	x := newPeer(t, "x", "Android", p.addr())
+	w.subscribe("x")
+	w.waitFor("x", "ONLINE", online(""))
+	p.setDelay(150 * time.Millisecond)
+	for i := range 10 {
+		x.set(fmt.Sprintf("slow-%d", i))
+	}
+	w.waitFor("x", "ONLINE slow-9", online("slow-9"))
+	time.Sleep(6 * time.Second) // past the heartbeat timeout, on the slow link
+	w.mu.Lock()
+	hist := w.history["x"]
+	w.mu.Unlock()
+	last := -1
+	for _, st := range hist {
+		if st.Type != wire.StatusOnline {
+			t.Fatalf("w was told x went %v on a slow link", st.Type)
+		}
+		var i int
+		if _, err := fmt.Sscanf(st.Custom, "slow-%d", &i); err == nil {
+			if i < last {
+				t.Fatalf("w heard slow-%d after slow-%d", i, last)
+			}
+			last = i
+		}
+	}
+	if last != 9 {
+		t.Fatalf("w's last status of x: slow-%d", last)
+	}
+}
