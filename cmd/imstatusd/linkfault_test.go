@@ -1,12 +1,18 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -254,4 +260,99 @@ func TestSlowLink(t *testing.T) {
 	if last != 9 {
 		t.Fatalf("w's last status of x: slow-%d", last)
 	}
+}
+
+// The data file cannot grow (RLIMIT_FSIZE: a write fails with EFBIG, as it
+// fails with ENOSPC on a full disk). At start: a clear error, and no
+// half-made file for the next start to refuse. While running: the import
+// that needs more room fails with a clear error and changes nothing, the
+// node goes on serving, and after a kill -9 and a start with room, every
+// import it acknowledged is there and the file is sound. With room again
+// the node takes the import that failed, without a restart.
+func TestDataFileCannotGrow(t *testing.T) {
+	const key, app = "disk-key", 1400000004
+	dir := t.TempDir()
+	apps := filepath.Join(dir, "apps.json")
+	os.WriteFile(apps, []byte(fmt.Sprintf(`{"apps":[{"sdkappid":%d,"secret_key":%q,"edition":"ultimate","user_status_enabled":true}]}`, app, key)), 0o600)
+	data := filepath.Join(dir, "data")
+
+	// At start, 8 KiB: not even the new file's first pages fit.
+	out, err := exec.Command("bash", "-c", `ulimit -f 8 && exec "$@"`, "bash", binary,
+		"--addr", "127.0.0.1:0", "--apps", apps, "--data", data).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "create data file") || !strings.Contains(string(out), "file too large") {
+		t.Fatalf("start with no room: err %v, output %q; want a clear error", err, out)
+	}
+	if entries, _ := os.ReadDir(data); len(entries) != 0 {
+		t.Fatalf("a failed start left %v in the data directory", entries)
+	}
+
+	// Running, with room for the empty file and little more.
+	d := startLimited(t, 96, "--apps", apps, "--data", data)
+	var acknowledged []string
+	var refused []string
+	for batch := 0; ; batch++ {
+		if batch == 200 {
+			t.Fatal("200 imports of 100 accounts fitted in 96 KiB")
+		}
+		var ids []string
+		for i := range 100 {
+			ids = append(ids, fmt.Sprintf("u%03d-%03d-%s", batch, i, strings.Repeat("x", 20)))
+		}
+		body, _ := json.Marshal(map[string]any{"Accounts": ids})
+		got := d.rest(t, key, app, "im_open_login_svc/multiaccount_import", string(body))
+		if strings.Contains(got, `"ActionStatus":"OK"`) {
+			if !strings.Contains(got, `"FailAccounts":[]`) {
+				t.Fatalf("import: %.200s", got)
+			}
+			acknowledged = append(acknowledged, ids...)
+			continue
+		}
+		if !strings.Contains(got, `"ErrorCode":70500`) {
+			t.Fatalf("the import past the room: %s; want ErrorCode 70500", got)
+		}
+		t.Logf("import %d, past the room, answered %s", batch+1, got)
+		refused = ids
+		break
+	}
+	if len(acknowledged) == 0 {
+		t.Fatal("no import fitted")
+	}
+	if code := d.healthz(t); code != http.StatusOK {
+		t.Fatalf("/healthz %d after the failed write: the node should go on serving", code)
+	}
+	// Room again (the operator freed the disk): the same import now works,
+	// without a restart.
+	if out, err := exec.Command("prlimit", "--pid", strconv.Itoa(d.cmd.Process.Pid), "--fsize=unlimited").CombinedOutput(); err != nil {
+		t.Fatalf("prlimit (util-linux): %v %s", err, out)
+	}
+	body, _ := json.Marshal(map[string]any{"Accounts": refused})
+	if got := d.rest(t, key, app, "im_open_login_svc/multiaccount_import", string(body)); !strings.Contains(got, `"ActionStatus":"OK"`) {
+		t.Fatalf("the import again, with room: %s", got)
+	}
+	acknowledged = append(acknowledged, refused...)
+	d.cmd.Process.Signal(syscall.SIGKILL)
+	<-d.done
+
+	d = start(t, "--apps", apps, "--data", data)
+	query := func(ids []string) string {
+		body, _ := json.Marshal(map[string]any{"To_Account": ids})
+		return d.rest(t, key, app, "openim/query_online_status", string(body))
+	}
+	for i := 0; i < len(acknowledged); i += 500 {
+		if got := query(acknowledged[i:min(i+500, len(acknowledged))]); strings.Contains(got, "70107") || !strings.Contains(got, `"ActionStatus":"OK"`) {
+			t.Fatalf("an acknowledged account is missing after the restart: %.300s", got)
+		}
+	}
+	t.Logf("%d accounts acknowledged before the file could not grow; all there after kill -9 and restart", len(acknowledged))
+}
+
+// healthz returns d's /healthz status code.
+func (d *daemon) healthz(t *testing.T) int {
+	t.Helper()
+	resp, err := http.Get("http://" + d.addr + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }

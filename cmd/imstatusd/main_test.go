@@ -65,10 +65,22 @@ type daemon struct {
 // unless args name one.
 func start(t *testing.T, args ...string) *daemon {
 	t.Helper()
+	return startLimited(t, 0, args...)
+}
+
+// startLimited is start with the files imstatusd writes limited to
+// fsizeKiB (RLIMIT_FSIZE, through bash's ulimit -f; 0: no limit): past it
+// a write fails with EFBIG, as it fails with ENOSPC on a full disk.
+func startLimited(t *testing.T, fsizeKiB int, args ...string) *daemon {
+	t.Helper()
 	if !slices.Contains(args, "--data") {
 		args = append([]string{"--data", t.TempDir()}, args...)
 	}
-	cmd := exec.Command(binary, append([]string{"--addr", "127.0.0.1:0"}, args...)...)
+	argv := append([]string{binary, "--addr", "127.0.0.1:0"}, args...)
+	if fsizeKiB > 0 {
+		argv = append([]string{"bash", "-c", `ulimit -S -f "$0" && exec "$@"`, strconv.Itoa(fsizeKiB)}, argv...)
+	}
+	cmd := exec.Command(argv[0], argv[1:]...)
 	stdout, _ := cmd.StdoutPipe()
 	logf, err := os.Create(filepath.Join(t.TempDir(), "imstatusd.log"))
 	if err != nil {

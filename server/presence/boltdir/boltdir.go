@@ -98,6 +98,10 @@ func Open(path string, opts Options) (*DB, error) {
 		}
 	case !errors.Is(err, fs.ErrNotExist):
 		return nil, fmt.Errorf("boltdir: data file: %w", err)
+	default:
+		if err := create(path, opts.LockTimeout); err != nil {
+			return nil, err
+		}
 	}
 	bdb, err := openBolt(path, opts.LockTimeout, false)
 	if err != nil {
@@ -112,6 +116,41 @@ func Open(path string, opts Options) (*DB, error) {
 		return nil, err
 	}
 	return d, nil
+}
+
+// create makes a new data file at path, formatted, or leaves none: it is
+// made under another name and linked into place only when complete, so a
+// disk that fills up meanwhile leaves no half-made file for the next start
+// to refuse as corrupt. If another process links its own first, that one
+// is kept.
+func create(path string, timeout time.Duration) error {
+	tmp := fmt.Sprintf("%s.new-%d-%d", path, os.Getpid(), time.Now().UnixNano())
+	defer os.Remove(tmp)
+	bdb, err := openBolt(tmp, timeout, false)
+	if err != nil {
+		return fmt.Errorf("boltdir: create data file %s: %w", path, err)
+	}
+	d := &DB{db: bdb, path: path}
+	err = d.checkFormat()
+	if cerr := bdb.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("boltdir: create data file %s: %w", path, err)
+	}
+	if err := os.Link(tmp, path); err != nil && !errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("boltdir: create data file %s: %w", path, err)
+	}
+	// The new name must outlive a crash: sync the directory that holds it.
+	dir, err := os.Open(filepath.Dir(path))
+	if err != nil {
+		return fmt.Errorf("boltdir: create data file %s: %w", path, err)
+	}
+	defer dir.Close()
+	if err := dir.Sync(); err != nil {
+		return fmt.Errorf("boltdir: create data file %s: sync its directory: %w", path, err)
+	}
+	return nil
 }
 
 // checkSize refuses a file cut short. Opening for writing, bbolt reads the
