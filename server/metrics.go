@@ -36,6 +36,9 @@ type metrics struct {
 	connsRefused    atomic.Uint64 // connections closed 1013 at a connection cap
 	acceptErrors    atomic.Uint64 // failed accepts (Server.Listener)
 	loginsLimited   atomic.Uint64 // logins answered 7008 at the per-address rate
+	// httpTimeouts counts connections ended by net/http's read deadlines,
+	// by phase (timedConn).
+	httpTimeouts [phases]atomic.Uint64
 }
 
 // serveMetrics writes the counters and gauges in Prometheus's text format
@@ -71,6 +74,10 @@ func (s *Server) serveMetrics(w http.ResponseWriter, _ *http.Request) {
 	counter(w, "imstatus_logins_limited_total", "Logins answered 7008: too many a second from one remote address.", m.loginsLimited.Load())
 	counter(w, "imstatus_accept_errors_total", "Failed accepts of a connection, e.g. at the open-file limit (the listener retries).", m.acceptErrors.Load())
 	counter(w, "imstatus_requests_shed_total", "Requests answered 70503 (server busy): no turn to call the backend came within the admit wait.", m.shed.Load())
+	header(w, "imstatus_http_timeouts_total", "counter", "HTTP connections (REST, upgrades) ended by a timeout: the first request's headers (--http-read-timeout, at most 10 s), a request's body (--http-read-timeout), or the next request of an idle keep-alive connection (--http-idle-timeout). Counted with Listener and ConnState.")
+	for i, name := range phaseNames {
+		fmt.Fprintf(w, "imstatus_http_timeouts_total{phase=%q} %d\n", name, m.httpTimeouts[i].Load())
+	}
 	counter(w, "imstatus_users_relistened_total", "Users this node listened to again at once: a hearer had come meanwhile (cluster mode).", m.relistened.Load())
 	if s.opts.Counters != nil {
 		for _, c := range s.opts.Counters() {

@@ -184,6 +184,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	// not bound by it: the upgrade clears the deadlines it set.
 	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: min(10*time.Second, *httpRead),
 		ReadTimeout: *httpRead, WriteTimeout: *httpRead, IdleTimeout: *httpIdle,
+		ConnState: srv.ConnState, // with srv.Listener: the timeouts counted
 		// Mostly failed TLS handshakes (scanners, clients that distrust the
 		// certificate): details for debugging, not alarms.
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}

@@ -688,6 +688,14 @@ func TestHTTPTimeouts(t *testing.T) {
 	fmt.Fprintf(slow, "POST /v4/im_open_login_svc/account_import HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
 	closedWithin("a POST whose body stops", slow, 5*time.Second)
 
+	loris, err := net.Dial("tcp", d.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer loris.Close()
+	fmt.Fprintf(loris, "GET /healthz HTTP/1.1\r\nHost: x\r\n")
+	closedWithin("a request whose headers stop", loris, 5*time.Second)
+
 	idle, err := net.Dial("tcp", d.addr)
 	if err != nil {
 		t.Fatal(err)
@@ -708,5 +716,11 @@ func TestHTTPTimeouts(t *testing.T) {
 	ws.SetReadDeadline(time.Now().Add(5 * time.Second))
 	if _, _, err := ws.ReadMessage(); err != nil {
 		t.Fatalf("a WebSocket link after the HTTP timeouts: %v", err)
+	}
+	// Each counted once, under its phase; the WebSocket link not at all.
+	for phase, want := range map[string]int{"header": 1, "body": 1, "idle": 1} {
+		if got := d.metric(t, `imstatus_http_timeouts_total{phase="`+phase+`"}`); got != want {
+			t.Errorf("imstatus_http_timeouts_total{phase=%q} = %d, want %d", phase, got, want)
+		}
 	}
 }
