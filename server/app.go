@@ -52,6 +52,8 @@ type app struct {
 
 	// unsent are changes in the store that publish could not send.
 	unsent retryQueue[wire.Status]
+	// fanout caps how often each user's changes are sent (fanout.go).
+	fanout *fanoutCap
 
 	// renewedSince is when this node's unbroken run of lease renewals
 	// began (the clock's UnixNano; 0 after a failed one). A node sweeps
@@ -92,6 +94,7 @@ func newApp(s *Server, cfg AppConfig, b presence.Backend) *app {
 		a.unheard = make(chan string, maxUnheard)
 	}
 	a.unsent.max = maxUnsent
+	a.fanout = newFanoutCap(cfg.FanoutsPerSecond, cfg.FanoutBurst)
 	a.heartbeatEvery = s.opts.HeartbeatInterval
 	if a.heartbeatEvery <= 0 {
 		a.heartbeatEvery = min(a.heartbeatTimeout/4, 30*time.Second)
@@ -333,6 +336,13 @@ func (a *app) depart(ctx context.Context, d departure) error {
 func (a *app) publish(ch presence.Change) {
 	if !ch.Changed() {
 		return
+	}
+	if ok, merged := a.fanout.admit(ch.After, a.now()); !ok {
+		a.srv.metrics.fanoutsHeld.Add(1)
+		if merged {
+			a.srv.metrics.fanoutsMerged.Add(1)
+		}
+		return // sent at a sweep, unless a newer change replaces it
 	}
 	ctx, cancel := a.call()
 	defer cancel()
@@ -671,6 +681,14 @@ func (a *app) sweep(now time.Time) {
 		}
 		return err
 	})
+	for _, st := range a.fanout.due(now) {
+		if err := a.send(ctx, st, nil); err != nil {
+			a.storeErr(err)
+			if !a.unsent.add(st) {
+				a.srv.metrics.unsentDropped.Add(1)
+			}
+		}
+	}
 	lead, err := a.store.Lead(ctx, "sweep", a.srv.nodeID, now, a.srv.opts.LeaseTTL)
 	if err != nil {
 		a.storeErr(err)

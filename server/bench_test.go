@@ -2,8 +2,10 @@ package server_test
 
 import (
 	"bytes"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -22,10 +24,18 @@ import (
 
 // newBenchEnv is a server whose one app has every feature on and no
 // practical rate limit.
+// newBenchEnv: no rate limit, no fan-out cap (the same users change
+// again and again, faster than any cap).
 func newBenchEnv(b testing.TB) *env {
 	return newEnvWith(b, server.Options{Apps: []server.AppConfig{{SDKAppID: testApp, SecretKey: testKey,
-		Edition: "ultimate", UserStatusEnabled: on(), RateLimitCalls: 1 << 30}}})
+		Edition: "ultimate", UserStatusEnabled: on(), RateLimitCalls: 1 << 30,
+		FanoutsPerSecond: noFanoutCap, FanoutBurst: noFanoutCap}}})
 }
+
+// noFanoutCap, as fanouts_per_second and fanout_burst, turns the per-user
+// fan-out cap off for tests of something else that change one user fast,
+// under a clock that does not move.
+const noFanoutCap = 1 << 30
 
 // rawLogin dials and logs user in, leaving the socket to the caller.
 func (e *env) rawLogin(user string) *websocket.Conn {
@@ -138,4 +148,129 @@ func BenchmarkFanout1000(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N)*n/b.Elapsed().Seconds(), "deliveries/s")
+}
+
+// BenchmarkNeighbourOfAFlood is one status change of a user, heard by b, while
+// another user with 500 online subscribers logs in and out as fast as it
+// can: what that flood costs everyone else. With the per-user fan-out cap
+// (fanouts_per_second, the default) the flood reaches its subscribers a
+// few times a second; "uncapped" is the server without it. Reports the
+// propagation p50 and p99.
+func BenchmarkNeighbourOfAFlood(b *testing.B) {
+	for _, bc := range []struct {
+		name        string
+		rate, burst int
+	}{{"uncapped", noFanoutCap, noFanoutCap}, {"capped", server.DefaultFanoutsPerSecond, server.DefaultFanoutBurst}} {
+		b.Run(bc.name, func(b *testing.B) {
+			e := newEnvWith(b, server.Options{Apps: []server.AppConfig{{SDKAppID: testApp, SecretKey: testKey,
+				Edition: "ultimate", UserStatusEnabled: on(), RateLimitCalls: 1 << 30, MaxSubscriptions: 1000,
+				FanoutsPerSecond: bc.rate, FanoutBurst: bc.burst}}})
+			fans := names("fan_", 500)
+			e.importAccounts(fans...)
+			e.importAccounts("flooder", "b")
+			sub := idsRequest(wire.OpSubscribe, []string{"flooder"})
+			for _, f := range fans {
+				ws := e.rawLogin(f)
+				rawCall(b, ws, sub)
+				go func() {
+					for {
+						if _, _, err := ws.ReadMessage(); err != nil {
+							return
+						}
+					}
+				}()
+			}
+			// The server's sweeps, on the test's clock, ten times a second.
+			stop := make(chan struct{})
+			var wg sync.WaitGroup
+			wg.Go(func() {
+				for {
+					select {
+					case <-stop:
+						return
+					case <-time.After(100 * time.Millisecond):
+						e.clock.Advance(100 * time.Millisecond)
+						e.srv.Sweep()
+					}
+				}
+			})
+			// The flood: log in, log out, on one link, as fast as answered.
+			fl := e.rawLogin("flooder")
+			login := []byte(`{"seq":3,"op":"login","body":{"v":1,"sdkappid":` + strconv.Itoa(testApp) +
+				`,"user_id":"flooder","user_sig":"` + e.sig("flooder") + `","platform":"Linux"}}`)
+			logout := []byte(`{"seq":4,"op":"logout"}`)
+			wg.Go(func() {
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					if fl.WriteMessage(websocket.TextMessage, logout) != nil || fl.WriteMessage(websocket.TextMessage, login) != nil {
+						return
+					}
+					for range 2 { // the two replies (and the own-status pushes between)
+						for {
+							_, msg, err := fl.ReadMessage()
+							if err != nil {
+								return
+							}
+							if bytes.Contains(msg[:min(len(msg), 40)], []byte(`"op":"reply"`)) {
+								break
+							}
+						}
+					}
+				}
+			})
+			// The pair: b hears 1,000 users who take turns, each changing a
+			// few times a second, under the cap like any normal user.
+			speakers := names("a_", 1000)
+			e.importAccounts(speakers...)
+			as := make([]*websocket.Conn, len(speakers))
+			for i, u := range speakers {
+				as[i] = e.rawLogin(u)
+			}
+			bw := e.rawLogin("b")
+			for ids := range slices.Chunk(speakers, 100) {
+				rawCall(b, bw, idsRequest(wire.OpSubscribe, ids))
+			}
+			var lat []time.Duration
+			pushes0, began0 := e.scrape()["imstatus_status_pushes_total"], time.Now()
+			for i := 0; b.Loop(); i++ {
+				custom := "m" + strconv.Itoa(i)
+				a := as[i%len(as)]
+				began := time.Now()
+				if err := a.WriteMessage(websocket.TextMessage, []byte(`{"seq":9,"op":"set_status","body":{"user_status_custom_status":"`+custom+`"}}`)); err != nil {
+					b.Fatal(err)
+				}
+				for {
+					_, msg, err := bw.ReadMessage()
+					if err != nil {
+						b.Fatal(err)
+					}
+					if bytes.Contains(msg, []byte(`"`+custom+`"`)) {
+						break
+					}
+				}
+				lat = append(lat, time.Since(began))
+				for { // a's reply
+					_, msg, err := a.ReadMessage()
+					if err != nil {
+						b.Fatal(err)
+					}
+					if bytes.Contains(msg[:min(len(msg), 40)], []byte(`"op":"reply"`)) {
+						break
+					}
+				}
+			}
+			pushes := float64(e.scrape()["imstatus_status_pushes_total"]-pushes0) / time.Since(began0).Seconds()
+			close(stop)
+			fl.Close()
+			wg.Wait()
+			slices.Sort(lat)
+			b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
+			b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
+			b.ReportMetric(pushes, "pushes/s")
+		})
+	}
 }

@@ -47,6 +47,11 @@ type AppConfig struct {
 	MaxSubscribeIDs int `json:"max_subscribe_ids"`
 	// MaxSubscriptions per user; past it the oldest is evicted.
 	MaxSubscriptions int `json:"max_subscriptions"`
+	// FanoutsPerSecond and FanoutBurst cap how often one user's changes
+	// are pushed to its watchers from a node; past the cap a change waits
+	// for the next sweep and a newer one replaces it (merged).
+	FanoutsPerSecond int `json:"fanouts_per_second"`
+	FanoutBurst      int `json:"fanout_burst"`
 	// MultiDevicePolicy is "per_platform" (a new login kicks the older
 	// device of the same platform), "single" (one device in all) or
 	// "unlimited".
@@ -64,6 +69,8 @@ const (
 	DefaultMaxSubscribeIDs        = wire.DefaultMaxSubscribeIDs
 	DefaultMaxSubscriptions       = wire.DefaultMaxSubscriptions
 	DefaultMultiDevicePolicy      = "per_platform"
+	DefaultFanoutsPerSecond       = 10 // imstatus's own: upstream has no such switch
+	DefaultFanoutBurst            = 20
 	DefaultAdmin                  = "administrator"
 )
 
@@ -101,6 +108,8 @@ func (c AppConfig) WithDefaults() AppConfig {
 	setInt(&c.MaxGetIDs, DefaultMaxGetIDs)
 	setInt(&c.MaxSubscribeIDs, DefaultMaxSubscribeIDs)
 	setInt(&c.MaxSubscriptions, DefaultMaxSubscriptions)
+	setInt(&c.FanoutsPerSecond, DefaultFanoutsPerSecond)
+	setInt(&c.FanoutBurst, DefaultFanoutBurst)
 	return c
 }
 
@@ -115,7 +124,8 @@ func (c AppConfig) Validate() error {
 		return fmt.Errorf("app %d: admin %q is not a valid user id", c.SDKAppID, c.Admin)
 	case c.HeartbeatTimeoutMS < 0 || c.SubscriptionClearDelayMS < 0 || c.RateLimitWindowMS < 0:
 		return fmt.Errorf("app %d: durations must not be negative", c.SDKAppID)
-	case c.RateLimitCalls < 0 || c.MaxGetIDs < 0 || c.MaxSubscribeIDs < 0 || c.MaxSubscriptions < 0:
+	case c.RateLimitCalls < 0 || c.MaxGetIDs < 0 || c.MaxSubscribeIDs < 0 || c.MaxSubscriptions < 0 ||
+		c.FanoutsPerSecond < 0 || c.FanoutBurst < 0:
 		return fmt.Errorf("app %d: limits must not be negative", c.SDKAppID)
 	}
 	switch c.Edition {

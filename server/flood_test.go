@@ -53,7 +53,7 @@ func (pipeAddr) String() string  { return "pipe" }
 func TestStatusFloodDoesNotDropSlowSubscribers(t *testing.T) {
 	e := newEnvWith(t, server.Options{
 		Apps: []server.AppConfig{{SDKAppID: testApp, SecretKey: testKey, Edition: "ultimate",
-			UserStatusEnabled: on(), RateLimitCalls: 1 << 30}},
+			UserStatusEnabled: on(), RateLimitCalls: 1 << 30, FanoutsPerSecond: noFanoutCap, FanoutBurst: noFanoutCap}},
 		SendQueue: 16,
 		Logger:    slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
@@ -113,5 +113,60 @@ func TestStatusFloodDoesNotDropSlowSubscribers(t *testing.T) {
 	}
 	if s := e.scrape()["imstatus_statuses_superseded_total"]; s == 0 {
 		t.Fatal("no status was superseded: the test did not flood w's queue")
+	}
+}
+
+// One user changing in a loop is fanned out a few times a second: past the
+// per-user cap its changes wait for the sweep, merged, and its watchers
+// hear its final status once (W4: a flooding user used to cost everyone
+// on its watchers' node latency).
+func TestFanoutCapMergesAFlood(t *testing.T) {
+	e := newEnv(t, func(a *server.AppConfig) {
+		a.RateLimitCalls = 1 << 30
+		a.FanoutsPerSecond, a.FanoutBurst = 2, 4
+	})
+	e.importAccounts("x")
+	w := e.login("w")
+	w.mustCall(0, wire.OpSubscribe, ids("x"))
+	w.drain()
+	x := e.login("x") // one token of x's four
+	w.expect("x", wire.StatusOnline, "", "Windows")
+
+	heard := func() []string {
+		w.sync()
+		var out []string
+		for {
+			select {
+			case f := <-w.pushes:
+				sts, _ := wire.ParseStatuses(f.Body)
+				for _, s := range sts {
+					if s.UserID == "x" {
+						out = append(out, s.Custom)
+					}
+				}
+			default:
+				return out
+			}
+		}
+	}
+	const n = 30
+	for i := range n {
+		x.setStatus("c" + strconv.Itoa(i))
+	}
+	if got := heard(); strings.Join(got, ",") != "c0,c1,c2" {
+		t.Fatalf("w heard x's flood as %v; want the burst's three, c0 to c2", got)
+	}
+	// The sweep after a second sends the newest held change, once.
+	e.clock.Advance(time.Second)
+	e.srv.Sweep()
+	if got := heard(); strings.Join(got, ",") != "c29" {
+		t.Fatalf("after the sweep w heard %v; want x's last status, c29, once", got)
+	}
+	e.clock.Advance(time.Second)
+	e.srv.Sweep()
+	w.quiet()
+	m := e.scrape()
+	if held, merged := m["imstatus_fanouts_held_total"], m["imstatus_fanouts_merged_total"]; held != n-3 || merged != n-4 {
+		t.Fatalf("held %d, merged %d; want %d and %d", held, merged, n-3, n-4)
 	}
 }

@@ -183,7 +183,7 @@ func TestBadFrames(t *testing.T) {
 func TestSlowReaderIsDisconnected(t *testing.T) {
 	e := newEnvWith(t, server.Options{
 		Apps: []server.AppConfig{{SDKAppID: testApp, SecretKey: testKey, Edition: "ultimate",
-			UserStatusEnabled: on(), RateLimitCalls: 1 << 30}},
+			UserStatusEnabled: on(), RateLimitCalls: 1 << 30, FanoutsPerSecond: noFanoutCap, FanoutBurst: noFanoutCap}},
 		SendQueue: 16,
 		// Only the full queue may drop the client here, not a write timeout.
 		WriteTimeout: time.Hour,

@@ -36,6 +36,8 @@ type metrics struct {
 	connsRefused    atomic.Uint64 // connections closed 1013 at a connection cap
 	acceptErrors    atomic.Uint64 // failed accepts (Server.Listener)
 	loginsLimited   atomic.Uint64 // logins answered 7008 at the per-address rate
+	fanoutsHeld     atomic.Uint64 // changes held past a user's fan-out cap
+	fanoutsMerged   atomic.Uint64 // held changes a newer one replaced, never sent
 	// httpTimeouts counts connections ended by net/http's read deadlines,
 	// by phase (timedConn).
 	httpTimeouts [phases]atomic.Uint64
@@ -78,6 +80,8 @@ func (s *Server) serveMetrics(w http.ResponseWriter, _ *http.Request) {
 	for i, name := range phaseNames {
 		fmt.Fprintf(w, "imstatus_http_timeouts_total{phase=%q} %d\n", name, m.httpTimeouts[i].Load())
 	}
+	counter(w, "imstatus_fanouts_held_total", "Status changes held back because their user passed the per-user fan-out cap (fanouts_per_second); sent at the next sweep, or merged.", m.fanoutsHeld.Load())
+	counter(w, "imstatus_fanouts_merged_total", "Held status changes replaced by a newer change of the same user before they were sent: its watchers heard the newer only.", m.fanoutsMerged.Load())
 	counter(w, "imstatus_users_relistened_total", "Users this node listened to again at once: a hearer had come meanwhile (cluster mode).", m.relistened.Load())
 	if s.opts.Counters != nil {
 		for _, c := range s.opts.Counters() {

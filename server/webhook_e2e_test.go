@@ -311,7 +311,10 @@ func TestWebhookHeartbeatTimeout(t *testing.T) {
 // notification arrives well before the webhook's 2 s timeout.
 func TestWebhookHangingEndpointDoesNotDelayPresence(t *testing.T) {
 	hook := newHookServer(t, true)
-	e := newEnv(t, func(a *server.AppConfig) { a.WebhookURL = hook.url }) // the default sender: 4 workers, 2 s timeout
+	e := newEnv(t, func(a *server.AppConfig) { // the default sender: 4 workers, 2 s timeout
+		a.WebhookURL = hook.url
+		a.FanoutsPerSecond, a.FanoutBurst = noFanoutCap, noFanoutCap // u logs in and out 25 times at once
+	})
 	e.importAccounts("w", "u")
 	w := e.login("w")
 	w.mustCall(0, wire.OpSubscribe, map[string]any{"ids": []string{"u"}})

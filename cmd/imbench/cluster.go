@@ -121,7 +121,7 @@ func (e *env) startCluster(ctx context.Context, eng *engine, n int) (*target, er
 	t := &target{name: fmt.Sprintf("%s ×%d on Redis", eng.name, n), redis: r}
 	for i := range n {
 		c, err := startChildWith(ctx, fmt.Sprintf("%s node %d", eng.name, i+1), eng.path, false,
-			"--addr", "127.0.0.1:0", "--apps", e.appsFile, "--log-level", "info", "--shutdown-timeout", "3s",
+			"--addr", "127.0.0.1:0", "--apps", eng.apps, "--log-level", "info", "--shutdown-timeout", "3s",
 			"--redis", "redis://"+r.addr+"/0", "--node-id", "bench-node-"+strconv.Itoa(i+1))
 		if err != nil {
 			t.stop()

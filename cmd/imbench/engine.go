@@ -23,6 +23,8 @@ type engine struct {
 	// defaults to a path in the working directory); every start then gets
 	// a fresh temporary one.
 	data bool
+	// apps is the apps file it serves (env.writeAppsFile).
+	apps string
 }
 
 // newEngine checks that path runs and asks its --help which flags it takes.

@@ -344,16 +344,19 @@ func run(args []string) error {
 		e.engine = &engine{name: "imstatusd"}
 	} else {
 		e.sdkAppID, e.key = 1400000000, "imbench-secret-key"
-		if e.appsFile, err = e.writeAppsFile(); err != nil {
+		if e.engine, err = newEngine(ctx, "imstatusd", filepath.Join(o.bin, "imstatusd")); err != nil {
 			return err
 		}
-		if e.engine, err = newEngine(ctx, "imstatusd", filepath.Join(o.bin, "imstatusd")); err != nil {
+		if e.appsFile, err = e.writeAppsFile(e.engine); err != nil {
 			return err
 		}
 	}
 	if o.against != "" {
 		if e.old, err = newEngine(ctx, oldEngineName, o.against); err != nil {
 			return fmt.Errorf("--against: %w", err)
+		}
+		if _, err = e.writeAppsFile(e.old); err != nil {
+			return err
 		}
 	}
 	e.res = &Results{
@@ -511,15 +514,31 @@ func (e *env) waitQuiet(ctx context.Context) {
 	}
 }
 
-// writeAppsFile writes the app imstatusd serves in the benchmark: every
-// feature on, limits high enough for load, and a heartbeat timeout longer
+// writeAppsFile writes the app eng serves in the benchmark, and notes it
+// in eng.apps: every feature on, limits high enough for load (the
+// scenarios change one user far faster than any person does: the per-user
+// fan-out cap is off where the engine has one, as an apps file that names
+// it is refused by an engine that has not), and a heartbeat timeout longer
 // than any scenario (the load clients send no heartbeats).
-func (e *env) writeAppsFile() (string, error) {
-	p := filepath.Join(e.tmp, "apps.json")
-	js := fmt.Sprintf(`{"apps":[{"sdkappid":%d,"secret_key":%q,"edition":"ultimate",`+
+func (e *env) writeAppsFile(eng *engine) (string, error) {
+	bin, err := os.ReadFile(eng.path)
+	if err != nil {
+		return "", err
+	}
+	fanout := ""
+	if bytes.Contains(bin, []byte("fanouts_per_second")) {
+		fanout = `,"fanouts_per_second":1000000000,"fanout_burst":1000000000`
+	}
+	f, err := os.CreateTemp(e.tmp, "apps-*.json")
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	_, err = fmt.Fprintf(f, `{"apps":[{"sdkappid":%d,"secret_key":%q,"edition":"ultimate",`+
 		`"user_status_enabled":true,"friend_status_auto_notify":false,"heartbeat_timeout_ms":3600000,`+
-		`"rate_limit_calls":1000000,"rate_limit_window_ms":1000,"max_subscriptions":200}]}`+"\n", e.sdkAppID, e.key)
-	return p, os.WriteFile(p, []byte(js), 0o600)
+		`"rate_limit_calls":1000000,"rate_limit_window_ms":1000,"max_subscriptions":200%s}]}`+"\n", e.sdkAppID, e.key, fanout)
+	eng.apps = f.Name()
+	return f.Name(), err
 }
 
 // sig returns a UserSig for user, generated once.
@@ -578,7 +597,7 @@ func (e *env) startProfiled(ctx context.Context) (*target, error) {
 // pprof, its profiles exposed). An engine that keeps durable data gets a
 // new empty data directory, removed when the target stops.
 func (e *env) startEngine(ctx context.Context, eng *engine, pprof bool) (*target, error) {
-	args := []string{"--addr", "127.0.0.1:0", "--apps", e.appsFile, "--log-level", "info", "--shutdown-timeout", "3s"}
+	args := []string{"--addr", "127.0.0.1:0", "--apps", eng.apps, "--log-level", "info", "--shutdown-timeout", "3s"}
 	name := eng.name
 	if pprof {
 		args = append(args, "--pprof", "127.0.0.1:0")

@@ -65,7 +65,9 @@ type Server struct {
 }
 
 // Start runs a server whose app has every feature on (ultimate edition,
-// switch on, a high rate limit), adjusted by mods. It stops at test end.
+// switch on, a high rate limit, no per-user fan-out cap: its clock does
+// not move and it runs no sweeps, so a change held past the cap would
+// never go out), adjusted by mods. It stops at test end.
 func Start(t testing.TB, mods ...func(*server.AppConfig)) *Server {
 	t.Helper()
 	return StartWith(t, nil, mods...)
@@ -76,7 +78,7 @@ func StartWith(t testing.TB, opts func(*server.Options), mods ...func(*server.Ap
 	t.Helper()
 	on := true
 	app := server.AppConfig{SDKAppID: App, SecretKey: Key, Edition: "ultimate",
-		UserStatusEnabled: &on, RateLimitCalls: 1000}
+		UserStatusEnabled: &on, RateLimitCalls: 1000, FanoutsPerSecond: 1 << 30, FanoutBurst: 1 << 30}
 	for _, m := range mods {
 		m(&app)
 	}
