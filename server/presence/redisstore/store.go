@@ -158,8 +158,8 @@ func (s *Store) update(ctx context.Context, user string, now time.Time, f func(d
 	keys := []string{s.key(user, "p"), s.key(user, "s"), s.key(user, "w"), s.key(user, "at")}
 	m := s.lock(user)
 	defer m.Unlock()
-	cur, ok := m.known[user]
-	if !ok {
+	cur, cached := m.known[user]
+	if !cached {
 		var err error
 		if cur, err = s.rdb.Get(ctx, keys[0]).Result(); err != nil && !errors.Is(err, redis.Nil) {
 			return presence.Change{}, false, err
@@ -172,8 +172,8 @@ func (s *Store) update(ctx context.Context, user string, now time.Time, f func(d
 		}
 		before := r.status(user)
 		custom := r.Custom
-		devs, ok := f(r.devices(), &custom)
-		if !ok {
+		devs, changed := f(r.devices(), &custom)
+		if !changed {
 			return presence.Change{Before: before, After: before}, false, nil
 		}
 		ch, custom := presence.Settle(before, user, devs, custom, now)
@@ -196,8 +196,8 @@ func (s *Store) update(ctx context.Context, user string, now time.Time, f func(d
 			// was old): apply f to the record as it is.
 			cur, _ = res[1].(string)
 			m.remember(user, cur)
-			if ok {
-				ok = false // the first miss of what was known is no conflict
+			if cached {
+				cached = false // the first miss of what was known is no conflict
 				continue
 			}
 			if err := backoff(ctx, attempt); err != nil {
