@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/imstatus/imstatus/core"
+	"github.com/imstatus/imstatus/internal/faultproxy"
 	"github.com/imstatus/imstatus/internal/testserver"
 	"github.com/imstatus/imstatus/server"
 	"github.com/imstatus/imstatus/server/presence"
@@ -201,8 +202,8 @@ func TestReconnectRestoresAndCatchesUp(t *testing.T) {
 	s := startServer(t)
 	w, p, x := s.watchThroughProxy("x", "y")
 
-	p.setRefuse(true)
-	p.drop()
+	p.SetRefuse(true)
+	p.Drop()
 	w.waitNet(core.Disconnected)
 	if w.LoginStatus() != core.Logined {
 		t.Fatalf("while reconnecting: %v, want still logged in", w.LoginStatus())
@@ -211,7 +212,7 @@ func TestReconnectRestoresAndCatchesUp(t *testing.T) {
 	// A call made now waits for the link.
 	got := make(chan error, 1)
 	go func() { _, err := w.GetUserStatus(bg, []string{"x"}); got <- err }()
-	p.setRefuse(false)
+	p.SetRefuse(false)
 
 	w.expect("x", wire.StatusOnline, "changed while w was away")
 	if err := <-got; err != nil {
@@ -232,11 +233,11 @@ func TestReconnectSnapshotReportsOnlyNews(t *testing.T) {
 	s.login("y")
 	w.expect("y", wire.StatusOnline, "")
 
-	p.setRefuse(true)
-	p.drop()
+	p.SetRefuse(true)
+	p.Drop()
 	w.waitNet(core.Disconnected)
 	x.must(x.SetSelfStatus(bg, "changed while w was away"))
-	p.setRefuse(false)
+	p.SetRefuse(false)
 	w.expect("x", wire.StatusOnline, "changed while w was away")
 	w.noStatusOf("y")
 }
@@ -244,11 +245,11 @@ func TestReconnectSnapshotReportsOnlyNews(t *testing.T) {
 // watchThroughProxy has w, logged in through a proxy the test can cut,
 // subscribe to ids (accounts it imports), then logs ids[0] in as x, and
 // returns once w has heard x come ONLINE.
-func (s *testServer) watchThroughProxy(ids ...string) (w *tc, p *proxy, x *tc) {
+func (s *testServer) watchThroughProxy(ids ...string) (w *tc, p *faultproxy.Proxy, x *tc) {
 	s.t.Helper()
 	s.Srv.ImportAccounts(testApp, ids...)
-	p = newProxy(s.t, s.Addr)
-	w = newClient(s.t, []string{p.addr()})
+	p = faultproxy.New(s.t, s.Addr)
+	w = newClient(s.t, []string{p.Addr()})
 	w.user = "w"
 	w.must(w.Login(bg, "w", s.sig("w", time.Hour)))
 	w.must(w.Subscribe(bg, ids))
@@ -328,26 +329,26 @@ func TestUserSigExpires(t *testing.T) {
 // answers, and the client reconnects once packets flow again.
 func TestDeadLinkDetected(t *testing.T) {
 	s := startServer(t)
-	p := newProxy(t, s.Addr)
-	c := newClient(t, []string{p.addr()}, func(cfg *core.Config) { cfg.HeartbeatInterval = 50 * time.Millisecond })
+	p := faultproxy.New(t, s.Addr)
+	c := newClient(t, []string{p.Addr()}, func(cfg *core.Config) { cfg.HeartbeatInterval = 50 * time.Millisecond })
 	c.user = "u"
 	c.must(c.Login(bg, "u", s.sig("u", time.Hour)))
 	c.waitNet(core.Connected)
-	p.setBlackhole(true)
+	p.SetFrozen(true)
 	c.waitNet(core.Disconnected)
-	p.setBlackhole(false)
+	p.SetFrozen(false)
 	c.waitNet(core.Connected)
 	c.must(c.SetSelfStatus(bg, "back"))
 }
 
 func TestCloseFailsWaitingCallsAndStopsEvents(t *testing.T) {
 	s := startServer(t)
-	p := newProxy(t, s.Addr)
-	c := newClient(t, []string{p.addr()})
+	p := faultproxy.New(t, s.Addr)
+	c := newClient(t, []string{p.Addr()})
 	c.user = "u"
 	c.must(c.Login(bg, "u", s.sig("u", time.Hour)))
-	p.setRefuse(true)
-	p.drop()
+	p.SetRefuse(true)
+	p.Drop()
 	got := make(chan error, 1)
 	go func() { got <- c.SetSelfStatus(bg, "x") }()
 	c.waitNet(core.Disconnected)
@@ -361,7 +362,7 @@ func TestCloseFailsWaitingCallsAndStopsEvents(t *testing.T) {
 	c.wantCode(wire.CodeSDKUninit, c.Login(bg, "u", "x"))
 	// Nothing is delivered after Close returned.
 	n := len(c.events)
-	p.setRefuse(false)
+	p.SetRefuse(false)
 	s.login("other").must(nil)
 	if len(c.events) != n {
 		t.Fatalf("events after Close: %d more", len(c.events)-n)
@@ -546,12 +547,12 @@ func TestRestoreRetriesAFailingServer(t *testing.T) {
 	}), t}
 	w, p, x := s.watchThroughProxy("x")
 
-	p.setRefuse(true)
-	p.drop()
+	p.SetRefuse(true)
+	p.Drop()
 	w.waitNet(core.Disconnected)
 	x.must(x.SetSelfStatus(bg, "changed while w was away"))
 	store.fails.Store(2)
-	p.setRefuse(false)
+	p.SetRefuse(false)
 	w.expect("x", wire.StatusOnline, "changed while w was away")
 	if n := store.fails.Load(); n >= 0 {
 		t.Fatalf("the injected failures were not all met (%d left)", n+1)

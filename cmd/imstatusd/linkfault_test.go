@@ -3,170 +3,26 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/imstatus/imstatus/internal/faultproxy"
 	"github.com/imstatus/imstatus/wire"
 )
 
-// Faults of one client's link, made by a TCP proxy between the client and
-// a real imstatusd: a link that goes silent both ways (blackholed: no FIN,
+// Faults of one client's link, made by a TCP proxy (faultproxy) between
+// the client and a real imstatusd: a link that goes silent both ways (no FIN,
 // no RST, as when a network path dies), one that goes silent one way only
 // (half-open), and one that is slow. The server must notice the silence by
 // the heartbeat and sweep the device; the client must notice it and come
 // back; a slow link must lose nothing and flicker nothing.
-
-// linkProxy forwards TCP connections to target. Faults apply to the links
-// open when they are set; refuse turns new connections away.
-type linkProxy struct {
-	t      *testing.T
-	ln     net.Listener
-	target string
-
-	done chan struct{} // closed at the test's end
-
-	mu     sync.Mutex
-	refuse bool
-	delay  time.Duration // added before each chunk is passed on
-	links  []*proxyLink
-}
-
-// proxyLink is one proxied connection: the client's side and the server's.
-type proxyLink struct {
-	client, server net.Conn
-	mu             sync.Mutex
-	drop           [2]bool // drop[0]: client → server; drop[1]: server → client
-}
-
-func newLinkProxy(t *testing.T, target string) *linkProxy {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &linkProxy{t: t, ln: ln, target: target, done: make(chan struct{})}
-	go p.accept()
-	t.Cleanup(func() {
-		close(p.done)
-		ln.Close()
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		for _, l := range p.links {
-			l.client.Close()
-			l.server.Close()
-		}
-	})
-	return p
-}
-
-func (p *linkProxy) addr() string { return p.ln.Addr().String() }
-
-func (p *linkProxy) accept() {
-	for {
-		c, err := p.ln.Accept()
-		if err != nil {
-			return
-		}
-		p.mu.Lock()
-		refuse := p.refuse
-		p.mu.Unlock()
-		if refuse {
-			c.Close()
-			continue
-		}
-		s, err := net.Dial("tcp", p.target)
-		if err != nil {
-			c.Close()
-			continue
-		}
-		l := &proxyLink{client: c, server: s}
-		p.mu.Lock()
-		p.links = append(p.links, l)
-		p.mu.Unlock()
-		go p.pipe(l, 0, c, s)
-		go p.pipe(l, 1, s, c)
-	}
-}
-
-// pipe copies src to dst, chunk by chunk, dropping what the link's fault
-// says to drop; an end of either side ends the other.
-func (p *linkProxy) pipe(l *proxyLink, dir int, src, dst net.Conn) {
-	defer dst.Close()
-	defer src.Close()
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := src.Read(buf)
-		if n > 0 {
-			p.mu.Lock()
-			d := p.delay
-			p.mu.Unlock()
-			time.Sleep(d)
-			l.mu.Lock()
-			drop := l.drop[dir]
-			l.mu.Unlock()
-			if !drop {
-				if _, werr := dst.Write(buf[:n]); werr != nil {
-					return
-				}
-			}
-		}
-		if err != nil {
-			if err != io.EOF || !l.dropping(dir) {
-				return
-			}
-			// A silent link passes on no FIN either: the other side stays
-			// open until the test ends.
-			<-p.done
-			return
-		}
-	}
-}
-
-func (l *proxyLink) dropping(dir int) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.drop[dir]
-}
-
-// silence makes the open links drop what goes one way (dir 0: client to
-// server, 1: server to client) or both (dir -1), and refuses new ones.
-func (p *linkProxy) silence(dir int) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.refuse = true
-	for _, l := range p.links {
-		l.mu.Lock()
-		if dir <= 0 {
-			l.drop[0] = true
-		}
-		if dir != 0 {
-			l.drop[1] = true
-		}
-		l.mu.Unlock()
-	}
-}
-
-func (p *linkProxy) setRefuse(on bool) {
-	p.mu.Lock()
-	p.refuse = on
-	p.mu.Unlock()
-}
-
-func (p *linkProxy) setDelay(d time.Duration) {
-	p.mu.Lock()
-	p.delay = d
-	p.mu.Unlock()
-}
 
 // heartbeatNode starts one imstatusd whose app drops a silent device after
 // 4 s (clients then send a heartbeat every second).
@@ -183,17 +39,17 @@ func heartbeatNode(t *testing.T) *daemon {
 func TestLinkFaults(t *testing.T) {
 	for _, tc := range []struct {
 		name string
-		dir  int // what goes silent: -1 both ways, 0 client → server, 1 server → client
+		ways int // what goes silent
 	}{
-		{"blackholed", -1},
-		{"half-open, the server hears nothing", 0},
-		{"half-open, the client hears nothing", 1},
+		{"blackholed", faultproxy.Both},
+		{"half-open, the server hears nothing", faultproxy.ToServer},
+		{"half-open, the client hears nothing", faultproxy.ToClient},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			n := heartbeatNode(t)
-			p := newLinkProxy(t, n.addr)
+			p := faultproxy.New(t, n.addr)
 			w := newPeer(t, "w", "Linux", n.addr)
-			x := newPeer(t, "x", "Android", p.addr())
+			x := newPeer(t, "x", "Android", p.Addr())
 			w.subscribe("x")
 			x.set("before")
 			w.waitFor("x", "ONLINE before", online("before"))
@@ -202,12 +58,12 @@ func TestLinkFaults(t *testing.T) {
 			// server sweeps x's device (the heartbeat), so w hears x
 			// go OFFLINE; x, hearing no answer, drops the link itself.
 			silenced := time.Now()
-			p.silence(tc.dir)
+			p.Silence(tc.ways)
 			w.waitFor("x", "OFFLINE", func(st wire.Status) bool { return st.Type == wire.StatusOffline })
 			t.Logf("w heard x OFFLINE %v after its link went silent (heartbeat timeout 4 s)", time.Since(silenced).Round(10*time.Millisecond))
 
 			// The network heals: x comes back by itself, its status kept.
-			p.setRefuse(false)
+			p.SetRefuse(false)
 			w.waitFor("x", "ONLINE again", func(st wire.Status) bool { return st.Type == wire.StatusOnline })
 			x.set("after")
 			w.waitFor("x", "ONLINE after", online("after"))
@@ -230,12 +86,12 @@ func TestLinkFaults(t *testing.T) {
 // OFFLINE.
 func TestSlowLink(t *testing.T) {
 	n := heartbeatNode(t)
-	p := newLinkProxy(t, n.addr)
+	p := faultproxy.New(t, n.addr)
 	w := newPeer(t, "w", "Linux", n.addr)
-	x := newPeer(t, "x", "Android", p.addr())
+	x := newPeer(t, "x", "Android", p.Addr())
 	w.subscribe("x")
 	w.waitFor("x", "ONLINE", online(""))
-	p.setDelay(150 * time.Millisecond)
+	p.SetDelay(150 * time.Millisecond)
 	for i := range 10 {
 		x.set(fmt.Sprintf("slow-%d", i))
 	}
