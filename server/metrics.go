@@ -26,18 +26,19 @@ type metrics struct {
 	badFrames          atomic.Uint64 // connections closed for an unreadable or oversize frame
 	// staleDeliveries counts deliveries dropped because a newer version of
 	// the same user had been delivered already.
-	staleDeliveries atomic.Uint64
-	storeErrors     atomic.Uint64 // failed calls to the presence backend
-	unsentDropped   atomic.Uint64 // changes not sent again: too many waited
-	unheard         atomic.Uint64 // routed deliveries nobody on this node took
-	unlistened      atomic.Uint64 // users this node stopped listening to
-	relistened      atomic.Uint64 // and listened to again: a hearer had come
-	shed            atomic.Uint64 // requests answered 70503: no turn in time
-	connsRefused    atomic.Uint64 // connections closed 1013 at a connection cap
-	acceptErrors    atomic.Uint64 // failed accepts (Server.Listener)
-	loginsLimited   atomic.Uint64 // logins answered 7008 at the per-address rate
-	fanoutsHeld     atomic.Uint64 // changes held past a user's fan-out cap
-	fanoutsMerged   atomic.Uint64 // held changes a newer one replaced, never sent
+	staleDeliveries   atomic.Uint64
+	storeErrors       atomic.Uint64 // failed calls to the presence backend
+	unsentDropped     atomic.Uint64 // changes not sent again: too many waited
+	unheard           atomic.Uint64 // routed deliveries nobody on this node took
+	unlistened        atomic.Uint64 // users this node stopped listening to
+	relistened        atomic.Uint64 // and listened to again: a hearer had come
+	shed              atomic.Uint64 // requests answered 70503: no turn in time
+	connsRefused      atomic.Uint64 // connections closed 1013 at a connection cap
+	acceptErrors      atomic.Uint64 // failed accepts (Server.Listener)
+	loginsLimited     atomic.Uint64 // logins answered 7008 at the per-address rate
+	restBodiesRefused atomic.Uint64 // REST calls refused for their body's size
+	fanoutsHeld       atomic.Uint64 // changes held past a user's fan-out cap
+	fanoutsMerged     atomic.Uint64 // held changes a newer one replaced, never sent
 	// httpTimeouts counts connections ended by net/http's read deadlines,
 	// by phase (timedConn).
 	httpTimeouts [phases]atomic.Uint64
@@ -80,6 +81,7 @@ func (s *Server) serveMetrics(w http.ResponseWriter, _ *http.Request) {
 	for i, name := range phaseNames {
 		fmt.Fprintf(w, "imstatus_http_timeouts_total{phase=%q} %d\n", name, m.httpTimeouts[i].Load())
 	}
+	counter(w, "imstatus_rest_bodies_refused_total", "REST calls refused because their body passed the size limit (RESTBodyLimit, --rest-body-limit).", m.restBodiesRefused.Load())
 	counter(w, "imstatus_fanouts_held_total", "Status changes held back because their user passed the per-user fan-out cap (fanouts_per_second); sent at the next sweep, or merged.", m.fanoutsHeld.Load())
 	counter(w, "imstatus_fanouts_merged_total", "Held status changes replaced by a newer change of the same user before they were sent: its watchers heard the newer only.", m.fanoutsMerged.Load())
 	counter(w, "imstatus_users_relistened_total", "Users this node listened to again at once: a hearer had come meanwhile (cluster mode).", m.relistened.Load())

@@ -24,9 +24,6 @@ const (
 	restAccountAdmin = 70403 // account commands: the caller is not the admin
 )
 
-// maxRESTBody bounds a REST request body; a 1000-item friend_import fits.
-const maxRESTBody = 1 << 20
-
 // restReply is a REST answer in upstream's envelope.
 type restReply struct {
 	b []byte
@@ -89,12 +86,14 @@ func (s *Server) rest(r *http.Request) *restReply {
 		}
 		return restFail(code, "usersig: "+err.Error())
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxRESTBody+1))
+	limit := s.opts.RESTBodyLimit
+	body, err := io.ReadAll(io.LimitReader(r.Body, int64(limit)+1))
 	if err != nil {
 		return restFail(restBadJSON, "reading the body: "+err.Error())
 	}
-	if len(body) > maxRESTBody {
-		return restFail(wire.CodeServerParams, "body larger than 1 MiB")
+	if len(body) > limit {
+		s.metrics.restBodiesRefused.Add(1)
+		return restFail(wire.CodeServerParams, "body larger than the limit of "+strconv.Itoa(limit)+" bytes")
 	}
 	if len(strings.TrimSpace(string(body))) == 0 {
 		body = []byte("{}")

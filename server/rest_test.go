@@ -706,11 +706,21 @@ func TestRESTBodyCap(t *testing.T) {
 	}
 	r := e.adminPost(pathAccountImport, pad(1<<20+1))
 	mustFail(t, r, wire.CodeServerParams)
-	if !strings.Contains(r.Get("ErrorInfo").Str, "1 MiB") {
+	if !strings.Contains(r.Get("ErrorInfo").Str, "limit of 1048576 bytes") {
 		t.Fatalf("ErrorInfo %q, want the cap named", r.Get("ErrorInfo").Str)
 	}
 	r = e.adminPost(pathAccountImport, pad(1<<20))
-	if strings.Contains(r.Get("ErrorInfo").Str, "1 MiB") {
+	if strings.Contains(r.Get("ErrorInfo").Str, "limit of") {
 		t.Fatalf("a body of exactly 1 MiB refused for its size: %s", clip(r.Raw))
+	}
+	if n := e.scrape()["imstatus_rest_bodies_refused_total"]; n != 1 {
+		t.Fatalf("imstatus_rest_bodies_refused_total = %d, want 1", n)
+	}
+
+	// The limit is the operator's to set.
+	small := newEnvWith(t, server.Options{Apps: []server.AppConfig{e.app}, RESTBodyLimit: 100})
+	mustFail(t, small.adminPost(pathAccountImport, pad(101)), wire.CodeServerParams)
+	if r := small.adminPost(pathAccountImport, pad(100)); strings.Contains(r.Get("ErrorInfo").Str, "limit of") {
+		t.Fatalf("a body of 100 bytes refused with a limit of 100: %s", clip(r.Raw))
 	}
 }

@@ -105,7 +105,13 @@ type Options struct {
 	Health func(context.Context) error
 	// Counters, when set, adds the backend's counters to /metrics.
 	Counters func() []Counter
+	// RESTBodyLimit bounds a REST request's body, in bytes; past it the
+	// call is refused in upstream's envelope. Default DefaultRESTBodyLimit.
+	RESTBodyLimit int
 }
+
+// DefaultRESTBodyLimit fits a 1,000-item friend_import.
+const DefaultRESTBodyLimit = 1 << 20
 
 // Counter is one cumulative count /metrics serves.
 type Counter struct {
@@ -184,6 +190,9 @@ func New(opts Options) (_ *Server, err error) {
 	}
 	if opts.SweepInterval <= 0 {
 		opts.SweepInterval = time.Second
+	}
+	if opts.RESTBodyLimit <= 0 {
+		opts.RESTBodyLimit = DefaultRESTBodyLimit
 	}
 	if opts.Webhook.Logger == nil {
 		opts.Webhook.Logger = opts.Logger

@@ -64,6 +64,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 	loginsPerAddr := fs.Int("logins-per-addr", 0, "at most `N` logins a second from one remote address (bursts of as many); one past it is answered 7008 before its UserSig is checked. 0: no bound; leave it 0 behind a proxy or balancer that hides the clients' addresses")
 	httpRead := fs.Duration("http-read-timeout", 30*time.Second, "how long an HTTP request (REST, or a WebSocket upgrade) may take to arrive, headers and body; a slower client's connection is closed")
 	httpIdle := fs.Duration("http-idle-timeout", 60*time.Second, "how long an HTTP keep-alive connection may wait idle for its next request")
+	httpHeader := fs.Duration("http-header-timeout", 10*time.Second, "how long an HTTP request's headers may take to arrive (at most --http-read-timeout)")
+	restBody := fs.Int("rest-body-limit", server.DefaultRESTBodyLimit, "the largest REST request body, in `bytes`; a larger one is refused in upstream's error envelope")
 	pprofAddr := fs.String("pprof", "", "serve /debug/pprof/ on this separate `HOST:PORT` (off when empty; never expose it publicly)")
 	tlsCert := fs.String("tls-cert", "", "serve wss:// and https:// with the certificate chain in this PEM `FILE` (with --tls-key; SIGHUP reloads both)")
 	tlsKey := fs.String("tls-key", "", "the private key of --tls-cert, a PEM `FILE`")
@@ -111,15 +113,18 @@ func run(args []string, stdout, stderr io.Writer) error {
 			dev.SDKAppID, dev.SecretKey, dev.Admin, sig)
 	}
 	opts := server.Options{Apps: apps, Logger: log, NodeID: *nodeID, LeaseTTL: *leaseTTL,
-		MaxConns: *maxConns, MaxConnsPerAddr: *maxConnsPerAddr, LoginsPerAddr: *loginsPerAddr}
+		MaxConns: *maxConns, MaxConnsPerAddr: *maxConnsPerAddr, LoginsPerAddr: *loginsPerAddr, RESTBodyLimit: *restBody}
 	if *maxCalls < 0 {
 		return errors.New("--max-backend-calls: 0 (no bound) or more")
 	}
 	if *maxConns < 0 || *maxConnsPerAddr < 0 || *loginsPerAddr < 0 {
 		return errors.New("--max-conns, --max-conns-per-addr and --logins-per-addr: 0 (no bound) or more")
 	}
-	if *httpRead <= 0 || *httpIdle <= 0 {
-		return errors.New("--http-read-timeout and --http-idle-timeout must be more than 0")
+	if *httpRead <= 0 || *httpIdle <= 0 || *httpHeader <= 0 {
+		return errors.New("--http-read-timeout, --http-idle-timeout and --http-header-timeout must be more than 0")
+	}
+	if *restBody <= 0 {
+		return errors.New("--rest-body-limit must be more than 0")
 	}
 	rdb, err := redisClient(*redisURL, *redisCluster, *redisSentinel)
 	if err != nil {
@@ -182,7 +187,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	// The read timeout covers a request's body too (the header one alone let
 	// a slow POST hold its connection for minutes); WebSocket links are
 	// not bound by it: the upgrade clears the deadlines it set.
-	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: min(10*time.Second, *httpRead),
+	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: min(*httpHeader, *httpRead),
 		ReadTimeout: *httpRead, WriteTimeout: *httpRead, IdleTimeout: *httpIdle,
 		ConnState: srv.ConnState, // with srv.Listener: the timeouts counted
 		// Mostly failed TLS handshakes (scanners, clients that distrust the

@@ -665,7 +665,7 @@ func TestNodeKilledOnRedis(t *testing.T) {
 // and a keep-alive connection idle past --http-idle-timeout, are closed; a
 // WebSocket link outlives both.
 func TestHTTPTimeouts(t *testing.T) {
-	d := start(t, "--http-read-timeout", "500ms", "--http-idle-timeout", "500ms")
+	d := start(t, "--http-read-timeout", "500ms", "--http-idle-timeout", "500ms", "--http-header-timeout", "400ms")
 	closedWithin := func(what string, c net.Conn, limit time.Duration) {
 		t.Helper()
 		c.SetReadDeadline(time.Now().Add(limit))
