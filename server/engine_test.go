@@ -601,3 +601,26 @@ func TestDeparturesLeaveLoginsTheirTurns(t *testing.T) {
 		}
 	}
 }
+
+// earlyBroker delivers a status to the node the moment it registers, as
+// another node's delivery does when this node restarts while the others
+// still route to it.
+type earlyBroker struct{ presence.Broker }
+
+func (b earlyBroker) Register(ctx context.Context, id string, n presence.Node) (func(), error) {
+	n.Deliver(presence.Delivery{Status: wire.Status{UserID: "someone", Type: wire.StatusOnline, Version: 1}})
+	return b.Broker.Register(ctx, id, n)
+}
+
+// A delivery that arrives while the server is starting is taken, not a
+// crash (the soak's restarted node died of it: the pools Deliver uses
+// were set after the apps registered).
+func TestDeliveryDuringStart(t *testing.T) {
+	e := wrappedEnv(t, func(b *presence.Backend) { b.Broker = earlyBroker{b.Broker} })
+	e.importAccounts("x")
+	w := e.login("w")
+	w.mustCall(0, wire.OpSubscribe, map[string]any{"ids": []string{"x"}})
+	w.expect("x", wire.StatusUnlogined, "")
+	e.login("x")
+	w.expect("x", wire.StatusOnline, "", "Windows")
+}

@@ -232,11 +232,18 @@ func New(opts Options) (_ *Server, err error) {
 		s.loginSlots = make(chan struct{}, max(opts.MaxBackendCalls/2, 1))
 		s.leaveSlots = make(chan struct{}, max(opts.MaxBackendCalls/4, 1))
 	}
+	// Ready before any app registers with its broker: from then on other
+	// nodes' deliveries may arrive (they still route to a node that
+	// restarts), and Deliver uses these.
+	s.hooks = webhook.New(opts.Webhook)
 	defer func() {
 		if err != nil {
 			s.stopApps() // the apps registered with their brokers before the error
+			s.hooks.Close(context.Background())
 		}
 	}()
+	s.targets.New = func() any { return new([]*conn) }
+	s.writeBufs.New = func() any { b := make([]byte, 0, 4096); return &b }
 	for _, c := range opts.Apps {
 		c = c.WithDefaults()
 		if err := c.Validate(); err != nil {
@@ -262,9 +269,6 @@ func New(opts Options) (_ *Server, err error) {
 				"sdkappid", c.SDKAppID, "edition", c.Edition, "user_status_enabled", *c.UserStatusEnabled)
 		}
 	}
-	s.hooks = webhook.New(opts.Webhook)
-	s.targets.New = func() any { return new([]*conn) }
-	s.writeBufs.New = func() any { b := make([]byte, 0, 4096); return &b }
 	s.upgrader = websocket.Upgrader{
 		// Small read buffers: most connections are idle most of the time,
 		// and a frame larger than the buffer is read past it, not through it.
