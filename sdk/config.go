@@ -23,9 +23,6 @@ type settings struct {
 	userData                 atomic.Pointer[string]
 }
 
-// MaxUserDefineData bounds set_config_user_define_data, as upstream does.
-const MaxUserDefineData = wire.MaxUserDefineData
-
 // userDefineData is set_config_user_define_data, "" if never set.
 func (s *SDK) userDefineData() string {
 	if p := s.settings.userData.Load(); p != nil {
@@ -80,8 +77,8 @@ func (s *SDK) SetConfig(config string, cb Result) int {
 		err = fmt.Errorf("set_config_is_log_output_console must be true or false (got %.40s)", console.Raw)
 	}
 	data := req.Get("set_config_user_define_data")
-	if err == nil && data.Exists() && (data.Type != gjson.String || len(data.Str) > MaxUserDefineData || !utf8.ValidString(data.Str)) {
-		err = fmt.Errorf("set_config_user_define_data must be a UTF-8 string of at most %d bytes", MaxUserDefineData)
+	if err == nil && data.Exists() && (data.Type != gjson.String || len(data.Str) > wire.MaxUserDefineData || !utf8.ValidString(data.Str)) {
+		err = fmt.Errorf("set_config_user_define_data must be a UTF-8 string of at most %d bytes", wire.MaxUserDefineData)
 	}
 	if err != nil {
 		k.finish(wire.CodeInvalidParams, err.Error(), "")

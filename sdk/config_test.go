@@ -34,7 +34,7 @@ func TestSetConfig(t *testing.T) {
 		"level 8":           `{"set_config_callback_log_level":8}`,
 		"level 4.5":         `{"set_config_callback_log_level":4.5}`,
 		"console a number":  `{"set_config_is_log_output_console":1}`,
-		"data too long":     `{"set_config_user_define_data":"` + strings.Repeat("x", MaxUserDefineData+1) + `"}`,
+		"data too long":     `{"set_config_user_define_data":"` + strings.Repeat("x", wire.MaxUserDefineData+1) + `"}`,
 		"data not a string": `{"set_config_user_define_data":{}}`,
 		"good and bad":      `{"set_config_log_level":6,"set_config_callback_log_level":-1}`,
 	} {

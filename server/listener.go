@@ -67,17 +67,10 @@ func (c *timedConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
 	if err != nil {
 		var ne net.Error
-		if errors.As(err, &ne) && ne.Timeout() && !c.past.Load() && !c.counted.Swap(true) {
-			switch http.ConnState(c.state.Load()) {
-			case http.StateNew:
-				c.m.httpTimeouts[phaseHeader].Add(1)
-			case http.StateActive:
-				c.m.httpTimeouts[phaseBody].Add(1)
-			case http.StateIdle:
-				c.m.httpTimeouts[phaseIdle].Add(1)
-			default:
-				c.counted.Store(false) // hijacked: a WebSocket's, not counted
-			}
+		if errors.As(err, &ne) && ne.Timeout() && !c.past.Load() {
+			if p, ok := phaseOf(http.ConnState(c.state.Load())); ok && !c.counted.Swap(true) {
+				c.m.httpTimeouts[p].Add(1)
+			} // else hijacked: a WebSocket's, not counted
 		}
 	}
 	return n, err
@@ -92,6 +85,19 @@ const (
 )
 
 var phaseNames = [phases]string{"header", "body", "idle"}
+
+// phaseOf is the phase a read in HTTP state st waits in; none once hijacked.
+func phaseOf(st http.ConnState) (int, bool) {
+	switch st {
+	case http.StateNew:
+		return phaseHeader, true
+	case http.StateActive:
+		return phaseBody, true
+	case http.StateIdle:
+		return phaseIdle, true
+	}
+	return 0, false
+}
 
 // ConnState is the http.Server's ConnState to set beside Listener: it
 // tells each connection its HTTP state, for the timeout counts.

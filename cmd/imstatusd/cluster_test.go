@@ -7,8 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -43,11 +41,7 @@ type cluster struct {
 func newCluster(t *testing.T, aof bool, appsExtra string, args ...string) *cluster {
 	t.Helper()
 	c := &cluster{t: t, redis: redistest.Start(t, aof), args: args}
-	c.apps = filepath.Join(t.TempDir(), "apps.json")
-	app := fmt.Sprintf(`{"sdkappid":%d,"secret_key":%q,"edition":"ultimate","user_status_enabled":true%s}`, redisApp, redisKey, appsExtra)
-	if err := os.WriteFile(c.apps, []byte(`{"apps":[`+app+`]}`), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	c.apps = writeApps(t, redisApp, redisKey, appsExtra)
 	for i := range 3 {
 		c.nodes = append(c.nodes, start(t, append([]string{"--apps", c.apps, "--redis", "redis://" + c.redis.Addr + "/0",
 			"--node-id", fmt.Sprintf("node-%d", i+1)}, args...)...))
@@ -232,14 +226,7 @@ func (c *cluster) importAccounts(ids ...string) {
 }
 
 // healthz returns node n's /healthz status code.
-func (c *cluster) healthz(n int) int {
-	resp, err := http.Get("http://" + c.nodes[n].addr + "/healthz")
-	if err != nil {
-		return 0
-	}
-	resp.Body.Close()
-	return resp.StatusCode
-}
+func (c *cluster) healthz(n int) int { return c.nodes[n].healthz() }
 
 func (c *cluster) waitHealth(want int) {
 	c.t.Helper()
@@ -494,11 +481,7 @@ func TestClusterRouting(t *testing.T) {
 func TestClusterSentinelFailover(t *testing.T) {
 	s := redistest.Sentinel(t)
 	c := &cluster{t: t, redis: s.Master}
-	c.apps = filepath.Join(t.TempDir(), "apps.json")
-	app := fmt.Sprintf(`{"sdkappid":%d,"secret_key":%q,"edition":"ultimate","user_status_enabled":true}`, redisApp, redisKey)
-	if err := os.WriteFile(c.apps, []byte(`{"apps":[`+app+`]}`), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	c.apps = writeApps(t, redisApp, redisKey, "")
 	url := "redis://" + s.Addr + "/0?master_name=" + s.MasterName
 	for i := range 2 {
 		c.nodes = append(c.nodes, start(t, "--apps", c.apps, "--redis-sentinel", url, "--node-id", fmt.Sprintf("node-%d", i+1)))

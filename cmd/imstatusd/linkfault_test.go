@@ -28,12 +28,7 @@ import (
 // 4 s (clients then send a heartbeat every second).
 func heartbeatNode(t *testing.T) *daemon {
 	t.Helper()
-	apps := filepath.Join(t.TempDir(), "apps.json")
-	app := fmt.Sprintf(`{"apps":[{"sdkappid":%d,"secret_key":%q,"edition":"ultimate","user_status_enabled":true,"heartbeat_timeout_ms":4000}]}`, redisApp, redisKey)
-	if err := os.WriteFile(apps, []byte(app), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return start(t, "--apps", apps)
+	return start(t, "--apps", writeApps(t, redisApp, redisKey, `,"heartbeat_timeout_ms":4000`))
 }
 
 func TestLinkFaults(t *testing.T) {
@@ -127,10 +122,8 @@ func TestSlowLink(t *testing.T) {
 // the node takes the import that failed, without a restart.
 func TestDataFileCannotGrow(t *testing.T) {
 	const key, app = "disk-key", 1400000004
-	dir := t.TempDir()
-	apps := filepath.Join(dir, "apps.json")
-	os.WriteFile(apps, []byte(fmt.Sprintf(`{"apps":[{"sdkappid":%d,"secret_key":%q,"edition":"ultimate","user_status_enabled":true}]}`, app, key)), 0o600)
-	data := filepath.Join(dir, "data")
+	apps := writeApps(t, app, key, "")
+	data := filepath.Join(t.TempDir(), "data")
 
 	// At start, 8 KiB: not even the new file's first pages fit.
 	out, err := exec.Command("bash", "-c", `ulimit -f 8 && exec "$@"`, "bash", binary,
@@ -173,7 +166,7 @@ func TestDataFileCannotGrow(t *testing.T) {
 	if len(acknowledged) == 0 {
 		t.Fatal("no import fitted")
 	}
-	if code := d.healthz(t); code != http.StatusOK {
+	if code := d.healthz(); code != http.StatusOK {
 		t.Fatalf("/healthz %d after the failed write: the node should go on serving", code)
 	}
 	// Room again (the operator freed the disk): the same import now works,
@@ -202,13 +195,24 @@ func TestDataFileCannotGrow(t *testing.T) {
 	t.Logf("%d accounts acknowledged before the file could not grow; all there after kill -9 and restart", len(acknowledged))
 }
 
-// healthz returns d's /healthz status code.
-func (d *daemon) healthz(t *testing.T) int {
-	t.Helper()
+// healthz returns d's /healthz status code, 0 when it does not answer.
+func (d *daemon) healthz() int {
 	resp, err := http.Get("http://" + d.addr + "/healthz")
 	if err != nil {
-		t.Fatal(err)
+		return 0
 	}
 	resp.Body.Close()
 	return resp.StatusCode
+}
+
+// writeApps writes an apps file of one app (ultimate, the status switch on,
+// and extra added to its JSON object) and returns its path.
+func writeApps(t *testing.T, app uint64, key, extra string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "apps.json")
+	js := fmt.Sprintf(`{"apps":[{"sdkappid":%d,"secret_key":%q,"edition":"ultimate","user_status_enabled":true%s}]}`, app, key, extra)
+	if err := os.WriteFile(p, []byte(js), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
