@@ -246,10 +246,20 @@ func TestReconnectSnapshotReportsOnlyNews(t *testing.T) {
 // subscribe to ids (accounts it imports), then logs ids[0] in as x, and
 // returns once w has heard x come ONLINE.
 func (s *testServer) watchThroughProxy(ids ...string) (w *tc, p *faultproxy.Proxy, x *tc) {
+	return s.watchThroughProxyWith(nil, ids...)
+}
+
+// watchThroughProxyWith is watchThroughProxy with w's configuration
+// changed by mod (when not nil).
+func (s *testServer) watchThroughProxyWith(mod func(*core.Config), ids ...string) (w *tc, p *faultproxy.Proxy, x *tc) {
 	s.t.Helper()
 	s.Srv.ImportAccounts(testApp, ids...)
 	p = faultproxy.New(s.t, s.Addr)
-	w = newClient(s.t, []string{p.Addr()})
+	var mods []func(*core.Config)
+	if mod != nil {
+		mods = append(mods, mod)
+	}
+	w = newClient(s.t, []string{p.Addr()}, mods...)
 	w.user = "w"
 	w.must(w.Login(bg, "w", s.sig("w", time.Hour)))
 	w.must(w.Subscribe(bg, ids))
@@ -535,27 +545,46 @@ func (s *failingSubscribes) Subscribe(ctx context.Context, owner string, targets
 }
 
 // A restoring subscribe that the server fails (70500, or 70503 when busy)
-// is sent again, so the client still hears what changed while it was away.
+// is sent again, so the client still hears what changed while it was away;
+// one the server keeps failing past RequestTimeout gives the link up, and
+// the next link restores (before, the client gave up after four retries
+// and never heard the change).
 func TestRestoreRetriesAFailingServer(t *testing.T) {
-	store := &failingSubscribes{owner: "w"}
-	s := &testServer{testserver.StartWith(t, func(o *server.Options) {
-		o.Backend = func(server.AppConfig) (presence.Backend, error) {
-			b := memstore.NewBackend()
-			store.Store, b.Store = b.Store, store
-			return b, nil
-		}
-	}), t}
-	w, p, x := s.watchThroughProxy("x")
+	for _, tt := range []struct {
+		name  string
+		fails int32
+		links int // links w logs in over at least, the first one included
+	}{
+		{"two failures, one link", 2, 2},
+		{"failures past RequestTimeout, a new link", 8, 3},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			store := &failingSubscribes{owner: "w"}
+			s := &testServer{testserver.StartWith(t, func(o *server.Options) {
+				o.Backend = func(server.AppConfig) (presence.Backend, error) {
+					b := memstore.NewBackend()
+					store.Store, b.Store = b.Store, store
+					return b, nil
+				}
+			}), t}
+			// With 1 s, a link takes four tries (0, 0.25, 0.75, 1.75 s
+			// would pass it): eight failures need a second link.
+			w, p, x := s.watchThroughProxyWith(func(c *core.Config) { c.RequestTimeout = 1500 * time.Millisecond }, "x")
 
-	p.SetRefuse(true)
-	p.Drop()
-	w.waitNet(core.Disconnected)
-	x.must(x.SetSelfStatus(bg, "changed while w was away"))
-	store.fails.Store(2)
-	p.SetRefuse(false)
-	w.expect("x", wire.StatusOnline, "changed while w was away")
-	if n := store.fails.Load(); n >= 0 {
-		t.Fatalf("the injected failures were not all met (%d left)", n+1)
+			p.SetRefuse(true)
+			p.Drop()
+			w.waitNet(core.Disconnected)
+			x.must(x.SetSelfStatus(bg, "changed while w was away"))
+			store.fails.Store(tt.fails)
+			p.SetRefuse(false)
+			w.expect("x", wire.StatusOnline, "changed while w was away")
+			if n := store.fails.Load(); n >= 0 {
+				t.Fatalf("the injected failures were not all met (%d left)", n+1)
+			}
+			if got := p.Accepted(); got < tt.links {
+				t.Fatalf("w came back over %d links, want at least %d", got, tt.links)
+			}
+		})
 	}
 }
 

@@ -89,7 +89,21 @@ func (c *Client) run(ctx context.Context, done chan struct{}, first chan<- error
 		// the link is dead even if no FIN or RST ever arrives.
 		s.setReadTimeout(3 * interval)
 		if loggedIn {
-			c.restoreSubscriptions(ctx, s)
+			if err := c.restoreSubscriptions(ctx, s); err != nil {
+				// Without the restore's snapshots the app would never hear
+				// what changed while it was away: this link is given up,
+				// and the next one (the next server, after a pause)
+				// restores again.
+				s.end(endClosed, 0, "")
+				if ctx.Err() != nil {
+					break
+				}
+				c.log.Warn("restoring subscriptions failed; reconnecting", "addr", addr, "err", err)
+				c.events.emit(NetworkChanged{Status: ConnectFailed, Code: wire.CodeNetwork, Desc: err.Error()})
+				attempt++
+				next++
+				continue
+			}
 		}
 		c.mu.Lock()
 		if ctx.Err() != nil {
@@ -246,40 +260,50 @@ func (c *Client) serve(ctx context.Context, s *session, interval time.Duration) 
 	}
 }
 
-// restoreRetries is how many times a restoring subscribe the server
-// answered busy (70503) or failed (70500) is sent again, 250 ms, 0.5 s, 1 s,
-// 2 s apart: meanwhile the app's calls wait for the link.
-const restoreRetries = 4
+// restoreWaitMax is the longest pause between the tries of a restoring
+// subscribe that the server answered busy (70503), failed (70500) or
+// refused for the rate limit (7008): 250 ms, 0.5 s, 1 s, then 2 s apart,
+// for at most RequestTimeout in all (meanwhile the app's calls wait for
+// the link). Past that the link is given up and the next one restores.
+const restoreWaitMax = 2 * time.Second
 
 // restoreSubscriptions subscribes again, oldest first, to everything the
 // client followed; the server answers each with the current state, which
-// onStatus compares with what was last reported.
-func (c *Client) restoreSubscriptions(ctx context.Context, s *session) {
+// onStatus compares with what was last reported. It fails when the link
+// went, or when the server could not take a subscribe within
+// RequestTimeout: the caller then restores on a new link.
+func (c *Client) restoreSubscriptions(ctx context.Context, s *session) error {
 	c.mu.Lock()
 	subs := append([]string(nil), c.subs...)
 	batch := c.limitsLocked().MaxSubscribeIDs
 	c.mu.Unlock()
+	deadline := time.Now().Add(c.cfg.RequestTimeout)
 	for len(subs) > 0 {
 		n := min(batch, len(subs))
 		var f wire.ServerFrame
 		for attempt := 0; ; attempt++ {
-			rctx, cancel := context.WithTimeout(ctx, c.cfg.RequestTimeout)
+			rctx, cancel := context.WithDeadline(ctx, deadline)
 			var err error
 			f, err = s.request(rctx, wire.OpSubscribe, wire.AppendIDsBody(nil, subs[:n]))
 			cancel()
 			if err != nil {
-				return // the link went again; the next one retries
+				return err
 			}
-			// A busy or failing server (a reconnect storm on a cluster)
-			// is asked again a few times: without the answer's snapshot
-			// the app would not hear what changed while it was away.
-			if (f.Code != wire.CodeServerOverloaded && f.Code != wire.CodeServerInternal) || attempt == restoreRetries {
+			// A busy or failing server (a reconnect storm on a cluster, a
+			// Redis still loading) is asked again: without the answer's
+			// snapshot the app would not hear what changed while it was
+			// away.
+			if !retryRestore(f.Code) {
 				break
 			}
+			wait := min(250*time.Millisecond<<min(attempt, 4), restoreWaitMax)
+			if time.Until(deadline) < wait {
+				return wire.Errorf(f.Code, "the server did not take the subscriptions back: %s", f.Desc)
+			}
 			select {
-			case <-time.After(250 * time.Millisecond << attempt):
+			case <-time.After(wait):
 			case <-ctx.Done():
-				return
+				return ctx.Err()
 			}
 		}
 		if f.Code == wire.CodeAccountNotFound {
@@ -289,21 +313,36 @@ func (c *Client) restoreSubscriptions(ctx context.Context, s *session) {
 			missing, _ := wire.ParseIDs(f.Body)
 			rest := slices.DeleteFunc(slices.Clone(subs[:n]), func(id string) bool { return slices.Contains(missing, id) })
 			if len(missing) > 0 && len(rest) > 0 && len(rest) < n {
-				rctx, cancel := context.WithTimeout(ctx, c.cfg.RequestTimeout)
+				rctx, cancel := context.WithDeadline(ctx, deadline)
 				var err error
 				f, err = s.request(rctx, wire.OpSubscribe, wire.AppendIDsBody(nil, rest))
 				cancel()
 				if err != nil {
-					return
+					return err
+				}
+				if retryRestore(f.Code) {
+					return wire.Errorf(f.Code, "the server did not take the subscriptions back: %s", f.Desc)
 				}
 			}
 			c.log.Warn("restoring subscriptions: users unknown to the server", "ids", missing)
 		}
 		if f.Code != 0 && f.Code != wire.CodeAccountNotFound {
+			// Retrying cannot help (a list the server's limits refuse).
 			c.log.Warn("restoring subscriptions", "code", f.Code, "desc", f.Desc)
 		}
 		subs = subs[n:]
 	}
+	return nil
+}
+
+// retryRestore reports whether a restoring subscribe refused with code
+// may pass if sent again.
+func retryRestore(code int) bool {
+	switch code {
+	case wire.CodeServerOverloaded, wire.CodeServerInternal, wire.CodeRateLimited:
+		return true
+	}
+	return false
 }
 
 // userDefineData is the login's user_define_data: Config.UserDefineData's,

@@ -38,6 +38,9 @@ type app struct {
 	router  presence.Router
 	unheard chan string
 
+	// resyncs asks resyncLoop for a pass (Resync must not block).
+	resyncs chan struct{}
+
 	heartbeatTimeout time.Duration
 	clearDelay       time.Duration
 	heartbeatEvery   time.Duration
@@ -89,6 +92,7 @@ func newApp(s *Server, cfg AppConfig, b presence.Backend) *app {
 		clearDelay:       ms(cfg.SubscriptionClearDelayMS),
 	}
 	a.scratch.New = func() any { return new([]string) }
+	a.resyncs = make(chan struct{}, 1)
 	if r, ok := b.Broker.(presence.Router); ok {
 		a.router = r
 		a.unheard = make(chan string, maxUnheard)
@@ -704,6 +708,15 @@ func (a *app) sweep(now time.Time) {
 		}
 	}
 	for _, e := range expired {
+		if len(e.Devices) == 0 {
+			// A dead node's user whose status the sweep left: sent again
+			// (at this sweep and the next ones, as a failed publish is),
+			// in case the node died between storing and publishing it.
+			if !a.unsent.add(e.Change.After) {
+				a.srv.metrics.unsentDropped.Add(1)
+			}
+			continue
+		}
 		a.publish(e.Change)
 		for _, d := range e.Devices {
 			a.srv.log.Info("device lost with its node's lease", "sdkappid", a.cfg.SDKAppID,
@@ -728,34 +741,77 @@ func (a *app) sweep(now time.Time) {
 // Resync implements presence.Node: deliveries to this node may have been
 // lost while its link to the broker was down, so each connection gets,
 // afresh from the store, the statuses of everyone it hears of: its
-// subscriptions, its friends (with auto-notify on) and its own user.
+// subscriptions, its friends (with auto-notify on) and its own user. The
+// work is resyncLoop's.
 func (a *app) Resync() {
-	go func() {
-		var users int
+	select {
+	case a.resyncs <- struct{}{}:
+	default: // a pass is asked for already
+	}
+}
+
+// resyncWaitMax is the longest pause between a resync's tries of the
+// users the store failed to answer for.
+const resyncWaitMax = 5 * time.Second
+
+// resyncLoop runs the passes Resync asks for until done is closed. A user
+// whose resync the store failed (a Redis back from a restart answers
+// LOADING a while: the broker's subscription, allowed meanwhile, comes
+// back first) is tried again, 250 ms doubling to 5 s apart, until one
+// passes: its connections would otherwise never hear what they missed.
+func (a *app) resyncLoop(done <-chan struct{}) {
+	for {
+		select {
+		case <-done:
+			return
+		case <-a.resyncs:
+		}
+		var users []string
 		a.hub.users.Range(func(k, v any) bool {
-			if p := v.(*hubUser).conns.Load(); p != nil {
-				a.resyncUser(k.(string), *p)
-				users++
+			if v.(*hubUser).conns.Load() != nil {
+				users = append(users, k.(string))
 			}
 			return true
 		})
-		a.srv.log.Info("broker link back: statuses sent afresh", "sdkappid", a.cfg.SDKAppID, "users", users)
-	}()
+		n := len(users)
+		for wait := 250 * time.Millisecond; ; wait = min(2*wait, resyncWaitMax) {
+			users = slices.DeleteFunc(users, func(u string) bool {
+				conns := a.hub.connsOf(u)
+				return len(conns) == 0 || a.resyncUser(u, conns) == nil
+			})
+			if len(users) == 0 {
+				a.srv.log.Info("broker link back: statuses sent afresh", "sdkappid", a.cfg.SDKAppID, "users", n)
+				break
+			}
+			select {
+			case <-done:
+				return
+			case <-a.resyncs:
+				a.Resync() // a new pass, which covers these users too
+			case <-time.After(wait):
+				continue
+			}
+			break
+		}
+	}
 }
 
-func (a *app) resyncUser(user string, conns []*conn) {
+// resyncUser sends user's connections here the statuses they hear of,
+// read afresh; it fails when the store does (the failure is counted and
+// logged).
+func (a *app) resyncUser(user string, conns []*conn) error {
 	ctx, cancel := a.call()
 	defer cancel()
 	ids, err := a.hearsOf(ctx, user)
 	if err != nil {
 		a.storeErr(err)
-		return
+		return err
 	}
 	if a.router != nil {
 		// A Redis back from its AOF may have lost the last second's.
 		if err := a.router.Listen(ctx, a.srv.nodeID, ids...); err != nil {
 			a.storeErr(err)
-			return
+			return err
 		}
 	}
 	for _, c := range conns {
@@ -765,13 +821,14 @@ func (a *app) resyncUser(user string, conns []*conn) {
 	sts, err := a.statuses(ctx, ids)
 	if err != nil {
 		a.storeErr(err)
-		return
+		return err
 	}
 	for _, c := range conns {
 		if c.ready.Load() {
 			c.sendSnapshot(sts)
 		}
 	}
+	return nil
 }
 
 // reassert is what a node does when its lease was lost — it was cut off

@@ -275,6 +275,30 @@ func TestResyncAfterLostDeliveries(t *testing.T) {
 	untilCustom(t, w, "lost on the way")
 }
 
+// A resync the store fails (a Redis that answers LOADING while the
+// broker's subscription is back already) is tried again until it passes:
+// the lost delivery still reaches w.
+func TestResyncRetriesAFailingStore(t *testing.T) {
+	faults := &storetest.Faults{}
+	broker := &faultyBroker{}
+	e := wrappedEnv(t, func(b *presence.Backend) {
+		*b = storetest.Faulty(*b, faults)
+		broker.Broker, b.Broker = b.Broker, broker
+	})
+	a, w := e.watching()
+	broker.lose.Store(true)
+	a.setStatus("lost on the way")
+	w.quiet()
+	broker.lose.Store(false)
+	faults.Fail()
+	broker.node.Resync()
+	for faults.Hits() < 2 { // the first pass and a retry
+		time.Sleep(10 * time.Millisecond)
+	}
+	faults.Heal()
+	untilCustom(t, w, "lost on the way")
+}
+
 // A change the store took is not lost when publishing it fails: it is sent
 // again at the next sweeps, once the broker takes it.
 func TestUnsentChangesAreSentAgain(t *testing.T) {

@@ -306,15 +306,21 @@ func (s *Server) startApp(a *app) error {
 		return err
 	}
 	s.unregister = append(s.unregister, stop)
+	s.background(a.resyncLoop)
 	if a.router != nil {
-		done, exited := make(chan struct{}), make(chan struct{})
-		go func() {
-			defer close(exited)
-			a.unlistenLoop(done)
-		}()
-		s.unregister = append(s.unregister, func() { close(done); <-exited })
+		s.background(a.unlistenLoop)
 	}
 	return nil
+}
+
+// background runs loop until the apps stop.
+func (s *Server) background(loop func(done <-chan struct{})) {
+	done, exited := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(exited)
+		loop(done)
+	}()
+	s.unregister = append(s.unregister, func() { close(done); <-exited })
 }
 
 func (s *Server) stopApps() {

@@ -43,10 +43,25 @@ func newCluster(t *testing.T, aof bool, appsExtra string, args ...string) *clust
 	c := &cluster{t: t, redis: redistest.Start(t, aof), args: args}
 	c.apps = writeApps(t, redisApp, redisKey, appsExtra)
 	for i := range 3 {
-		c.nodes = append(c.nodes, start(t, append([]string{"--apps", c.apps, "--redis", "redis://" + c.redis.Addr + "/0",
-			"--node-id", fmt.Sprintf("node-%d", i+1)}, args...)...))
+		c.nodes = append(c.nodes, c.startNode(i, "127.0.0.1:0"))
 	}
 	return c
+}
+
+// startNode starts node i (from 0) on addr, named node-(i+1).
+func (c *cluster) startNode(i int, addr string) *daemon {
+	return start(c.t, append([]string{"--apps", c.apps, "--redis", "redis://" + c.redis.Addr + "/0",
+		"--node-id", fmt.Sprintf("node-%d", i+1), "--addr", addr}, c.args...)...)
+}
+
+// crash kills node i with -9 and, after pause, starts it again under the
+// same --node-id on the same address.
+func (c *cluster) crash(i int, pause time.Duration) {
+	old := c.nodes[i]
+	old.cmd.Process.Signal(syscall.SIGKILL)
+	<-old.done
+	time.Sleep(pause)
+	c.nodes[i] = c.startNode(i, old.addr)
 }
 
 // addrs are the addresses of the nodes numbered (from 0) in order.
@@ -286,6 +301,21 @@ func TestClusterFailover(t *testing.T) {
 	}
 }
 
+// A node killed with -9 and started again at once under the same
+// --node-id: the process it replaces is a dead node all the same, whose
+// devices are swept once its lease runs out (before, the new process
+// renewed that lease, and a device of the dead one stayed ONLINE for good).
+func TestClusterNodeRestartedUnderItsName(t *testing.T) {
+	c := newCluster(t, false, "", "--lease-ttl", "2s")
+	x := c.peer("x", "Linux", 2)
+	w := c.peer("w", "Linux", 0)
+	w.subscribe("x")
+	w.waitFor("x", "ONLINE", online(""))
+	c.crash(2, 0)
+	x.cl.Close() // x does not come back: its device was the dead node's
+	w.waitFor("x", "OFFLINE", func(st wire.Status) bool { return st.Type == wire.StatusOffline })
+}
+
 // Redis killed with -9 and started again from its append-only file: the
 // nodes keep their connections, answer calls with a server error while it
 // is down (no hang), report it on /healthz, and carry on when it is back.
@@ -412,6 +442,9 @@ func TestClusterRouting(t *testing.T) {
 		m, err := rdb.SMembers(t.Context(), fmt.Sprintf("{%s:%d:%s}:at", redisPrefix, redisApp, user)).Result()
 		if err != nil {
 			t.Fatal(err)
+		}
+		for i, id := range m {
+			m[i] = id[:strings.LastIndexByte(id, '-')] // the --node-id given
 		}
 		slices.Sort(m)
 		return m

@@ -70,7 +70,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	tlsCert := fs.String("tls-cert", "", "serve wss:// and https:// with the certificate chain in this PEM `FILE` (with --tls-key; SIGHUP reloads both)")
 	tlsKey := fs.String("tls-key", "", "the private key of --tls-cert, a PEM `FILE`")
 	dataDir := fs.String("data", defaultDataDir, "`DIR` of the durable data (accounts and friend links, in DIR/"+dataFile+`); "" keeps them in memory only, lost when imstatusd stops`)
-	nodeID := fs.String("node-id", "", "this node's `ID` among nodes sharing a backend, unique per start (default: random)")
+	nodeName := fs.String("node-id", "", "this node's `NAME` among nodes sharing a backend; each start adds a random suffix (NAME-1a2b3c), so a restarted node never takes over the device keys and lease of the process it replaces (default: random)")
 	leaseTTL := fs.Duration("lease-ttl", 15*time.Second, "how long this node's devices stay ONLINE in the shared state if the node stops renewing them")
 	maxCalls := fs.Int("max-backend-calls", 64, "with Redis: how many client requests this node runs against Redis at once (and a quarter as many closed links' departures beside); the others wait their turn (a request up to 8 s, then 70503 server busy). 0: no bound")
 	redisURL := fs.String("redis", "", "share the state with other nodes in the Redis at this `URL` (redis://[:PASSWORD@]HOST:PORT[/DB]; rediss:// for TLS); accounts and friends live there, not under --data")
@@ -112,7 +112,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "development app: sdkappid=%d secret_key=%s admin=%s\nadmin usersig: %s\n",
 			dev.SDKAppID, dev.SecretKey, dev.Admin, sig)
 	}
-	opts := server.Options{Apps: apps, Logger: log, NodeID: *nodeID, LeaseTTL: *leaseTTL,
+	opts := server.Options{Apps: apps, Logger: log, NodeID: nodeID(*nodeName), LeaseTTL: *leaseTTL,
 		MaxConns: *maxConns, MaxConnsPerAddr: *maxConnsPerAddr, LoginsPerAddr: *loginsPerAddr, RESTBodyLimit: *restBody}
 	if *maxCalls < 0 {
 		return errors.New("--max-backend-calls: 0 (no bound) or more")
@@ -394,4 +394,17 @@ func runUserSig(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintln(stdout, sig)
 	return nil
+}
+
+// nodeID is this start's node id: name with a random suffix. Device keys
+// and the lease are the node id's: a restart under the same id would keep
+// the dead process's lease alive (its devices never swept, ONLINE for
+// good) and hand out its device keys again (a login kicking itself).
+func nodeID(name string) string {
+	if name == "" {
+		return "" // the server picks a random one
+	}
+	var b [3]byte
+	rand.Read(b[:])
+	return name + "-" + hex.EncodeToString(b[:])
 }

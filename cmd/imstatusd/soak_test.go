@@ -2,9 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
@@ -52,6 +52,7 @@ const (
 type soakClient struct {
 	user    string
 	servers []string
+	warns   lastLines // what its core.Client last warned of
 
 	mu     sync.Mutex // guards the fields below, and cl's replacement
 	cl     *core.Client
@@ -114,14 +115,7 @@ func TestSoak(t *testing.T) {
 		name string
 		run  func()
 	}{
-		{"node 3 killed with -9, restarted 2 s later", func() {
-			old := c.nodes[2]
-			old.cmd.Process.Signal(syscall.SIGKILL)
-			<-old.done
-			time.Sleep(2 * time.Second)
-			c.nodes[2] = start(t, append([]string{"--apps", c.apps, "--redis", "redis://" + c.redis.Addr + "/0",
-				"--node-id", "node-3", "--addr", old.addr}, c.args...)...)
-		}},
+		{"node 3 killed with -9, restarted 2 s later", func() { c.crash(2, 2*time.Second) }},
 		{"Redis killed with -9, restarted from its AOF 2 s later", func() {
 			c.redis.Kill()
 			time.Sleep(2 * time.Second)
@@ -161,7 +155,7 @@ func TestSoak(t *testing.T) {
 		c.waitHealth(http.StatusOK)
 		parallel(clients, 64, func(sc *soakClient) { sc.ensure(t.Context(), &st) })
 		quiet := time.Now()
-		lost, stale := soakCheck(t, clients, oracle)
+		lost, stale := soakCheck(t, c, clients, oracle)
 		agreed := time.Since(quiet)
 		st.lost += lost
 		st.stale += stale
@@ -221,7 +215,7 @@ func (sc *soakClient) connect(ctx context.Context, st *soakStats) error {
 	var cl *core.Client
 	cl, err := core.New(core.Config{
 		SDKAppID: redisApp, Servers: sc.servers, Platform: "Linux",
-		Logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Logger:     slog.New(slog.NewTextHandler(&sc.warns, &slog.HandlerOptions{Level: slog.LevelWarn})),
 		BackoffMin: 200 * time.Millisecond, BackoffMax: 2 * time.Second,
 		OnEvent: func(e core.Event) {
 			ev, ok := e.(core.StatusChanged)
@@ -364,7 +358,7 @@ func (sc *soakClient) ensure(ctx context.Context, st *soakStats) {
 // soakCheck waits until every client's view of everyone it subscribes to
 // equals the truth, and counts what never does (lost) and the truths that
 // contradict what the clients did (stale).
-func soakCheck(t *testing.T, clients []*soakClient, oracle *peer) (lost, stale int) {
+func soakCheck(t *testing.T, c *cluster, clients []*soakClient, oracle *peer) (lost, stale int) {
 	t.Helper()
 	users := make([]string, len(clients))
 	for i, sc := range clients {
@@ -374,14 +368,22 @@ func soakCheck(t *testing.T, clients []*soakClient, oracle *peer) (lost, stale i
 	for {
 		truth := soakTruth(t, oracle, users)
 		var wrong, contradicted []string
+		type pair struct {
+			watcher *soakClient
+			target  string
+		}
+		var pairs []pair // the first wrong views
 		for _, sc := range clients {
 			cl := sc.client()
 			subs := cl.Subscriptions()
 			sc.mu.Lock()
 			for _, id := range subs {
 				if v := sc.view[id]; !v.Equal(truth[id]) {
-					wrong = append(wrong, fmt.Sprintf("%s sees %s as %v %q %v, truth %v %q %v", sc.user, id,
-						v.Type, v.Custom, v.Devices, truth[id].Type, truth[id].Custom, truth[id].Devices))
+					wrong = append(wrong, fmt.Sprintf("%s sees %s as %v %q %v v%d, truth %v %q %v v%d", sc.user, id,
+						v.Type, v.Custom, v.Devices, v.Version, truth[id].Type, truth[id].Custom, truth[id].Devices, truth[id].Version))
+					if len(pairs) < 10 {
+						pairs = append(pairs, pair{sc, id})
+					}
 				}
 			}
 			own := truth[sc.user]
@@ -399,12 +401,56 @@ func soakCheck(t *testing.T, clients []*soakClient, oracle *peer) (lost, stale i
 			return 0, 0
 		}
 		if time.Now().After(deadline) {
-			t.Errorf("after %v quiet, %d views differ from the truth and %d truths from what clients did; first ones:\n%s",
-				soakSettle, len(wrong), len(contradicted), strings.Join(append(wrong[:min(10, len(wrong))], contradicted[:min(10, len(contradicted))]...), "\n"))
+			t.Errorf("after %v quiet, %d views differ from the truth and %d truths from what clients did; first ones below", soakSettle, len(wrong), len(contradicted))
+			// One line each, so that a report that keeps only the test's
+			// lines keeps them.
+			for _, l := range append(wrong[:min(10, len(wrong))], contradicted[:min(10, len(contradicted))]...) {
+				t.Log(l)
+			}
+			for _, p := range pairs {
+				t.Log(soakDiagnose(t, c, p.watcher.user, p.target))
+				t.Logf("%s's client last warned: %q", p.watcher.user, p.watcher.warns.get())
+			}
 			return len(wrong), len(contradicted)
 		}
 		time.Sleep(time.Second)
 	}
+}
+
+// soakDiagnose says what the cluster holds of watcher's subscription to
+// target: whether target's watchers hold watcher, the nodes that listen to
+// target, and the nodes of watcher's devices.
+func soakDiagnose(t *testing.T, c *cluster, watcher, target string) string {
+	rdb := c.redis.Client()
+	key := func(user, what string) string { return fmt.Sprintf("{%s:%d:%s}:%s", redisPrefix, redisApp, user, what) }
+	listed, err1 := rdb.SIsMember(t.Context(), key(target, "w"), watcher).Result()
+	at, err2 := rdb.SMembers(t.Context(), key(target, "at")).Result()
+	rec, err3 := rdb.Get(t.Context(), key(watcher, "p")).Result()
+	list, err4 := rdb.Get(t.Context(), key(watcher, "s")).Result()
+	return fmt.Sprintf("%s → %s: in %s's watchers %v; %s listened to at %v; %s's record %s, list %s (errors %v)",
+		watcher, target, target, listed, target, at, watcher, rec, list, errors.Join(err1, err2, err3, err4))
+}
+
+// lastLines keeps the last few lines written to it.
+type lastLines struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (l *lastLines) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.lines = append(l.lines, strings.TrimSpace(string(p)))
+	if len(l.lines) > 4 {
+		l.lines = slices.Delete(l.lines, 0, len(l.lines)-4)
+	}
+	return len(p), nil
+}
+
+func (l *lastLines) get() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.lines)
 }
 
 // soakTruth reads everyone's status afresh, 500 at a time.

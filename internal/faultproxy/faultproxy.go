@@ -19,11 +19,12 @@ type Proxy struct {
 	target string
 	done   chan struct{} // closed at the test's end
 
-	mu     sync.Mutex
-	links  []*link
-	refuse bool
-	frozen chan struct{} // closed unless frozen
-	delay  time.Duration // before each chunk is passed on
+	mu       sync.Mutex
+	links    []*link
+	accepted int // links relayed so far
+	refuse   bool
+	frozen   chan struct{} // closed unless frozen
+	delay    time.Duration // before each chunk is passed on
 }
 
 // link is one relayed connection: the client's side and the server's.
@@ -54,6 +55,14 @@ func New(t testing.TB, target string) *Proxy {
 // Addr is the address clients dial.
 func (p *Proxy) Addr() string { return p.ln.Addr().String() }
 
+// Accepted is how many links the proxy has relayed (refused ones not
+// counted).
+func (p *Proxy) Accepted() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.accepted
+}
+
 func (p *Proxy) accept() {
 	for {
 		c, err := p.ln.Accept()
@@ -75,6 +84,7 @@ func (p *Proxy) accept() {
 		l := &link{client: c, server: s}
 		p.mu.Lock()
 		p.links = append(p.links, l)
+		p.accepted++
 		p.mu.Unlock()
 		go p.pipe(l, 0, c, s)
 		go p.pipe(l, 1, s, c)

@@ -411,7 +411,12 @@ type Store interface {
 	RenewLease(ctx context.Context, node string, now time.Time, ttl time.Duration) (lost bool, err error)
 	// ExpireLeases makes every live device of a node whose lease ended
 	// before now Lost, as if its link had closed, forgets that node, and
-	// returns, per user, the change and the devices it ended.
+	// returns, per user, the change and the devices it ended. A store
+	// that keeps which users a node served returns too, for each of them
+	// whose status the sweep did not change, an Expiry with no Devices and
+	// the status unchanged (Before equal to After): the dead node may have
+	// stored a change of theirs and died before publishing it, so the
+	// caller sends their status again.
 	ExpireLeases(ctx context.Context, now time.Time) ([]Expiry, error)
 	// Lead reports whether node holds (now, or from now on) the app-wide
 	// lease of task until now+ttl: one node of the app runs a task such as
@@ -426,7 +431,8 @@ type Store interface {
 
 // Expiry is what the end of nodes' leases did to one user: its change (not
 // always a visible one: another live device may hide it) and the devices
-// ended, for the state-change webhook.
+// ended, for the state-change webhook; no Devices is a status to send
+// again (ExpireLeases).
 type Expiry struct {
 	Change  Change
 	Devices []Device

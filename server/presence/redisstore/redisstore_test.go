@@ -235,8 +235,8 @@ func TestSweepFailingHalfWayIsFinished(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := len(first) + len(second); got != len(users) {
-		t.Fatalf("%d + %d users swept, want %d", len(first), len(second), len(users))
+	if a, b := ended(first), ended(second); a+b != len(users) {
+		t.Fatalf("%d + %d users swept, want %d", a, b, len(users))
 	}
 	sts, err := s.Statuses(ctx, users...)
 	if err != nil {
@@ -249,6 +249,66 @@ func TestSweepFailingHalfWayIsFinished(t *testing.T) {
 	}
 	if third, err := s.ExpireLeases(ctx, later); err != nil || len(third) != 0 {
 		t.Fatalf("a third sweep: %v, %v; want nothing left", third, err)
+	}
+}
+
+// ended counts the expiries that ended devices (the others are statuses
+// to send again).
+func ended(ex []presence.Expiry) int {
+	n := 0
+	for _, e := range ex {
+		if len(e.Devices) > 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// A dead node's user whose status its sweep does not change — the user
+// logged in again on another node first — is returned to be sent again,
+// with what the store holds: the dead node may have stored a change it
+// never published, which that login (nothing visible changed) did not
+// publish either. The other node's user is left alone.
+func TestSweepResendsWhatADeadNodeMayNotHavePublished(t *testing.T) {
+	rdb := redistest.Standalone(t)
+	s := redisstore.NewStore(rdb, "imstatus-test", nextApp())
+	ctx := t.Context()
+	now := time.Unix(1800000000, 0)
+	for _, n := range []string{"dead", "alive"} {
+		if _, err := s.RenewLease(ctx, n, now, 15*time.Second); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dev := func(node string, conn uint64) presence.Device {
+		return presence.Device{Key: presence.DeviceKey{Node: node, Conn: conn}, Platform: "Web"}
+	}
+	if _, _, err := s.Login(ctx, "u", dev("dead", 1), presence.PerPlatform, now); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SetCustom(ctx, "u", "stored, never published", now); err != nil {
+		t.Fatal(err)
+	}
+	ch, _, err := s.Login(ctx, "u", dev("alive", 1), presence.PerPlatform, now.Add(time.Second))
+	if err != nil || ch.Changed() {
+		t.Fatalf("u's login on the other node: %+v, %v; want no visible change", ch, err)
+	}
+	if _, _, err := s.Login(ctx, "v", dev("alive", 2), presence.PerPlatform, now); err != nil {
+		t.Fatal(err)
+	}
+	later := now.Add(20 * time.Second)
+	if _, err := s.RenewLease(ctx, "alive", later, 15*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	ex, err := s.ExpireLeases(ctx, later)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ex) != 1 || len(ex[0].Devices) != 0 || ex[0].Change.Changed() {
+		t.Fatalf("ExpireLeases = %+v; want u's unchanged status alone, to send again", ex)
+	}
+	st, _ := s.Statuses(ctx, "u")
+	if got := ex[0].Change.After; got.Custom != "stored, never published" || got.Version != st[0].Version || !got.Equal(st[0]) {
+		t.Fatalf("to send again: %+v; the store holds %+v", got, st[0])
 	}
 }
 

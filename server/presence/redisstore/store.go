@@ -519,7 +519,8 @@ func (s *Store) ExpireLeases(ctx context.Context, now time.Time) ([]presence.Exp
 	return out, nil
 }
 
-// sweepNode ends every live device of node, appending to out the changes.
+// sweepNode ends every live device of node, appending to out the changes
+// and, for the node's other users, their status to send again.
 func (s *Store) sweepNode(ctx context.Context, node string, now time.Time, out []presence.Expiry) ([]presence.Expiry, error) {
 	idx := s.app + ":node:" + node
 	users, err := s.rdb.SMembers(ctx, idx).Result()
@@ -541,8 +542,11 @@ func (s *Store) sweepNode(ctx context.Context, node string, now time.Time, out [
 		if err != nil {
 			return out, err
 		}
-		if changed {
+		switch {
+		case changed:
 			out = append(out, presence.Expiry{Change: ch, Devices: ended})
+		case ch.After.Version != 0:
+			out = append(out, presence.Expiry{Change: ch})
 		}
 	}
 	return out, s.rdb.Del(ctx, idx).Err()
