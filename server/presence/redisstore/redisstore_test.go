@@ -454,6 +454,85 @@ func TestLateAwayListingClearsNothing(t *testing.T) {
 	}
 }
 
+// An owner who logs in while the sweep is clearing its list (after the
+// sweep found it away, before it wrote) keeps its list: the sweep's
+// transaction watches the owner's record. Before, the list the owner had
+// just subscribed again was wiped, and its client went on believing in it.
+func TestOwnerBackDuringTheClearKeepsItsList(t *testing.T) {
+	r := newOnRedis(t)
+	ctx := t.Context()
+	if _, err := r.s.Subscribe(ctx, "o", []string{"u"}, 10); err != nil {
+		t.Fatal(err)
+	}
+	r.login(t, "o", "n1", 1, "Web")
+	if _, _, err := r.s.Leave(ctx, "o", presence.DeviceKey{Node: "n1", Conn: 1}, presence.LoggedOut, r.now); err != nil {
+		t.Fatal(err)
+	}
+	// The login lands right after the sweep's first read of o's record,
+	// through a client of its own.
+	other := redis.NewClient(r.rdb.(*redis.Client).Options())
+	t.Cleanup(func() { other.Close() })
+	back := redisstore.NewStore(other, "imstatus-test", r.app)
+	h := &afterRecordRead{key: "}:p", do: func() {
+		if _, _, err := back.Login(ctx, "o", presence.Device{Key: presence.DeviceKey{Node: "n1", Conn: 2}, Platform: "Web"}, presence.PerPlatform, r.now); err != nil {
+			t.Error(err)
+		}
+	}}
+	r.rdb.AddHook(h)
+	h.armed.Store(true)
+	cleared, err := r.s.ClearAwaySubscriptions(ctx, r.now.Add(time.Hour), time.Minute)
+	h.armed.Store(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !h.fired.Load() {
+		t.Fatal("the login was not injected")
+	}
+	if list, _ := r.s.Subscriptions(ctx, "o"); len(cleared) != 0 || !slices.Equal(list, []string{"u"}) {
+		t.Fatalf("cleared %v, list now %v; want nothing cleared and [u]", cleared, list)
+	}
+}
+
+// afterRecordRead runs do once, while armed, right after the first read
+// of a status record (a GET, alone or in a pipeline): a login injected on
+// purpose between a read and the write that relies on it.
+type afterRecordRead struct {
+	key          string
+	do           func()
+	armed, fired atomic.Bool
+}
+
+func (h *afterRecordRead) reads(cmd redis.Cmder) bool {
+	args := cmd.Args()
+	return cmd.Name() == "get" && len(args) > 1 && strings.HasSuffix(fmt.Sprint(args[1]), h.key)
+}
+
+func (h *afterRecordRead) fire() {
+	if h.armed.Load() && h.fired.CompareAndSwap(false, true) {
+		h.do()
+	}
+}
+
+func (h *afterRecordRead) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (h *afterRecordRead) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		err := next(ctx, cmd)
+		if h.reads(cmd) {
+			h.fire()
+		}
+		return err
+	}
+}
+func (h *afterRecordRead) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		err := next(ctx, cmds)
+		if slices.ContainsFunc(cmds, h.reads) {
+			h.fire()
+		}
+		return err
+	}
+}
+
 // countRecordCalls counts the commands sent about status records: GETs of
 // one and runs of the store's script.
 type countRecordCalls struct{ gets, scripts atomic.Int32 }

@@ -332,14 +332,34 @@ func (s *Store) Statuses(ctx context.Context, ids ...string) ([]wire.Status, err
 	return out, nil
 }
 
+// errOnline is editList's answer when onlyAway and the owner is ONLINE.
+var errOnline = errors.New("redisstore: the owner is ONLINE")
+
 // editList changes owner's subscription list in a transaction; f returns
-// the new list. It returns the targets added and removed.
-func (s *Store) editList(ctx context.Context, owner string, f func(list []string) (next, added, removed []string)) ([]string, []string, error) {
-	sk := s.key(owner, "s")
+// the new list. It returns the targets added and removed. With onlyAway
+// the transaction watches the owner's status record too, and changes
+// nothing (errOnline) when the owner is ONLINE: a login that lands
+// meanwhile makes it look again, so a sweep never clears the list of an
+// owner who came back just before it.
+func (s *Store) editList(ctx context.Context, owner string, onlyAway bool, f func(list []string) (next, added, removed []string)) ([]string, []string, error) {
+	sk, rk := s.key(owner, "s"), s.key(owner, "p") // one slot: the owner's tag
+	watched := []string{sk}
+	if onlyAway {
+		watched = append(watched, rk)
+	}
 	defer s.lock(owner).Unlock()
 	for attempt := range maxRetries {
 		var added, removed []string
 		err := s.rdb.Watch(ctx, func(tx *redis.Tx) error {
+			if onlyAway {
+				r, err := readRecord(tx.Get(ctx, rk), rk)
+				if err != nil {
+					return err
+				}
+				if r.status(owner).Type == wire.StatusOnline {
+					return errOnline
+				}
+			}
 			list, err := decodeList(tx.Get(ctx, sk), owner)
 			if err != nil {
 				return err
@@ -359,7 +379,7 @@ func (s *Store) editList(ctx context.Context, owner string, f func(list []string
 				return nil
 			})
 			return err
-		}, sk)
+		}, watched...)
 		if errors.Is(err, redis.TxFailedErr) {
 			if err := backoff(ctx, attempt); err != nil {
 				return nil, nil, err
@@ -386,7 +406,7 @@ func (s *Store) editList(ctx context.Context, owner string, f func(list []string
 // Subscribe implements presence.Store.
 func (s *Store) Subscribe(ctx context.Context, owner string, targets []string, max int) ([]string, error) {
 	var evicted []string
-	_, _, err := s.editList(ctx, owner, func(list []string) ([]string, []string, []string) {
+	_, _, err := s.editList(ctx, owner, false, func(list []string) ([]string, []string, []string) {
 		var sub presence.Subscriptions // not shared: edits of several owners run at once
 		next, added, ev := sub.Add(list, targets, max)
 		evicted = ev
@@ -397,7 +417,13 @@ func (s *Store) Subscribe(ctx context.Context, owner string, targets []string, m
 
 // Unsubscribe implements presence.Store.
 func (s *Store) Unsubscribe(ctx context.Context, owner string, targets []string) error {
-	_, _, err := s.editList(ctx, owner, func(list []string) ([]string, []string, []string) {
+	return s.unsubscribe(ctx, owner, targets, false)
+}
+
+// unsubscribe is Unsubscribe, only while the owner is away (else
+// errOnline) when onlyAway.
+func (s *Store) unsubscribe(ctx context.Context, owner string, targets []string, onlyAway bool) error {
+	_, _, err := s.editList(ctx, owner, onlyAway, func(list []string) ([]string, []string, []string) {
 		var sub presence.Subscriptions
 		next, removed := sub.Remove(list, targets)
 		return next, nil, removed
@@ -456,14 +482,11 @@ func (s *Store) ClearAwaySubscriptions(ctx context.Context, now time.Time, delay
 		if n == 0 {
 			continue
 		}
-		st, err := s.Statuses(ctx, o)
+		err = s.unsubscribe(ctx, o, nil, true)
+		if errors.Is(err, errOnline) {
+			continue // back (and listed by an update that came late, or back just now)
+		}
 		if err != nil {
-			return cleared, err
-		}
-		if st[0].Type == wire.StatusOnline {
-			continue // back, and listed by an update that came late
-		}
-		if err := s.Unsubscribe(ctx, o, nil); err != nil {
 			return cleared, err
 		}
 		cleared = append(cleared, o)
