@@ -191,6 +191,10 @@ func (e *env) scenarioLatency(ctx context.Context) error {
 			fig(qs, label+" p99", "µs", s.P99).vs(qb+" p99", echoL.P99),
 		)
 	}
+	if cErr != nil {
+		// The other rows are kept; the scenario (and the bench) fails.
+		return errors.Join(fmt.Errorf("C latency (bench/latency.c): %w", cErr), t.check())
+	}
 	return t.check()
 }
 
