@@ -130,23 +130,44 @@ func TestC(t *testing.T) {
 	for i, v := range variants {
 		t.Run(v.name, func(t *testing.T) {
 			t.Parallel()
-			runCSuite(t, bins[i], v.env)
+			runCSuite(t, cSuiteRun{argv: []string{bins[i]}, env: v.env, platform: "Linux"})
 		})
 	}
 }
 
 var summaryRE = regexp.MustCompile(`^(\d+) passed, (\d+) failed$`)
 
+// cSuiteRun is how to run one build of the C suite.
+type cSuiteRun struct {
+	// argv runs the program: its path, after an emulator and its flags
+	// when it is a build for another system.
+	argv []string
+	// env is added to the environment.
+	env []string
+	// platform is the one the library reports ("Linux", "Windows"): the
+	// driver's other devices log in on it.
+	platform string
+	// logDir, when set, names the host directory given to the program for
+	// its log files in the program's own terms ("Z:/tmp/x" for /tmp/x under
+	// Wine).
+	logDir func(hostDir string) string
+	// timeout is how long the program may run (default 120 s).
+	timeout time.Duration
+}
+
 // runCSuite runs one build of the C suite against a fresh server and
 // answers its control commands.
-func runCSuite(t *testing.T, bin string, extraEnv []string) {
+func runCSuite(t *testing.T, run cSuiteRun) {
 	start := time.Now()
-	d := newCDriver(t)
+	d := newCDriver(t, run.platform)
 	app := d.ts.App.SDKAppID
 	if app != 1400000000 {
 		t.Fatalf("the C suite's SDKAppID is 1400000000; the test server's is %d", app)
 	}
 	logDir := t.TempDir()
+	if run.logDir != nil {
+		logDir = run.logDir(logDir)
+	}
 	env := append(os.Environ(),
 		"IMSDK_SERVER_ADDR="+d.ts.Addr,
 		"IMSDK_TEST_LOGDIR="+logDir,
@@ -157,15 +178,19 @@ func runCSuite(t *testing.T, bin string, extraEnv []string) {
 		"IMSDK_SIG_SHORT_alice="+d.sig("alice", app, 60*time.Second),
 		"IMSDK_SIG_OTHERAPP_alice="+d.sig("alice", app+1, 24*time.Hour),
 	)
-	env = append(env, extraEnv...)
+	env = append(env, run.env...)
 	if v, ok := os.LookupEnv("IMSDK_TEST_ASAN_OPTIONS"); ok {
 		// For experiments: override the ASAN_OPTIONS chosen below.
 		env = append(env, "ASAN_OPTIONS="+v)
 	}
 
-	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	timeout := run.timeout
+	if timeout == 0 {
+		timeout = 120 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, bin)
+	cmd := exec.CommandContext(ctx, run.argv[0], run.argv[1:]...)
 	cmd.Env = env
 	cmd.WaitDelay = 5 * time.Second
 	stdin, err := cmd.StdinPipe()
@@ -187,7 +212,8 @@ func runCSuite(t *testing.T, bin string, extraEnv []string) {
 	sc := bufio.NewScanner(stdout)
 	sc.Buffer(make([]byte, 64<<10), 4<<20)
 	for sc.Scan() {
-		line := sc.Text()
+		// A Windows program's stdout is in text mode: its lines end in CRLF.
+		line := strings.TrimSuffix(sc.Text(), "\r")
 		if cmdLine, ok := strings.CutPrefix(line, "@@"); ok {
 			reply := "ok"
 			if err := d.control(cmdLine); err != nil {
@@ -213,7 +239,11 @@ func runCSuite(t *testing.T, bin string, extraEnv []string) {
 	waitErr := cmd.Wait()
 	elapsed := time.Since(start)
 
-	t.Logf("C suite output (%s, %v):\n%s", filepath.Base(bin), elapsed.Round(time.Millisecond), out.String())
+	name := filepath.Base(run.argv[0])
+	if len(run.argv) > 1 {
+		name += " " + filepath.Base(run.argv[len(run.argv)-1])
+	}
+	t.Logf("C suite output (%s, %v):\n%s", name, elapsed.Round(time.Millisecond), out.String())
 	if s := stderr.String(); s != "" {
 		t.Logf("C suite stderr:\n%s", s)
 	}

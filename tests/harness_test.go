@@ -1,5 +1,6 @@
 // Package tests holds end-to-end tests that cross package and language
-// boundaries: the C test suite of libImSDK (c_test.go) and the Unity
+// boundaries: the C test suite of libImSDK (c_test.go; cross_test.go runs
+// it on Windows under Wine and on linux/arm64 under qemu-user) and the Unity
 // package under Mono (mono_test.go), each against a real imstatus server.
 package tests
 
@@ -28,8 +29,9 @@ var cAccounts = []string{"alice", "bob", "carol", "dave"}
 // cDriver is the Go side of the C suite: the server (which it stops,
 // restarts and sweeps on command) and the "other devices" it logs in.
 type cDriver struct {
-	t  testing.TB
-	ts *testserver.Server
+	t        testing.TB
+	ts       *testserver.Server
+	platform string // of the library under test: the driver's clients log in on it
 
 	mu     sync.Mutex
 	others []*core.Client          // every client made, closed at the end
@@ -40,7 +42,9 @@ type cDriver struct {
 // limit (20 calls per 5 s), friends notified, and a heartbeat timeout of an
 // hour of the fake clock, so that moving the clock for UserSig and
 // rate-limit tests declares no device gone until a test means it to.
-func newCDriver(t testing.TB) *cDriver {
+// platform is the one the library under test reports (core.PlatformOf of
+// its GOOS).
+func newCDriver(t testing.TB, platform string) *cDriver {
 	ts := testserver.Start(t, func(a *server.AppConfig) {
 		on := true
 		a.RateLimitCalls = 0 // the default, 20
@@ -50,7 +54,7 @@ func newCDriver(t testing.TB) *cDriver {
 	if err := ts.Srv.ImportAccounts(ts.App.SDKAppID, cAccounts...); err != nil {
 		t.Fatal(err)
 	}
-	d := &cDriver{t: t, ts: ts, byUser: make(map[string]*core.Client)}
+	d := &cDriver{t: t, ts: ts, platform: platform, byUser: make(map[string]*core.Client)}
 	t.Cleanup(d.close) // runs before the server's own cleanup
 	return d
 }
@@ -98,14 +102,14 @@ func (d *cDriver) control(line string) error {
 	return fmt.Errorf("unknown command %q", verb)
 }
 
-// loginOther logs user in from a new client on platform Linux, the C
-// library's platform on Linux: for the C program's own user this is a newer
-// login on the same platform, which kicks the C program.
+// loginOther logs user in from a new client on the C library's platform:
+// for the C program's own user this is a newer login on the same platform,
+// which kicks the C program.
 func (d *cDriver) loginOther(user string) (*core.Client, error) {
 	c, err := core.New(core.Config{
 		SDKAppID: d.ts.App.SDKAppID,
 		Servers:  []string{d.ts.Addr},
-		Platform: "Linux",
+		Platform: d.platform,
 		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	if err != nil {

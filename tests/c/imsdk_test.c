@@ -24,9 +24,9 @@
  *                           same port (accounts imported again)
  *   @@STOP / @@START        shut the server down / start it again (same port)
  *   @@SWEEP <seconds>       advance the server's fake clock, then Sweep()
- *   @@LOGIN_OTHER <user>    log <user> in from the driver (a core.Client,
- *                           platform Linux, the platform of this library on
- *                           Linux: for alice this kicks us)
+ *   @@LOGIN_OTHER <user>    log <user> in from the driver (a core.Client on
+ *                           the platform of the library under test, Linux or
+ *                           Windows: for alice this kicks us)
  *   @@SET_STATUS <user> <custom...>  the driver's client of <user> sets its
  *                           custom status (logging it in first if needed)
  *
@@ -65,6 +65,13 @@
 #define NEVER "carol"
 #define NOBODY "nobody_here"
 #define WAIT_MS 10000
+
+/* The platform the library reports for this process's device. */
+#ifdef _WIN32
+#define MY_PLATFORM "Windows"
+#else
+#define MY_PLATFORM "Linux"
+#endif
 
 /* ======================================================================== */
 /* Checks and output                                                         */
@@ -1149,7 +1156,7 @@ static void test_set_self_status(void) {
 	if (st) copy = *st;
 	pthread_mutex_unlock(&mu);
 	CHECK(copy.type == kTIMUserStatusType_Online, "own status type is Online (%d)", copy.type);
-	CHECK(copy.ndev >= 1 && strcmp(copy.devs[0], "Linux") == 0, "own online devices are [\"Linux\"] (%d device(s), first \"%s\")",
+	CHECK(copy.ndev >= 1 && strcmp(copy.devs[0], MY_PLATFORM) == 0, "own online devices are [\"" MY_PLATFORM "\"] (%d device(s), first \"%s\")",
 	      copy.ndev, copy.ndev ? copy.devs[0] : "");
 
 	char s100[200], s101[200];
@@ -1686,7 +1693,7 @@ static void test_kick(void) {
 	pthread_mutex_lock(&mu);
 	int k0 = n_kicked;
 	pthread_mutex_unlock(&mu);
-	CHECK(control("LOGIN_OTHER " ME), "driver: alice logs in on another Linux device");
+	CHECK(control("LOGIN_OTHER " ME), "driver: alice logs in on another " MY_PLATFORM " device");
 	int ok;
 	WAIT_UNTIL(ok, WAIT_MS, n_kicked > k0);
 	CHECK(ok, "the kicked-offline callback ran");
