@@ -47,6 +47,7 @@ import "C"
 import (
 	"fmt"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"unsafe"
 
@@ -54,6 +55,18 @@ import (
 )
 
 func main() {} // required by -buildmode=c-shared; never runs
+
+// init keeps the Go runtime's first thread (m0) away from the dispatcher.
+// That thread cannot exit: when a goroutine locked to it ends, Go parks it
+// for good. The dispatcher goroutine locks its thread and ends inside
+// TIMUninit, where TIMCloud.h promises that its thread ends; a host may
+// have attached that thread to its runtime (Mono does at the first callback
+// into managed code, and waits at exit for every attached thread: a
+// dispatcher that had landed on m0 hung the process at exit,
+// tests/mono_signals_test.go). Locked here, the main goroutine leaves m0
+// parked as soon as the runtime's initialisation is done, so no goroutine
+// ever runs there.
+func init() { runtime.LockOSThread() }
 
 // The process's one SDK. Global state is allowed here only: a C library has
 // no other place to keep it.

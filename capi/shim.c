@@ -14,6 +14,9 @@
 #define TIM_EXPORTS /* dllexport on Windows: these are the DLL's exports */
 
 #include <stdint.h>
+#ifndef _WIN32
+#include <signal.h>
+#endif
 
 #include "TIMCloud.h"
 #include "imstatus.h"
@@ -21,7 +24,50 @@
 
 #define UD(p) ((uintptr_t)(p))
 
+/*
+ * Signals (TIMCloud.h, "Signals"). Go needs every signal handler in the
+ * process to run on the alternate signal stack (SA_ONSTACK): a handler that
+ * runs on the thread's current stack while the thread is in Go code runs
+ * on a goroutine's stack, a few kilobytes, and overflows it into other
+ * goroutines' stacks. When the library is loaded into a running process
+ * the Go runtime turns SA_ONSTACK on for the handlers it finds; a handler
+ * installed after that (a host that loaded the library first: linked
+ * against it, LD_PRELOAD, a static link; or one that installs handlers
+ * later) keeps its flags. Mono, for one, installs its thread-suspend
+ * handlers without SA_ONSTACK, and its preemptive suspension signals
+ * threads that are in Go code: the Go runtime then crashes within seconds
+ * (tests/mono_signals_test.go). So TIMInit turns SA_ONSTACK on for every
+ * handler installed by then, as the Go runtime does at load. The handler,
+ * its mask and its other flags are kept; a thread without an alternate
+ * stack runs the handler where it did before. SIG_DFL, SIG_IGN and
+ * handlers that have the flag are left alone.
+ */
+static void onstack_handlers(void) {
+#ifndef _WIN32
+#ifdef NSIG
+	const int nsig = NSIG;
+#else
+	const int nsig = 65;
+#endif
+	for (int sig = 1; sig < nsig; sig++) {
+		struct sigaction sa;
+		if (sig == SIGKILL || sig == SIGSTOP || sigaction(sig, NULL, &sa) != 0) {
+			continue; /* not changeable, or reserved by the C library */
+		}
+		if ((sa.sa_flags & SA_ONSTACK) != 0) {
+			continue;
+		}
+		if (sa.sa_handler == SIG_DFL || sa.sa_handler == SIG_IGN) {
+			continue; /* sa_handler shares its storage with sa_sigaction */
+		}
+		sa.sa_flags |= SA_ONSTACK;
+		sigaction(sig, &sa, NULL);
+	}
+#endif
+}
+
 TIM_API int TIM_CALL TIMInit(uint64_t sdk_app_id, const char* json_sdk_config) {
+	onstack_handlers();
 	return imstatus_TIMInit(sdk_app_id, (char*)json_sdk_config);
 }
 

@@ -149,6 +149,7 @@ type monoResult struct {
 	hung           bool
 	err            error
 	stderr         string
+	lines          []string      // stdout, but the "@@" commands
 	elapsed        time.Duration // to the summary line
 	exitAfter      time.Duration // from the summary line to the exit
 }
@@ -204,6 +205,7 @@ func monoRun(t *testing.T, mono, exe string, env []string, handle func(string) s
 				continue
 			}
 			t.Logf("mono: %s", line)
+			res.lines = append(res.lines, line)
 			if m := monoSummaryRE.FindStringSubmatch(line); m != nil {
 				res.summary = true
 				res.passed, _ = strconv.Atoi(m[1])
