@@ -10,6 +10,8 @@
 #                        and beside the imstatusd of git ref REF (docs/BENCHMARKS.md)
 #   ./build.sh cross     libImSDK for other targets: Windows x64 DLL, Linux arm64,
 #                        and a static archive (the iOS form) into build/cross/
+#   ./build.sh dist VERSION [DIR]  the release archives of VERSION (e.g. 0.2.0) into
+#                        DIR (default dist/), checked (docs/RELEASE.md)
 set -euo pipefail
 cd "$(dirname "$0")"
 ROOT=$(pwd)
@@ -51,7 +53,7 @@ need_file() {
 	[ -n "$(find $dirs -name "$name" 2>/dev/null | head -1)" ] || die "$name is still missing after installing $pkg"
 }
 
-VERSION=$(sed -n 's/^const Version = "\(.*\)"/\1/p' core/version.go)
+VERSION=$(sed -n 's/^var Version = "\(.*\)"/\1/p' core/version.go)
 
 build() {
 	need go golang-go
@@ -64,7 +66,7 @@ build() {
 		-o "$BUILD/lib/libImSDK.so" ./capi
 	rm -f "$BUILD/lib/libImSDK.h" # cgo's header; users read include/
 	cp include/*.h "$BUILD/include/"
-	sed -e "s|@PREFIX@|$BUILD|g" -e "s|@VERSION@|$VERSION|g" bindings/c/ImSDK.pc.in >"$BUILD/lib/pkgconfig/ImSDK.pc"
+	sed -e "s|@VERSION@|$VERSION|g" bindings/c/ImSDK.pc.in >"$BUILD/lib/pkgconfig/ImSDK.pc"
 	cp bindings/c/ImSDKConfig.cmake "$BUILD/lib/cmake/ImSDK/"
 	local prog
 	for prog in bindings/c/example.c:imsdk_example bench/latency.c:latency; do
@@ -193,6 +195,7 @@ run_tests() {
 	# mid-input on a busy machine (golang/go#75804, fixed in Go 1.27).
 	say "fuzz smoke: every fuzz target, briefly (./build.sh fuzz runs them longer)"
 	fuzz 1000x
+	IMSTATUS_CROSS_TESTS=1 dist 0.2.0-ci.1 "$BUILD/dist-ci" # the release archives, built and checked (docs/RELEASE.md)
 	soak 3m 15m
 }
 
@@ -288,6 +291,173 @@ cross() {
 	ls -l "$out"/*/
 }
 
+# check_semver V: dies unless V is a semantic version (semver.org 2.0.0):
+# MAJOR.MINOR.PATCH, then an optional -PRERELEASE and +BUILD.
+check_semver() {
+	local v=$1 num='(0|[1-9][0-9]*)' id='[0-9A-Za-z-]+' i ids
+	local want="want MAJOR.MINOR.PATCH with an optional -PRERELEASE and +BUILD (semver.org), such as 0.2.0 or 1.0.0-rc.1"
+	case $v in v[0-9]*) die "dist: '$v' is not a semantic version: drop the v ($want)" ;; esac
+	[[ $v =~ ^$num\.$num\.$num(-$id(\.$id)*)?(\+$id(\.$id)*)?$ ]] || die "dist: '$v' is not a semantic version: $want"
+	if [[ $v =~ ^[0-9.]+-([^+]*) ]]; then
+		IFS=. read -ra ids <<<"${BASH_REMATCH[1]}"
+		for i in "${ids[@]}"; do
+			[[ $i =~ ^0[0-9]+$ ]] && die "dist: '$v' is not a semantic version: the numeric pre-release part $i has a leading zero"
+		done
+	fi
+	return 0
+}
+
+# dist VERSION [DIR]: the release archives of VERSION into DIR (default
+# dist/), then tests/dist/check_dist.sh on them (docs/RELEASE.md):
+#   libImSDK-VERSION-linux-amd64.tar.gz, libImSDK-VERSION-linux-arm64.tar.gz,
+#   libImSDK-VERSION-windows-amd64.zip: the shared library and the static
+#       archive, include/, a relocatable lib/pkgconfig/ImSDK.pc and CMake
+#       package (lib/cmake/ImSDK, with its version file); on Windows the DLL
+#       is in bin/ and lib/ has its import library and .def
+#   imstatusd-VERSION-linux-amd64.tar.gz, imstatusd-VERSION-linux-arm64.tar.gz
+#   com.imstatus.imsdk.unity-VERSION.tgz: the Unity package, with the Linux
+#       x86_64 and Windows x86_64 plugins and their .meta files in Plugins/
+#   SHA256SUMS
+# Each has LICENSE. VERSION reaches TIMGetSDKVersion, imstatusd --version,
+# ImSDK.pc, the CMake version file and the Unity package.json.
+dist() {
+	local version=${1:-} out=${2:-$ROOT/dist}
+	[ -n "$version" ] || die "dist: give the version: ./build.sh dist 0.2.0 [DIR]"
+	check_semver "$version"
+	need go golang-go
+	need gcc gcc
+	need x86_64-w64-mingw32-gcc gcc-mingw-w64-x86-64
+	need aarch64-linux-gnu-gcc gcc-aarch64-linux-gnu
+	need zip zip
+	need unzip unzip # the check
+	need pkg-config pkg-config
+	need cmake cmake
+	need make make
+	mkdir -p "$out"
+	out=$(cd "$out" && pwd)
+	local stage="$BUILD/dist/$version" t0=$SECONDS
+	rm -rf "$stage"
+	mkdir -p "$stage"
+	# Archive entries get the time of the last commit, not of the build.
+	DIST_EPOCH=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || echo 0)}
+
+	local target goos goarch cc lib
+	for target in linux/amd64/gcc linux/arm64/aarch64-linux-gnu-gcc windows/amd64/x86_64-w64-mingw32-gcc; do
+		IFS=/ read -r goos goarch cc <<<"$target"
+		dist_lib "$goos" "$goarch" "$cc" "$stage/libImSDK-$version-$goos-$goarch" "$version"
+	done
+	for goarch in amd64 arm64; do
+		say "imstatusd $version linux/$goarch (CGO_ENABLED=0: one static binary)"
+		mkdir -p "$stage/imstatusd-$version-linux-$goarch"
+		CGO_ENABLED=0 GOOS=linux GOARCH=$goarch go build -trimpath -ldflags="-X main.version=$version" \
+			-o "$stage/imstatusd-$version-linux-$goarch/imstatusd" ./cmd/imstatusd
+		cp LICENSE "$stage/imstatusd-$version-linux-$goarch/"
+	done
+	dist_unity "$stage" "$version"
+
+	say "archives into $out"
+	local archives=() name
+	for name in "libImSDK-$version-linux-amd64" "libImSDK-$version-linux-arm64" \
+		"imstatusd-$version-linux-amd64" "imstatusd-$version-linux-arm64"; do
+		dist_tar "$stage" "$name" "$out/$name.tar.gz"
+		archives+=("$name.tar.gz")
+	done
+	name="libImSDK-$version-windows-amd64"
+	rm -f "$out/$name.zip"
+	(cd "$stage" && find "$name" -exec touch -h -d "@$DIST_EPOCH" {} + &&
+		find "$name" | LC_ALL=C sort | TZ=UTC zip -X -q -@ "$out/$name.zip")
+	archives+=("$name.zip")
+	name="com.imstatus.imsdk.unity-$version.tgz"
+	dist_tar "$stage/unity" package "$out/$name"
+	archives+=("$name")
+	(cd "$out" && sha256sum -- "${archives[@]}" >SHA256SUMS)
+	local built=$((SECONDS - t0))
+	(cd "$out" && ls -l -- "${archives[@]}" SHA256SUMS)
+	say "dist $version: built in ${built}s; checking the archives"
+	bash tests/dist/check_dist.sh "$out" "$version"
+	say "dist $version: built in ${built}s, checked in $((SECONDS - t0 - built))s: $out"
+}
+
+# dist_lib GOOS GOARCH CC TREE VERSION: libImSDK for one target, laid out
+# under TREE as an installed prefix.
+dist_lib() {
+	local goos=$1 goarch=$2 cc=$3 tree=$4 version=$5
+	local ldver="-X github.com/imstatus/imstatus/core.Version=$version"
+	local env=(CGO_ENABLED=1 GOOS="$goos" GOARCH="$goarch" CC="$cc")
+	local system=Linux processor=x86_64 processor_re='^([xX]86_64|AMD64|amd64|x64)$'
+	[ "$goarch" = arm64 ] && processor=aarch64 processor_re='^(aarch64|ARM64|arm64)$'
+	mkdir -p "$tree/include" "$tree/lib/pkgconfig" "$tree/lib/cmake/ImSDK"
+	if [ "$goos" = windows ]; then
+		system=Windows
+		say "libImSDK $version $goos/$goarch: ImSDK.dll, its import library and .def"
+		# The linker writes them; its flags are split at commas and spaces,
+		# so into a directory whose path has neither.
+		local tmp
+		tmp=$(mktemp -d)
+		case $tmp in *[[:space:],\'\"]*) die "dist: the temporary directory $tmp has a space, comma or quote in its path: set TMPDIR" ;; esac
+		mkdir -p "$tree/bin"
+		env "${env[@]}" go build -trimpath -buildmode=c-shared \
+			-ldflags="$ldver -extldflags=-Wl,--out-implib,$tmp/libImSDK.dll.a,--output-def,$tmp/ImSDK.def" \
+			-o "$tree/bin/ImSDK.dll" ./capi
+		mv "$tmp/libImSDK.dll.a" "$tmp/ImSDK.def" "$tree/lib/"
+		rm -rf "$tmp" "$tree/bin/ImSDK.h"
+	else
+		say "libImSDK $version $goos/$goarch: libImSDK.so"
+		env "${env[@]}" go build -trimpath -buildmode=c-shared \
+			-ldflags="$ldver -extldflags=-Wl,-soname,libImSDK.so" -o "$tree/lib/libImSDK.so" ./capi
+	fi
+	say "libImSDK $version $goos/$goarch: libImSDK.a (c-archive)"
+	env "${env[@]}" go build -trimpath -buildmode=c-archive -ldflags="$ldver" -o "$tree/lib/libImSDK.a" ./capi
+	rm -f "$tree/lib/libImSDK.h" # cgo's header; users read include/
+	cp include/*.h "$tree/include/"
+	sed "s|@VERSION@|$version|g" bindings/c/ImSDK.pc.in >"$tree/lib/pkgconfig/ImSDK.pc"
+	cp bindings/c/ImSDKConfig.cmake "$tree/lib/cmake/ImSDK/"
+	local numeric=${version%%[-+]*}
+	sed -e "s#@VERSION@#$version#g" -e "s#@CMAKE_VERSION@#$numeric#g" -e "s#@MAJOR@#${numeric%%.*}#g" \
+		-e "s#@SYSTEM@#$system#g" -e "s#@PROCESSOR@#$processor#g" -e "s#@PROCESSOR_RE@#$processor_re#g" \
+		bindings/c/ImSDKConfigVersion.cmake.in >"$tree/lib/cmake/ImSDK/ImSDKConfigVersion.cmake"
+	cp LICENSE "$tree/"
+}
+
+# dist_unity STAGE VERSION: the Unity package into STAGE/unity/package (the
+# layout of npm pack, which Unity's "Install package from tarball" reads),
+# with VERSION in package.json and the plugins of STAGE's Linux x86_64 and
+# Windows x86_64 trees installed by Tools~/install-plugins.sh with their .meta
+# files (fixed GUIDs there, one per plugin path).
+dist_unity() {
+	local stage=$1 version=$2
+	local pkg="$stage/unity/package"
+	say "Unity package com.imstatus.imsdk.unity $version"
+	mkdir -p "$pkg"
+	# Plugins a developer installed into the checkout are not the release's;
+	# git's files are not the package's.
+	tar -C bindings/unity --exclude='./Plugins/*libImSDK*' --exclude='./Plugins/*ImSDK.dll*' \
+		--exclude=.gitignore --exclude=.gitkeep -cf - . | tar -C "$pkg" -xf -
+	sed -i -E "s/^(  \"version\": )\"[^\"]*\",\$/\\1\"$version\",/" "$pkg/package.json"
+	grep -qxF "  \"version\": \"$version\"," "$pkg/package.json" || die "dist: could not set the version in the Unity package's package.json"
+	# Unity ignores a file without a .meta in an immutable (tarball) package.
+	cp LICENSE "$pkg/LICENSE.md"
+	unity_text_meta com.imstatus.imsdk.unity/LICENSE.md >"$pkg/LICENSE.md.meta"
+	bash "bindings/unity/Tools~/install-plugins.sh" --dest "$pkg/Plugins" \
+		--linux "$stage/libImSDK-$version-linux-amd64/lib/libImSDK.so" \
+		--windows "$stage/libImSDK-$version-windows-amd64/bin/ImSDK.dll" >/dev/null
+}
+
+# unity_text_meta PATH: the .meta of a text asset, its GUID derived from PATH
+# (package name/path in the package), so every build gives the same.
+unity_text_meta() {
+	local guid
+	guid=$(printf '%s' "$1" | md5sum | cut -c1-32)
+	printf 'fileFormatVersion: 2\nguid: %s\nTextScriptImporter:\n  externalObjects: {}\n  userData: \n  assetBundleName: \n  assetBundleVariant: \n' "$guid"
+}
+
+# dist_tar DIR NAME ARCHIVE: ARCHIVE (.tar.gz or .tgz) of DIR/NAME, with
+# fixed owners, modes and times.
+dist_tar() {
+	tar -C "$1" --sort=name --owner=0 --group=0 --numeric-owner --mode='u+rwX,go+rX,go-w' \
+		--mtime="@$DIST_EPOCH" -cf - "$2" | gzip -n >"$3"
+}
+
 case "${1:-build}" in
 build) build ;;
 test) run_tests ;;
@@ -296,5 +466,6 @@ fuzz) fuzz "${2:-30}" ;;
 soak) soak "${2:-10m}" ;;
 bench) shift; bench "$@" ;;
 cross) cross ;;
-*) die "unknown command '$1' (build, test, demo, fuzz, soak, bench, cross)" ;;
+dist) shift; dist "$@" ;;
+*) die "unknown command '$1' (build, test, demo, fuzz, soak, bench, cross, dist)" ;;
 esac

@@ -1,10 +1,14 @@
 # ImSDKConfig.cmake: CMake package config for libImSDK (imstatus).
 #
 # Defines the IMPORTED target ImSDK::ImSDK (the shared library and its
-# include directory). Use it either way:
+# include directory) and, where the tree has the static archive
+# lib/libImSDK.a (the release archives of ./build.sh dist do),
+# ImSDK::ImSDK_static (it defines TIM_STATIC and links the threads library
+# the Go runtime needs). Use it either way:
 #
 #   list(APPEND CMAKE_PREFIX_PATH /path/to/imstatus/build)  # or -DImSDK_DIR=...
-#   find_package(ImSDK CONFIG REQUIRED)
+#   find_package(ImSDK 0.2 CONFIG REQUIRED)  # the version check needs the
+#                                            # ImSDKConfigVersion.cmake of a release
 #   target_link_libraries(app PRIVATE ImSDK::ImSDK)
 #
 #   include(/path/to/ImSDKConfig.cmake)
@@ -84,7 +88,8 @@ if(NOT TARGET ImSDK::ImSDK)
     INTERFACE_INCLUDE_DIRECTORIES "${ImSDK_INCLUDE_DIRS}")
   if(WIN32)
     # The import library the linker needs beside the DLL.
-    foreach(_ImSDK_implib IN ITEMS "${ImSDK_ROOT}/lib/ImSDK.lib" "${ImSDK_ROOT}/lib/libImSDK.dll.a" "${ImSDK_ROOT}/lib/libImSDK.a")
+    # (lib/libImSDK.a is the static archive, not an import library.)
+    foreach(_ImSDK_implib IN ITEMS "${ImSDK_ROOT}/lib/ImSDK.lib" "${ImSDK_ROOT}/lib/libImSDK.dll.a")
       if(EXISTS "${_ImSDK_implib}")
         set_target_properties(ImSDK::ImSDK PROPERTIES IMPORTED_IMPLIB "${_ImSDK_implib}")
         break()
@@ -93,6 +98,20 @@ if(NOT TARGET ImSDK::ImSDK)
   elseif(NOT APPLE)
     set_target_properties(ImSDK::ImSDK PROPERTIES IMPORTED_SONAME "libImSDK.so")
   endif()
+endif()
+
+if(EXISTS "${ImSDK_ROOT}/lib/libImSDK.a" AND NOT TARGET ImSDK::ImSDK_static)
+  # The c-archive of go build: the library and the Go runtime in one
+  # archive, for a program that must not load a shared library.
+  include(CMakeFindDependencyMacro)
+  find_dependency(Threads)
+  add_library(ImSDK::ImSDK_static STATIC IMPORTED)
+  set_target_properties(ImSDK::ImSDK_static PROPERTIES
+    IMPORTED_LOCATION "${ImSDK_ROOT}/lib/libImSDK.a"
+    IMPORTED_LINK_INTERFACE_LANGUAGES C
+    INTERFACE_INCLUDE_DIRECTORIES "${ImSDK_INCLUDE_DIRS}"
+    INTERFACE_COMPILE_DEFINITIONS TIM_STATIC
+    INTERFACE_LINK_LIBRARIES Threads::Threads)
 endif()
 
 set(ImSDK_LIBRARIES ImSDK::ImSDK)
