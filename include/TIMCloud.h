@@ -66,8 +66,44 @@
  *   process: do not load two Go-built shared libraries into one process.
  * - The library cannot be unloaded: dlclose/FreeLibrary are unsupported (load
  *   it once and keep it until the process exits).
- * - The Go runtime installs signal handlers. A host that installs its own
- *   must install them with SA_ONSTACK and chain to the previous handler.
+ * - Signals: see below.
+ *
+ * ==== Signals (not on Windows) ====
+ *
+ * The library embeds the Go runtime, and Go needs every signal handler in
+ * the process to run on the alternate signal stack (sigaction's
+ * SA_ONSTACK): a handler that runs on the stack of a thread that is in Go
+ * code runs on a goroutine's stack, a few KiB, overflows it, and the
+ * process crashes later, anywhere. Managed runtimes install such handlers:
+ * Mono's and the Boehm GC's thread suspension (a signal to each thread,
+ * Linux), SIGSEGV for NullReferenceException.
+ *
+ * What the library does:
+ * - When it is loaded into a running process (dlopen, a first P/Invoke),
+ *   the Go runtime sets SA_ONSTACK on the handlers it finds, and installs
+ *   its own for SIGSEGV, SIGBUS, SIGFPE, SIGPIPE and SIGURG; a fault outside
+ *   Go code is forwarded to the handler it found.
+ * - TIMInit, each call, sets SA_ONSTACK on every handler installed by then
+ *   (a host linked against the library, or that preloads it, installs its
+ *   handlers after the Go runtime started). It keeps the handler, its mask
+ *   and its other flags, and leaves SIG_DFL and SIG_IGN alone.
+ *
+ * What the host must do:
+ * - Install a handler after TIMInit only with SA_ONSTACK (or before
+ *   TIMInit). A thread without an alternate stack runs it as before.
+ * - A SIGSEGV, SIGBUS or SIGFPE handler installed after the library was
+ *   loaded should pass a fault in the library's code on to the handler it
+ *   replaced (Go's os/signal documentation, "Go programs that use cgo");
+ *   otherwise a fault the library would recover as an error code ends the
+ *   process.
+ * - Neither block signals on the library's threads nor disable the
+ *   alternate stack (SS_DISABLE) of a thread that calls the library.
+ * A handler must fit the alternate stack it then runs on: Go's own are
+ * 32 KiB; a runtime's own may be smaller (CoreCLR's thread-suspension
+ * handler was reported not to fit, with any Go-built library:
+ * golang/go#78883). Mono's handlers fit: Mono is tested with the library
+ * loaded first and last, with its hybrid and preemptive thread suspension
+ * (tests/mono_signals_test.go).
  *
  * ==== The server ====
  *
@@ -124,6 +160,8 @@ extern "C" {
 
 /**
  * TIMInit initialises the SDK for one app and starts the callback thread.
+ * Each call also sets SA_ONSTACK on the signal handlers installed by then
+ * (see "Signals").
  *
  * @param sdk_app_id      the app's SDKAppID; not 0.
  * @param json_sdk_config NULL, "", "null" (what upstream's C# wrapper sends
