@@ -22,8 +22,8 @@ import (
 )
 
 // crossTimeout bounds one emulated run of the C suite. Measured on 2 busy
-// cores (load 13): the suite takes 12 s under Wine and 8 s under qemu-user,
-// against 6 s natively.
+// cores (load 7 to 13): the suite takes 9-15 s under Wine and 8-19 s under
+// qemu-user, against 6-10 s natively.
 const crossTimeout = 5 * time.Minute
 
 // crossTool returns the path of a tool the cross tests need; pkg is the
