@@ -23,8 +23,8 @@ import (
 // a user's changes is the version the store gives each one.
 type app struct {
 	srv    *Server
-	cfg    AppConfig
-	policy presence.Policy
+	id     uint64
+	set    atomic.Pointer[settings] // replaced by Server.Reload
 	dir    presence.Directory
 	store  presence.Store
 	broker presence.Broker
@@ -40,10 +40,6 @@ type app struct {
 
 	// resyncs asks resyncLoop for a pass (Resync must not block).
 	resyncs chan struct{}
-
-	heartbeatTimeout time.Duration
-	clearDelay       time.Duration
-	heartbeatEvery   time.Duration
 
 	// scratch holds watcher lists between deliveries, so notifying
 	// allocates nothing.
@@ -78,18 +74,46 @@ type departure struct {
 	at                 time.Time
 }
 
-func newApp(s *Server, cfg AppConfig, b presence.Backend) *app {
+// settings are an app's configuration and what is derived from it; a
+// reload of the apps file replaces them whole, so a request reads one
+// consistent set (conf) and the next request the new one.
+type settings struct {
+	AppConfig
+	policy           presence.Policy
+	heartbeatTimeout time.Duration
+	clearDelay       time.Duration
+	heartbeatEvery   time.Duration
+}
+
+func newSettings(s *Server, cfg AppConfig) *settings {
 	policy, _ := presence.ParsePolicy(cfg.MultiDevicePolicy) // Validate has checked it
+	st := &settings{AppConfig: cfg, policy: policy,
+		heartbeatTimeout: ms(cfg.HeartbeatTimeoutMS), clearDelay: ms(cfg.SubscriptionClearDelayMS)}
+	st.heartbeatEvery = s.opts.HeartbeatInterval
+	if st.heartbeatEvery <= 0 {
+		st.heartbeatEvery = min(st.heartbeatTimeout/4, 30*time.Second)
+	}
+	return st
+}
+
+// conf is the app's current settings.
+func (a *app) conf() *settings { return a.set.Load() }
+
+// configure makes cfg the app's settings, for the requests and logins
+// that follow.
+func (a *app) configure(cfg AppConfig) {
+	a.set.Store(newSettings(a.srv, cfg))
+	a.fanout.setRate(cfg.FanoutsPerSecond, cfg.FanoutBurst)
+}
+
+func newApp(s *Server, cfg AppConfig, b presence.Backend) *app {
 	a := &app{
-		srv:              s,
-		cfg:              cfg,
-		policy:           policy,
-		dir:              b.Directory,
-		store:            b.Store,
-		broker:           b.Broker,
-		hub:              newHub(),
-		heartbeatTimeout: ms(cfg.HeartbeatTimeoutMS),
-		clearDelay:       ms(cfg.SubscriptionClearDelayMS),
+		srv:    s,
+		id:     cfg.SDKAppID,
+		dir:    b.Directory,
+		store:  b.Store,
+		broker: b.Broker,
+		hub:    newHub(),
 	}
 	a.scratch.New = func() any { return new([]string) }
 	a.resyncs = make(chan struct{}, 1)
@@ -99,10 +123,7 @@ func newApp(s *Server, cfg AppConfig, b presence.Backend) *app {
 	}
 	a.unsent.max = maxUnsent
 	a.fanout = newFanoutCap(cfg.FanoutsPerSecond, cfg.FanoutBurst)
-	a.heartbeatEvery = s.opts.HeartbeatInterval
-	if a.heartbeatEvery <= 0 {
-		a.heartbeatEvery = min(a.heartbeatTimeout/4, 30*time.Second)
-	}
+	a.configure(cfg)
 	return a
 }
 
@@ -118,18 +139,18 @@ func (a *app) call() (context.Context, context.CancelFunc) {
 // kicking the devices the multi-device policy replaces.
 func (a *app) login(c *conn, seq uint64, l wire.LoginBody) {
 	if err := usersig.CheckUserID(l.UserID); err != nil {
-		c.reply(seq, wire.CodeServerParams, err.Error(), nil)
+		c.refuseLogin(seq, a.id, l.UserID, &wire.Error{Code: wire.CodeServerParams, Desc: err.Error()})
 		return
 	}
 	if !wire.ValidPlatform(l.Platform) {
-		c.reply(seq, wire.CodeServerParams, "invalid platform: one of iPhone, Android, iPad, Windows, Mac, Linux, Web", nil)
+		c.refuseLogin(seq, a.id, l.UserID, wire.Errorf(wire.CodeServerParams, "invalid platform: one of iPhone, Android, iPad, Windows, Mac, Linux, Web"))
 		return
 	}
 	now := a.now()
-	t, err := usersig.Verify(l.UserSig, a.cfg.SecretKey, a.cfg.SDKAppID, l.UserID, now)
+	t, err := usersig.Verify(l.UserSig, a.conf().SecretKey, a.id, l.UserID, now)
 	if err != nil {
 		a.srv.metrics.loginRefused.Add(1)
-		c.reply(seq, usersig.CodeOf(err), err.Error(), nil)
+		c.refuseLogin(seq, a.id, l.UserID, &wire.Error{Code: usersig.CodeOf(err), Desc: err.Error()})
 		// A client guessing UserSigs makes the server check each one; past a
 		// few on one link it must open a new link to go on guessing.
 		if c.failedLogins.Add(1) >= maxFailedLogins {
@@ -141,7 +162,7 @@ func (a *app) login(c *conn, seq uint64, l wire.LoginBody) {
 	defer cancel()
 	// A valid UserSig registers the user, as upstream does.
 	if err := a.ensureAccount(ctx, l.UserID); err != nil {
-		c.replyErr(seq, a.storeErr(err))
+		c.refuseLogin(seq, a.id, l.UserID, a.storeErr(err))
 		return
 	}
 	// In the hub before the store knows the device, so that a concurrent
@@ -152,7 +173,7 @@ func (a *app) login(c *conn, seq uint64, l wire.LoginBody) {
 		Platform: l.Platform, DeviceID: l.DeviceID}
 	c.device.Store(d.Key.Conn)
 	a.hub.add(l.UserID, c)
-	ch, kicked, err := a.store.Login(ctx, l.UserID, d, a.policy, now)
+	ch, kicked, err := a.store.Login(ctx, l.UserID, d, a.conf().policy, now)
 	if err != nil {
 		a.hub.take(l.UserID, d.Key.Conn)
 		// The store may have taken the login before failing to answer in
@@ -162,13 +183,13 @@ func (a *app) login(c *conn, seq uint64, l wire.LoginBody) {
 		// login's own was never sent. Ended before the answer, so that a
 		// client told its login failed finds it undone.
 		a.end(departure{user: l.UserID, platform: l.Platform, ip: c.ip, key: d.Key, how: presence.Lost, at: now})
-		c.replyErr(seq, a.storeErr(err))
+		c.refuseLogin(seq, a.id, l.UserID, a.storeErr(err))
 		return
 	}
 	if err := a.listen(ctx, l.UserID); err != nil {
 		a.hub.take(l.UserID, d.Key.Conn)
 		a.end(departure{user: l.UserID, platform: l.Platform, ip: c.ip, key: d.Key, how: presence.Lost, at: now})
-		c.replyErr(seq, a.storeErr(err))
+		c.refuseLogin(seq, a.id, l.UserID, a.storeErr(err))
 		return
 	}
 	var kickedPlatforms []string
@@ -192,14 +213,14 @@ func (a *app) login(c *conn, seq uint64, l wire.LoginBody) {
 	}
 	c.replyOK(seq, wire.AppendLoginReply(make([]byte, 0, 192), wire.LoginReply{
 		UserID:            l.UserID,
-		HeartbeatInterval: a.heartbeatEvery.Milliseconds(),
+		HeartbeatInterval: a.conf().heartbeatEvery.Milliseconds(),
 		ServerTime:        now.UnixMilli(),
 		Limits:            a.limits(),
 	}))
 	c.sendSnapshot(own)
 	a.srv.metrics.logins.Add(1)
-	a.srv.hooks.Send(a.cfg.WebhookURL, webhook.Event{
-		SDKAppID: a.cfg.SDKAppID, Action: webhook.ActionLogin, Account: l.UserID,
+	a.srv.hooks.Send(a.conf().WebhookURL, webhook.Event{
+		SDKAppID: a.id, Action: webhook.ActionLogin, Account: l.UserID,
 		Reason: webhook.ReasonRegister, Platform: l.Platform, ClientIP: c.ip,
 		Kicked: kickedPlatforms, UserDefineData: l.UserDefineData, Time: now,
 	})
@@ -221,11 +242,11 @@ const maxFailedLogins = 10
 // limits are what the login reply tells clients.
 func (a *app) limits() wire.Limits {
 	return wire.Limits{
-		RateLimitCalls:    a.cfg.RateLimitCalls,
-		RateLimitWindowMS: int(a.cfg.RateLimitWindowMS),
-		MaxGetIDs:         a.cfg.MaxGetIDs,
-		MaxSubscribeIDs:   a.cfg.MaxSubscribeIDs,
-		MaxSubscriptions:  a.cfg.MaxSubscriptions,
+		RateLimitCalls:    a.conf().RateLimitCalls,
+		RateLimitWindowMS: int(a.conf().RateLimitWindowMS),
+		MaxGetIDs:         a.conf().MaxGetIDs,
+		MaxSubscribeIDs:   a.conf().MaxSubscribeIDs,
+		MaxSubscriptions:  a.conf().MaxSubscriptions,
 	}
 }
 
@@ -324,8 +345,8 @@ func (a *app) depart(ctx context.Context, d departure) error {
 	if d.how == presence.LoggedOut {
 		action = webhook.ActionLogout
 	}
-	a.srv.hooks.Send(a.cfg.WebhookURL, webhook.Event{
-		SDKAppID: a.cfg.SDKAppID, Action: action, Account: d.user,
+	a.srv.hooks.Send(a.conf().WebhookURL, webhook.Event{
+		SDKAppID: a.id, Action: action, Account: d.user,
 		Reason: d.reason, Platform: d.platform, ClientIP: d.ip, UserDefineData: d.userData, Time: d.at,
 	})
 	return nil
@@ -373,7 +394,7 @@ func (a *app) send(ctx context.Context, st wire.Status, aud *presence.Audience) 
 	if aud != nil {
 		d.Watchers = append(d.Watchers, aud.Watchers...)
 		d.Listeners = aud.Listeners // nil: the router reads them
-		if *a.cfg.FriendStatusAutoNotify {
+		if *a.conf().FriendStatusAutoNotify {
 			d.Watchers, err = a.appendFriendOf(ctx, d.Watchers, st.UserID)
 		}
 	} else {
@@ -473,9 +494,9 @@ func (a *app) setStatus(c *conn, ss session, req wire.Request) {
 // may go on.
 func (a *app) gate(ctx context.Context, ss session, api string, ids []string, max int) *wire.Error {
 	switch {
-	case a.cfg.Edition != "ultimate":
-		return wire.Errorf(wire.CodeEditionRequired, "the app's edition (%s) does not include this API; the ultimate edition does", a.cfg.Edition)
-	case !*a.cfg.UserStatusEnabled:
+	case a.conf().Edition != "ultimate":
+		return wire.Errorf(wire.CodeEditionRequired, "the app's edition (%s) does not include this API; the ultimate edition does", a.conf().Edition)
+	case !*a.conf().UserStatusEnabled:
 		return wire.Errorf(wire.CodeStatusDisabled, "the app's user status switch is off")
 	case len(ids) > max:
 		return wire.Errorf(wire.CodeBatchTooLarge, "%d ids in one call; at most %d", len(ids), max)
@@ -485,13 +506,13 @@ func (a *app) gate(ctx context.Context, ss session, api string, ids []string, ma
 			return &wire.Error{Code: wire.CodeServerParams, Desc: err.Error()}
 		}
 	}
-	ok, err := a.store.Allow(ctx, ss.user+"\x00"+api, a.cfg.RateLimitCalls, ms(a.cfg.RateLimitWindowMS), a.now())
+	ok, err := a.store.Allow(ctx, ss.user+"\x00"+api, a.conf().RateLimitCalls, ms(a.conf().RateLimitWindowMS), a.now())
 	if err != nil {
 		return a.storeErr(err)
 	}
 	if !ok {
 		a.srv.metrics.rateLimited.Add(1)
-		return wire.Errorf(wire.CodeRateLimited, "more than %d calls in %v; try again later", a.cfg.RateLimitCalls, ms(a.cfg.RateLimitWindowMS))
+		return wire.Errorf(wire.CodeRateLimited, "more than %d calls in %v; try again later", a.conf().RateLimitCalls, ms(a.conf().RateLimitWindowMS))
 	}
 	return nil
 }
@@ -550,7 +571,7 @@ func (a *app) getStatus(c *conn, ss session, req wire.Request) {
 	defer cancel()
 	// Querying only yourself needs no edition, switch or rate limit.
 	if !(len(ids) == 1 && ids[0] == ss.user) {
-		if e := a.gate(ctx, ss, wire.APIGet, ids, a.cfg.MaxGetIDs); e != nil {
+		if e := a.gate(ctx, ss, wire.APIGet, ids, a.conf().MaxGetIDs); e != nil {
 			c.replyErr(req.Seq, e)
 			return
 		}
@@ -571,7 +592,7 @@ func (a *app) subscribe(c *conn, ss session, req wire.Request) {
 	}
 	ctx, cancel := a.call()
 	defer cancel()
-	if e := a.gate(ctx, ss, wire.APISubscribe, ids, a.cfg.MaxSubscribeIDs); e != nil {
+	if e := a.gate(ctx, ss, wire.APISubscribe, ids, a.conf().MaxSubscribeIDs); e != nil {
 		c.replyErr(req.Seq, e)
 		return
 	}
@@ -601,7 +622,7 @@ func (a *app) subscribe(c *conn, ss session, req wire.Request) {
 		c.reply(req.Seq, wire.CodeNotLoggedIn, "not logged in", nil)
 		return
 	}
-	if _, err := a.store.Subscribe(ctx, ss.user, ids, a.cfg.MaxSubscriptions); err != nil {
+	if _, err := a.store.Subscribe(ctx, ss.user, ids, a.conf().MaxSubscriptions); err != nil {
 		c.replyErr(req.Seq, a.storeErr(err))
 		return
 	}
@@ -639,7 +660,7 @@ func (a *app) unsubscribe(c *conn, ss session, req wire.Request) {
 	}
 	ctx, cancel := a.call()
 	defer cancel()
-	if e := a.gate(ctx, ss, wire.APIUnsubscribe, ids, a.cfg.MaxSubscribeIDs); e != nil {
+	if e := a.gate(ctx, ss, wire.APIUnsubscribe, ids, a.conf().MaxSubscribeIDs); e != nil {
 		c.replyErr(req.Seq, e)
 		return
 	}
@@ -654,7 +675,7 @@ func (a *app) unsubscribe(c *conn, ss session, req wire.Request) {
 // clients trigger) and returns what the client is told.
 func (a *app) storeErr(err error) *wire.Error {
 	a.srv.metrics.storeErrors.Add(1)
-	a.srv.log.Error("presence backend", "sdkappid", a.cfg.SDKAppID, "err", err)
+	a.srv.log.Error("presence backend", "sdkappid", a.id, "err", err)
 	return wire.Errorf(wire.CodeServerInternal, "server error: the presence store failed; try again")
 }
 
@@ -719,22 +740,22 @@ func (a *app) sweep(now time.Time) {
 		}
 		a.publish(e.Change)
 		for _, d := range e.Devices {
-			a.srv.log.Info("device lost with its node's lease", "sdkappid", a.cfg.SDKAppID,
+			a.srv.log.Info("device lost with its node's lease", "sdkappid", a.id,
 				"user", e.Change.After.UserID, "node", d.Key.Node, "platform", d.Platform)
 			// As a heartbeat timeout: the device went silent. Its IP was
 			// the other node's to know.
-			a.srv.hooks.Send(a.cfg.WebhookURL, webhook.Event{
-				SDKAppID: a.cfg.SDKAppID, Action: webhook.ActionDisconnect, Account: e.Change.After.UserID,
+			a.srv.hooks.Send(a.conf().WebhookURL, webhook.Event{
+				SDKAppID: a.id, Action: webhook.ActionDisconnect, Account: e.Change.After.UserID,
 				Reason: webhook.ReasonTimeOut, Platform: d.Platform, Time: now,
 			})
 		}
 	}
-	owners, err := a.store.ClearAwaySubscriptions(ctx, now, a.clearDelay)
+	owners, err := a.store.ClearAwaySubscriptions(ctx, now, a.conf().clearDelay)
 	if err != nil {
 		a.storeErr(err)
 	}
 	for _, owner := range owners {
-		a.srv.log.Debug("cleared subscriptions", "sdkappid", a.cfg.SDKAppID, "user", owner)
+		a.srv.log.Debug("cleared subscriptions", "sdkappid", a.id, "user", owner)
 	}
 }
 
@@ -780,7 +801,7 @@ func (a *app) resyncLoop(done <-chan struct{}) {
 				return len(conns) == 0 || a.resyncUser(u, conns) == nil
 			})
 			if len(users) == 0 {
-				a.srv.log.Info("broker link back: statuses sent afresh", "sdkappid", a.cfg.SDKAppID, "users", n)
+				a.srv.log.Info("broker link back: statuses sent afresh", "sdkappid", a.id, "users", n)
 				break
 			}
 			select {
@@ -831,6 +852,23 @@ func (a *app) resyncUser(user string, conns []*conn) error {
 	return nil
 }
 
+// retire closes the app's connections: a reload removed the app. Their
+// clients' next logins are refused (unknown SDKAppID).
+func (a *app) retire() {
+	frame := wire.AppendPush(nil, wire.OpShutdown, wire.CodeSigSDKAppID, "this app was removed from the server")
+	var n int
+	a.hub.users.Range(func(_, v any) bool {
+		if p := v.(*hubUser).conns.Load(); p != nil {
+			for _, c := range *p {
+				c.closeWith(frame, websocket.CloseGoingAway, "app removed")
+				n++
+			}
+		}
+		return true
+	})
+	a.srv.log.Warn("app removed by a reload; its connections closed", "sdkappid", a.id, "connections", n)
+}
+
 // reassert is what a node does when its lease was lost — it was cut off
 // from the store longer than the lease and another node swept its devices
 // OFFLINE, or the store came back empty: its connections live on but the
@@ -850,7 +888,7 @@ func (a *app) reassert() {
 		return true
 	})
 	a.srv.log.Warn("this node's lease was lost; its devices reconnect to assert themselves again",
-		"sdkappid", a.cfg.SDKAppID, "node", a.srv.nodeID, "connections", n)
+		"sdkappid", a.id, "node", a.srv.nodeID, "connections", n)
 }
 
 // listen makes this node listen to what a device of user that just logged
@@ -876,7 +914,7 @@ func (a *app) hearsOf(ctx context.Context, user string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	if *a.cfg.FriendStatusAutoNotify {
+	if *a.conf().FriendStatusAutoNotify {
 		friends, err := a.dir.Friends(ctx, user)
 		if err != nil {
 			return nil, err
@@ -891,7 +929,7 @@ func (a *app) hearsOf(ctx context.Context, user string) ([]string, error) {
 // each once.
 func (a *app) appendWatchers(ctx context.Context, dst []string, user string) ([]string, error) {
 	dst, err := a.store.AppendWatchers(ctx, dst, user)
-	if err != nil || !*a.cfg.FriendStatusAutoNotify {
+	if err != nil || !*a.conf().FriendStatusAutoNotify {
 		return dst, err
 	}
 	return a.appendFriendOf(ctx, dst, user)

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net/url"
 	"os"
 	"time"
 
@@ -120,6 +122,8 @@ func (c AppConfig) Validate() error {
 		return errors.New("sdkappid is missing")
 	case c.SecretKey == "":
 		return fmt.Errorf("app %d: secret_key is missing", c.SDKAppID)
+	case !goodKey(c.SecretKey):
+		return fmt.Errorf("app %d: secret_key must be at least %d printable ASCII characters without spaces (the console's keys are 64 hex digits); is it still a placeholder?", c.SDKAppID, MinSecretKeyLen)
 	case !usersig.ValidUserID(c.Admin):
 		return fmt.Errorf("app %d: admin %q is not a valid user id", c.SDKAppID, c.Admin)
 	case c.HeartbeatTimeoutMS < 0 || c.SubscriptionClearDelayMS < 0 || c.RateLimitWindowMS < 0:
@@ -127,6 +131,24 @@ func (c AppConfig) Validate() error {
 	case c.RateLimitCalls < 0 || c.MaxGetIDs < 0 || c.MaxSubscribeIDs < 0 || c.MaxSubscriptions < 0 ||
 		c.FanoutsPerSecond < 0 || c.FanoutBurst < 0:
 		return fmt.Errorf("app %d: limits must not be negative", c.SDKAppID)
+	}
+	for _, d := range []struct {
+		name     string
+		ms       int64
+		min, max time.Duration
+	}{
+		{"heartbeat_timeout_ms", c.HeartbeatTimeoutMS, 2 * time.Second, 24 * time.Hour},
+		{"subscription_clear_delay_ms", c.SubscriptionClearDelayMS, time.Second, 30 * 24 * time.Hour},
+		{"rate_limit_window_ms", c.RateLimitWindowMS, 100 * time.Millisecond, 24 * time.Hour},
+	} {
+		if v := ms(d.ms); v < d.min || v > d.max {
+			return fmt.Errorf("app %d: %s %d is out of range: from %d to %d", c.SDKAppID, d.name, d.ms, d.min.Milliseconds(), d.max.Milliseconds())
+		}
+	}
+	if c.WebhookURL != "" {
+		if u, err := url.Parse(c.WebhookURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("app %d: webhook_url %q is not an http:// or https:// URL with a host", c.SDKAppID, c.WebhookURL)
+		}
 	}
 	switch c.Edition {
 	case "developer", "standard", "pro", "ultimate":
@@ -140,6 +162,24 @@ func (c AppConfig) Validate() error {
 }
 
 func ms(n int64) time.Duration { return time.Duration(n) * time.Millisecond }
+
+// MinSecretKeyLen is the shortest secret_key accepted: a key a UserSig can
+// be guessed against offline must not be short.
+const MinSecretKeyLen = 16
+
+// goodKey reports whether key is long enough and printable ASCII without
+// spaces: not the README's "…", a space, or a stray character.
+func goodKey(key string) bool {
+	if len(key) < MinSecretKeyLen {
+		return false
+	}
+	for i := 0; i < len(key); i++ {
+		if key[i] <= ' ' || key[i] > '~' {
+			return false
+		}
+	}
+	return true
+}
 
 // appsFile is the format of the --apps file.
 type appsFile struct {
@@ -163,6 +203,9 @@ func ParseApps(b []byte) ([]AppConfig, error) {
 	var f appsFile
 	if err := dec.Decode(&f); err != nil {
 		return nil, fmt.Errorf("apps file: %w", err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errors.New("apps file: something follows the JSON document")
 	}
 	if len(f.Apps) == 0 {
 		return nil, errors.New("apps file: no apps")

@@ -16,10 +16,9 @@ import (
 // loop costs its watchers — and everyone who shares their node — a few
 // pushes a second, not thousands, and its final status still arrives.
 type fanoutCap struct {
-	rate, burst float64
-
-	mu    sync.Mutex
-	users map[string]*fanoutBucket // users with tokens spent or a change held
+	mu          sync.Mutex
+	rate, burst float64                  // a reload of the apps file changes them
+	users       map[string]*fanoutBucket // users with tokens spent or a change held
 }
 
 type fanoutBucket struct {
@@ -30,6 +29,17 @@ type fanoutBucket struct {
 
 func newFanoutCap(rate, burst int) *fanoutCap {
 	return &fanoutCap{rate: float64(rate), burst: float64(max(burst, 1)), users: make(map[string]*fanoutBucket)}
+}
+
+// setRate changes the cap; buckets keep their tokens (at most the new
+// burst).
+func (f *fanoutCap) setRate(rate, burst int) {
+	f.mu.Lock()
+	f.rate, f.burst = float64(rate), float64(max(burst, 1))
+	for _, b := range f.users {
+		b.tokens = min(b.tokens, f.burst)
+	}
+	f.mu.Unlock()
 }
 
 // refill brings b's tokens up to now.

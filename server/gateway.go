@@ -156,11 +156,11 @@ func (c *conn) handle(msg []byte) {
 	case wire.OpLogin:
 		if c.srv.logins != nil && !c.srv.logins.allow(c.ip, c.srv.clock.Now()) {
 			c.srv.metrics.loginsLimited.Add(1)
-			c.reply(req.Seq, wire.CodeRateLimited, "too many logins from this address; try again shortly", nil)
+			c.refuseLogin(req.Seq, 0, "", wire.Errorf(wire.CodeRateLimited, "too many logins from this address; try again shortly"))
 			return
 		}
 		if !c.srv.admitLogin(c.srv.opts.AdmitWait) {
-			c.reply(req.Seq, wire.CodeServerOverloaded, busy, nil)
+			c.refuseLogin(req.Seq, 0, "", wire.Errorf(wire.CodeServerOverloaded, busy))
 			return
 		}
 		defer c.srv.releaseLogin()
@@ -201,19 +201,29 @@ func (c *conn) login(req wire.Request) {
 	}
 	l, err := wire.ParseLogin(req.Body)
 	if err != nil {
-		c.reply(req.Seq, wire.CodeServerParams, err.Error(), nil)
+		c.refuseLogin(req.Seq, 0, "", &wire.Error{Code: wire.CodeServerParams, Desc: err.Error()})
 		return
 	}
 	if l.Version != wire.Version {
-		c.reply(req.Seq, wire.CodeServerParams, "unsupported protocol version", nil)
+		c.refuseLogin(req.Seq, l.SDKAppID, l.UserID, wire.Errorf(wire.CodeServerParams, "unsupported protocol version"))
 		return
 	}
-	a := c.srv.apps[l.SDKAppID]
+	a := c.srv.app(l.SDKAppID)
 	if a == nil {
-		c.reply(req.Seq, wire.CodeSigSDKAppID, "unknown SDKAppID", nil)
+		c.refuseLogin(req.Seq, l.SDKAppID, l.UserID, wire.Errorf(wire.CodeSigSDKAppID, "unknown SDKAppID"))
 		return
 	}
 	a.login(c, req.Seq, l)
+}
+
+// refuseLogin answers a login with e, and logs the refusal at info: the
+// app (0: not known yet), the user as given, the remote address, the code
+// and reason. The server's logger bounds how fast such lines are written,
+// so a flood of bad logins cannot fill a disk.
+func (c *conn) refuseLogin(seq, sdkAppID uint64, user string, e *wire.Error) {
+	c.replyErr(seq, e)
+	c.srv.log.Info("login refused", "sdkappid", sdkAppID, "user", truncate(user, 64), "addr", c.ip,
+		"code", e.Code, "reason", truncate(e.Desc, 200))
 }
 
 func (c *conn) session() (*app, session, bool) {
@@ -255,7 +265,7 @@ func (c *conn) sweep(now time.Time) {
 		return
 	}
 	switch {
-	case now.Sub(time.Unix(0, c.lastSeen.Load())) > a.heartbeatTimeout:
+	case now.Sub(time.Unix(0, c.lastSeen.Load())) > a.conf().heartbeatTimeout:
 		if a, ss, ok := c.detach(); ok {
 			a.leave(c, ss, presence.Lost, webhook.ReasonTimeOut)
 		}

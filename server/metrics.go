@@ -50,14 +50,15 @@ func (s *Server) serveMetrics(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 	m := &s.metrics
 	gauge(w, "imstatus_connections", "Open WebSocket connections, logged in or not.", uint64(s.connCount()))
-	ids := make([]uint64, 0, len(s.apps))
-	for id := range s.apps {
+	apps := s.apps.Load().live
+	ids := make([]uint64, 0, len(apps))
+	for id := range apps {
 		ids = append(ids, id)
 	}
 	slices.Sort(ids)
 	header(w, "imstatus_devices", "gauge", "Logged-in devices on this node, by app.")
 	for _, id := range ids {
-		fmt.Fprintf(w, "imstatus_devices{sdkappid=\"%d\"} %d\n", id, s.apps[id].hub.devices.Load())
+		fmt.Fprintf(w, "imstatus_devices{sdkappid=\"%d\"} %d\n", id, apps[id].hub.devices.Load())
 	}
 	counter(w, "imstatus_logins_total", "Successful logins.", m.logins.Load())
 	counter(w, "imstatus_login_refused_total", "Logins refused for their UserSig (70001-70014).", m.loginRefused.Load())

@@ -64,7 +64,7 @@ func (s *Server) rest(r *http.Request) *restReply {
 	q := r.URL.Query()
 	service, command := r.PathValue("service"), r.PathValue("command")
 	appID, err := strconv.ParseUint(q.Get("sdkappid"), 10, 64)
-	a := s.apps[appID]
+	a := s.app(appID)
 	if err != nil || a == nil {
 		return restFail(restBadAuth, "sdkappid missing or unknown")
 	}
@@ -72,14 +72,14 @@ func (s *Server) rest(r *http.Request) *restReply {
 	if who == "" {
 		return restFail(restBadAuth, "identifier missing")
 	}
-	if who != a.cfg.Admin {
+	if who != a.conf().Admin {
 		code := restNotAdmin
 		if service == "im_open_login_svc" {
 			code = restAccountAdmin
 		}
 		return restFail(code, "only the app's administrator may call the REST API")
 	}
-	if _, err := usersig.Verify(q.Get("usersig"), a.cfg.SecretKey, a.cfg.SDKAppID, who, s.clock.Now()); err != nil {
+	if _, err := usersig.Verify(q.Get("usersig"), a.conf().SecretKey, a.id, who, s.clock.Now()); err != nil {
 		code := restBadAuth
 		if usersig.CodeOf(err) == wire.CodeSigExpired {
 			code = restSigExpired
@@ -305,7 +305,7 @@ func (a *app) restFriendAdd(req gjson.Result, max int, bothByDefault bool) *rest
 // added and, both ways, the nodes of theirs listen to from: with
 // auto-notify on, they hear of one another from now on.
 func (a *app) listenToFriends(ctx context.Context, from string, rs []presence.FriendResult, both bool) error {
-	if a.router == nil || !*a.cfg.FriendStatusAutoNotify {
+	if a.router == nil || !*a.conf().FriendStatusAutoNotify {
 		return nil
 	}
 	var added []string

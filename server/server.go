@@ -12,6 +12,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"reflect"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -128,7 +130,7 @@ type Server struct {
 	opts     Options
 	clock    Clock
 	log      *slog.Logger
-	apps     map[uint64]*app
+	apps     atomic.Pointer[appSet] // replaced whole by Reload
 	hooks    *webhook.Sender
 	upgrader websocket.Upgrader
 	// writeBufs holds the framing buffers of connections' writers: a
@@ -138,7 +140,9 @@ type Server struct {
 	metrics   metrics
 	// targets holds the recipient lists of deliveries between uses.
 	targets sync.Pool
-	// unregister ends the apps' broker registrations.
+	// reloadMu serialises Reload, and guards unregister, which ends the
+	// apps' broker registrations and background loops.
+	reloadMu   sync.Mutex
 	unregister []func()
 
 	// slots holds a token for each backend call under way (nil: no
@@ -220,7 +224,6 @@ func New(opts Options) (_ *Server, err error) {
 		opts:    opts,
 		clock:   opts.Clock,
 		log:     opts.Logger,
-		apps:    make(map[uint64]*app),
 		conns:   make(map[uint64]*conn),
 		perAddr: make(map[string]int),
 	}
@@ -244,31 +247,20 @@ func New(opts Options) (_ *Server, err error) {
 	}()
 	s.targets.New = func() any { return new([]*conn) }
 	s.writeBufs.New = func() any { b := make([]byte, 0, 4096); return &b }
-	for _, c := range opts.Apps {
-		c = c.WithDefaults()
-		if err := c.Validate(); err != nil {
-			return nil, fmt.Errorf("server: %w", err)
-		}
-		if _, dup := s.apps[c.SDKAppID]; dup {
-			return nil, fmt.Errorf("server: sdkappid %d configured twice", c.SDKAppID)
-		}
-		b, err := opts.Backend(c)
-		if err != nil {
-			return nil, fmt.Errorf("server: app %d: %w", c.SDKAppID, err)
-		}
-		if b.Directory == nil || b.Store == nil || b.Broker == nil {
-			return nil, fmt.Errorf("server: app %d: the backend lacks a directory, a store or a broker", c.SDKAppID)
-		}
-		a := newApp(s, c, b)
-		if err := s.startApp(a); err != nil {
-			return nil, fmt.Errorf("server: app %d: %w", c.SDKAppID, err)
-		}
-		s.apps[c.SDKAppID] = a
-		if c.Edition != "ultimate" || !*c.UserStatusEnabled {
-			s.log.Warn("querying others and subscribing are off for this app",
-				"sdkappid", c.SDKAppID, "edition", c.Edition, "user_status_enabled", *c.UserStatusEnabled)
-		}
+	cfgs, err := checkApps(opts.Apps)
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
 	}
+	set := &appSet{live: make(map[uint64]*app)}
+	for _, c := range cfgs {
+		a, err := s.newStartedApp(c)
+		if err != nil {
+			return nil, err
+		}
+		set.live[c.SDKAppID] = a
+		set.all = append(set.all, a)
+	}
+	s.apps.Store(set)
 	s.upgrader = websocket.Upgrader{
 		// Small read buffers: most connections are idle most of the time,
 		// and a frame larger than the buffer is read past it, not through it.
@@ -288,12 +280,139 @@ func New(opts Options) (_ *Server, err error) {
 	return s, nil
 }
 
+// appSet is the apps of this node: live, by SDKAppID, are those it
+// serves; all are every app started since New. An app a reload removed
+// keeps running, without connections, until Shutdown, and serves again if
+// a later reload adds it back: its broker registration and the listener
+// sets it keeps are this node's, and a second app of the same SDKAppID
+// would stop listening to what the first one's connections need.
+type appSet struct {
+	live map[uint64]*app
+	all  []*app
+}
+
+// app returns the live app of sdkAppID, nil if none.
+func (s *Server) app(sdkAppID uint64) *app { return s.apps.Load().live[sdkAppID] }
+
+// checkApps fills the defaults of apps and validates them.
+func checkApps(apps []AppConfig) ([]AppConfig, error) {
+	if len(apps) == 0 {
+		return nil, errors.New("no apps configured")
+	}
+	out := make([]AppConfig, 0, len(apps))
+	seen := make(map[uint64]bool)
+	for _, c := range apps {
+		c = c.WithDefaults()
+		if err := c.Validate(); err != nil {
+			return nil, err
+		}
+		if seen[c.SDKAppID] {
+			return nil, fmt.Errorf("sdkappid %d configured twice", c.SDKAppID)
+		}
+		seen[c.SDKAppID] = true
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// newStartedApp makes app c's backend and starts the app on this node.
+func (s *Server) newStartedApp(c AppConfig) (*app, error) {
+	b, err := s.opts.Backend(c)
+	if err != nil {
+		return nil, fmt.Errorf("server: app %d: %w", c.SDKAppID, err)
+	}
+	if b.Directory == nil || b.Store == nil || b.Broker == nil {
+		return nil, fmt.Errorf("server: app %d: the backend lacks a directory, a store or a broker", c.SDKAppID)
+	}
+	a := newApp(s, c, b)
+	if err := s.startApp(a); err != nil {
+		return nil, fmt.Errorf("server: app %d: %w", c.SDKAppID, err)
+	}
+	s.warnSwitches(c)
+	return a, nil
+}
+
+func (s *Server) warnSwitches(c AppConfig) {
+	if c.Edition != "ultimate" || !*c.UserStatusEnabled {
+		s.log.Warn("querying others and subscribing are off for this app",
+			"sdkappid", c.SDKAppID, "edition", c.Edition, "user_status_enabled", *c.UserStatusEnabled)
+	}
+}
+
+// Reload makes apps this node's apps, as the apps file now says: a new app
+// is started, a changed one takes its new settings for the requests and
+// logins that follow (a device logged in stays, whatever its UserSig), and
+// a removed one's connections are closed with a shutdown push (their
+// clients' logins are then refused: unknown SDKAppID). An invalid set
+// changes nothing. It returns what changed.
+func (s *Server) Reload(apps []AppConfig) (added, changed, removed []uint64, err error) {
+	cfgs, err := checkApps(apps)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("server: %w", err)
+	}
+	s.reloadMu.Lock()
+	defer s.reloadMu.Unlock()
+	cur := s.apps.Load()
+	next := &appSet{live: make(map[uint64]*app, len(cfgs)), all: slices.Clone(cur.all)}
+	known := make(map[uint64]*app, len(cur.all))
+	for _, a := range cur.all {
+		known[a.id] = a
+	}
+	for _, c := range cfgs {
+		if a := known[c.SDKAppID]; a != nil {
+			next.live[c.SDKAppID] = a
+			continue
+		}
+		a, err := s.newStartedApp(c)
+		if err != nil {
+			// The apps started so far run on, unserved, until Shutdown.
+			s.apps.Store(&appSet{live: cur.live, all: next.all})
+			return nil, nil, nil, err
+		}
+		next.live[c.SDKAppID] = a
+		next.all = append(next.all, a)
+		known[c.SDKAppID] = a
+		added = append(added, c.SDKAppID)
+	}
+	for _, c := range cfgs {
+		a := next.live[c.SDKAppID]
+		if slices.Contains(added, c.SDKAppID) {
+			continue
+		}
+		if cur.live[c.SDKAppID] == nil {
+			added = append(added, c.SDKAppID) // back after a removal
+		} else if !sameConfig(a.conf().AppConfig, c) {
+			changed = append(changed, c.SDKAppID)
+		} else {
+			continue
+		}
+		a.configure(c)
+		s.warnSwitches(c)
+	}
+	s.apps.Store(next)
+	for id, a := range cur.live {
+		if next.live[id] == nil {
+			removed = append(removed, id)
+			a.retire()
+		}
+	}
+	slices.Sort(added)
+	slices.Sort(changed)
+	slices.Sort(removed)
+	return added, changed, removed, nil
+}
+
+// sameConfig reports whether two filled configs say the same.
+func sameConfig(a, b AppConfig) bool {
+	return reflect.DeepEqual(a, b)
+}
+
 // startApp readies an app's backend for this node: the admin's account,
 // the node's lease, and its registration with the broker.
 func (s *Server) startApp(a *app) error {
 	ctx, cancel := a.call()
 	defer cancel()
-	if err := a.dir.ImportAccounts(ctx, a.cfg.Admin); err != nil {
+	if err := a.dir.ImportAccounts(ctx, a.conf().Admin); err != nil {
 		return err
 	}
 	now := s.clock.Now()
@@ -324,6 +443,8 @@ func (s *Server) background(loop func(done <-chan struct{})) {
 }
 
 func (s *Server) stopApps() {
+	s.reloadMu.Lock()
+	defer s.reloadMu.Unlock()
 	for _, stop := range s.unregister {
 		stop()
 	}
@@ -364,7 +485,7 @@ func (s *Server) serveHealth(w http.ResponseWriter, r *http.Request) {
 // ImportAccounts creates accounts in an app, as the REST account_import
 // does; existing ones are left alone.
 func (s *Server) ImportAccounts(sdkAppID uint64, ids ...string) error {
-	a := s.apps[sdkAppID]
+	a := s.app(sdkAppID)
 	if a == nil {
 		return fmt.Errorf("server: no app %d", sdkAppID)
 	}
@@ -423,7 +544,7 @@ func (s *Server) Sweep() {
 	if s.logins != nil {
 		s.logins.sweep(now)
 	}
-	for _, a := range s.apps {
+	for _, a := range s.apps.Load().all {
 		a.sweep(now)
 	}
 }

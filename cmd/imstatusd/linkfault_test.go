@@ -121,7 +121,7 @@ func TestSlowLink(t *testing.T) {
 // import it acknowledged is there and the file is sound. With room again
 // the node takes the import that failed, without a restart.
 func TestDataFileCannotGrow(t *testing.T) {
-	const key, app = "disk-key", 1400000004
+	const key, app = "disk-key-0123456789", 1400000004
 	apps := writeApps(t, app, key, "")
 	data := filepath.Join(t.TempDir(), "data")
 

@@ -1,15 +1,23 @@
 // Command imstatusd is the imstatus presence server.
 //
-//	imstatusd [--addr HOST:PORT] [--apps FILE] [--data DIR] [--log-level LEVEL] …
+//	imstatusd [FLAGS]                  serve (imstatusd --help lists the flags)
 //	imstatusd usersig --sdkappid N --key K --user U [--expire SECONDS]
+//	imstatusd status USER…             the REST API, as the app's administrator
+//	imstatusd import USER…
+//	imstatusd kick USER
 //
 // With no --apps it starts one development app with every switch on and
-// prints its SDKAppID, secret key and an admin UserSig. Accounts and friend
-// links are kept on disk under --data (default ./imstatus-data); statuses
-// live in memory, and clients assert theirs again when they reconnect.
+// prints its SDKAppID, secret key and an admin UserSig; the key is kept
+// under --data, so UserSigs survive a restart. Accounts and friend links
+// are kept on disk under --data (default ./imstatus-data); statuses live in
+// memory, and clients assert theirs again when they reconnect. Every flag
+// can also be set by an environment variable: IMSTATUSD_ADDR for --addr,
+// IMSTATUSD_LEASE_TTL for --lease-ttl, and so on; the command line wins.
+// SIGHUP reloads the apps file and the TLS certificate.
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/tls"
@@ -18,6 +26,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -49,10 +58,91 @@ func main() {
 	}
 }
 
+// version is the release, set at build time (-ldflags -X main.version=…).
+var version = "dev"
+
+// subcommands are the commands besides serving, for --help.
+const subcommands = `Usage:
+  imstatusd [FLAGS]            serve WebSocket clients, the REST API, /healthz and /metrics
+  imstatusd usersig FLAGS      print a UserSig (imstatusd usersig --help)
+  imstatusd status USER...     print users' status, through a running server's REST API
+  imstatusd import USER...     create accounts, through the REST API
+  imstatusd kick USER          log a user's devices out, through the REST API
+  imstatusd help | --help      this text
+  imstatusd --version          the version
+
+status, import and kick sign as the app's administrator with the key of
+--apps (or the development app's key under --data); imstatusd status --help
+lists their flags. Every flag can also be set by an environment variable:
+IMSTATUSD_ and the flag's name in capitals with _ for -, e.g. IMSTATUSD_ADDR
+for --addr; a flag on the command line wins. SIGHUP reloads the apps file
+and the TLS certificate.
+
+Flags:
+`
+
 func run(args []string, stdout, stderr io.Writer) error {
-	if len(args) > 0 && args[0] == "usersig" {
-		return runUserSig(args[1:], stdout, stderr)
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		switch args[0] {
+		case "usersig":
+			return runUserSig(args[1:], stdout, stderr)
+		case "status", "import", "kick":
+			return runAdmin(args[0], args[1:], stdout)
+		case "help":
+			return serve([]string{"--help"}, stdout, stderr)
+		}
+		return fmt.Errorf("unknown subcommand %q (imstatusd --help lists them)", args[0])
 	}
+	return serve(args, stdout, stderr)
+}
+
+// parseFlags parses args into fs after the environment's IMSTATUSD_*
+// variables, so that the command line wins. --help prints usage (after
+// head) to stdout and answers errHelp.
+func parseFlags(fs *flag.FlagSet, args []string, stdout io.Writer, head string) error {
+	var errs []error
+	fs.VisitAll(func(f *flag.Flag) {
+		name := envName(f.Name)
+		if v, ok := os.LookupEnv(name); ok {
+			if err := fs.Set(f.Name, v); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", name, err))
+			}
+		}
+	})
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	fs.SetOutput(io.Discard) // errors are returned, help printed below
+	err := fs.Parse(args)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(stdout, head)
+		fs.SetOutput(stdout)
+		fs.PrintDefaults()
+		return errHelp
+	}
+	if err != nil {
+		return fmt.Errorf("%w (--help lists the flags)", err)
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q (--help lists the flags and subcommands)", fs.Arg(0))
+	}
+	return nil
+}
+
+// errHelp: --help was asked for and printed; not a failure.
+var errHelp = errors.New("help printed")
+
+// envName is the environment variable of flag name.
+func envName(name string) string {
+	return "IMSTATUSD_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
+}
+
+func serve(args []string, stdout, stderr io.Writer) error {
+	// Until the reload handler runs, a SIGHUP waits here: the default
+	// action would end the process (a trap for `systemctl reload`).
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	fs := flag.NewFlagSet("imstatusd", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:8080", "listen address `HOST:PORT` for WebSocket (/ws), REST (/v4/…) and /healthz")
@@ -76,8 +166,17 @@ func run(args []string, stdout, stderr io.Writer) error {
 	redisURL := fs.String("redis", "", "share the state with other nodes in the Redis at this `URL` (redis://[:PASSWORD@]HOST:PORT[/DB]; rediss:// for TLS); accounts and friends live there, not under --data")
 	redisCluster := fs.String("redis-cluster", "", "share the state in the Redis Cluster of these comma-separated `HOST:PORT`s, or of a URL redis://HOST:PORT?addr=HOST2:PORT2&addr=… (instead of --redis)")
 	redisSentinel := fs.String("redis-sentinel", "", "share the state in the Redis whose master these Sentinels name: `URL` redis://[:PASSWORD@]SENTINEL:PORT[/DB]?master_name=NAME&addr=SENTINEL2:PORT2… (instead of --redis)")
-	if err := fs.Parse(args); err != nil {
+	devKey := fs.String("dev-key", "", "without --apps: the development app's secret `KEY` (default: one made at the first start and kept in --data's dev-key file)")
+	showVersion := fs.Bool("version", false, "print the version and exit")
+	if err := parseFlags(fs, args, stdout, subcommands); err != nil {
+		if errors.Is(err, errHelp) {
+			return nil
+		}
 		return err
+	}
+	if *showVersion {
+		fmt.Fprintf(stdout, "imstatusd %s (%s, %s/%s)\n", version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+		return nil
 	}
 	if (*tlsCert == "") != (*tlsKey == "") {
 		return errors.New("--tls-cert and --tls-key go together")
@@ -104,14 +203,28 @@ func run(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	} else {
-		dev, sig, err := devApp()
+		key, where, err := devKeyOf(*devKey, *dataDir)
+		if err != nil {
+			return err
+		}
+		dev, sig, err := devApp(key)
 		if err != nil {
 			return err
 		}
 		apps = []server.AppConfig{dev}
 		fmt.Fprintf(stdout, "development app: sdkappid=%d secret_key=%s admin=%s\nadmin usersig: %s\n",
 			dev.SDKAppID, dev.SecretKey, dev.Admin, sig)
+		if where == "" {
+			log.Warn("the development app's key is new at every start (--data is empty): UserSigs made with it stop working at a restart; give --dev-key to keep one")
+		} else {
+			log.Info("development app", "key_file", where)
+		}
 	}
+	ids := make([]uint64, len(apps))
+	for i, a := range apps {
+		ids[i] = a.SDKAppID
+	}
+	log.Info("apps loaded", "sdkappids", ids, "from", cmp.Or(*appsPath, "the development app"))
 	opts := server.Options{Apps: apps, Logger: log, NodeID: nodeID(*nodeName), LeaseTTL: *leaseTTL,
 		MaxConns: *maxConns, MaxConnsPerAddr: *maxConnsPerAddr, LoginsPerAddr: *loginsPerAddr, RESTBodyLimit: *restBody}
 	if *maxCalls < 0 {
@@ -213,25 +326,16 @@ func run(args []string, stdout, stderr io.Writer) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	if certs != nil {
-		hup := make(chan os.Signal, 1)
-		signal.Notify(hup, syscall.SIGHUP)
-		defer signal.Stop(hup)
-		go func() {
-			for {
-				select {
-				case <-hup:
-					if err := certs.load(); err != nil {
-						log.Error("SIGHUP: keeping the certificate in use", "err", err)
-					} else {
-						log.Info("SIGHUP: TLS certificate reloaded", "cert", *tlsCert)
-					}
-				case <-ctx.Done():
-					return
-				}
+	go func() {
+		for {
+			select {
+			case <-hup:
+				reload(log, srv, *appsPath, certs, *tlsCert)
+			case <-ctx.Done():
+				return
 			}
-		}()
-	}
+		}
+	}()
 	go srv.Run(ctx)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- hs.Serve(ln) }()
@@ -254,6 +358,35 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	log.Info("stopped")
 	return err
+}
+
+// reload is what SIGHUP does: the apps file (if one was given) and the TLS
+// pair (if any) are read again; one that does not load leaves what is in
+// use, and the log says why.
+func reload(log *slog.Logger, srv *server.Server, appsPath string, certs *certSource, certPath string) {
+	if appsPath == "" && certs == nil {
+		log.Info("SIGHUP: nothing to reload (no --apps, no TLS)")
+		return
+	}
+	if certs != nil {
+		if err := certs.load(); err != nil {
+			log.Error("SIGHUP: keeping the certificate in use", "err", err)
+		} else {
+			log.Info("SIGHUP: TLS certificate reloaded", "cert", certPath)
+		}
+	}
+	if appsPath == "" {
+		return
+	}
+	apps, err := server.LoadApps(appsPath)
+	if err == nil {
+		var added, changed, removed []uint64
+		if added, changed, removed, err = srv.Reload(apps); err == nil {
+			log.Info("SIGHUP: apps reloaded", "file", appsPath, "added", added, "changed", changed, "removed", removed)
+			return
+		}
+	}
+	log.Error("SIGHUP: keeping the apps in use", "file", appsPath, "err", err)
 }
 
 // redisPrefix begins every key and channel imstatusd keeps in Redis.
@@ -356,20 +489,59 @@ const (
 	dataFile       = "imstatus.db"
 )
 
-// devApp makes the development app: a random key, every switch on.
-func devApp() (server.AppConfig, string, error) {
-	var b [32]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return server.AppConfig{}, "", err
+// devAppID is the development app's SDKAppID.
+const devAppID = 1400000000
+
+// devKeyFile holds the development app's key, in --data.
+const devKeyFile = "dev-key"
+
+// devKeyOf is the development app's key: given, else the one kept in
+// dataDir (made at the first start), else (no dataDir) a new one. where
+// is the file it is kept in ("" when none).
+func devKeyOf(given, dataDir string) (key, where string, err error) {
+	if given != "" {
+		return given, "--dev-key", nil
 	}
+	if dataDir == "" {
+		return randomKey(), "", nil
+	}
+	path := filepath.Join(dataDir, devKeyFile)
+	b, err := os.ReadFile(path)
+	switch {
+	case err == nil:
+		return strings.TrimSpace(string(b)), path, nil
+	case !errors.Is(err, fs.ErrNotExist):
+		return "", "", fmt.Errorf("--data: %w", err)
+	}
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return "", "", fmt.Errorf("--data: %w", err)
+	}
+	key = randomKey()
+	if err := os.WriteFile(path, []byte(key+"\n"), 0o600); err != nil {
+		return "", "", fmt.Errorf("--data: %w", err)
+	}
+	return key, path, nil
+}
+
+func randomKey() string {
+	var b [32]byte
+	rand.Read(b[:]) // never fails (crypto/rand)
+	return hex.EncodeToString(b[:])
+}
+
+// devApp makes the development app: every switch on.
+func devApp(key string) (server.AppConfig, string, error) {
 	on := true
 	c := server.AppConfig{
-		SDKAppID:               1400000000,
-		SecretKey:              hex.EncodeToString(b[:]),
+		SDKAppID:               devAppID,
+		SecretKey:              key,
 		Edition:                "ultimate",
 		UserStatusEnabled:      &on,
 		FriendStatusAutoNotify: &on,
 	}.WithDefaults()
+	if err := c.Validate(); err != nil {
+		return c, "", fmt.Errorf("the development app: %w", err)
+	}
 	sig, err := usersig.Generate(c.SecretKey, c.SDKAppID, c.Admin, 180*24*time.Hour, time.Now())
 	return c, sig, err
 }
@@ -381,7 +553,10 @@ func runUserSig(args []string, stdout, stderr io.Writer) error {
 	key := fs.String("key", "", "the app's secret `KEY`")
 	user := fs.String("user", "", "the `USER` id the UserSig is for")
 	expire := fs.Int64("expire", 180*24*3600, "validity in `SECONDS`")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args, stdout, "Usage: imstatusd usersig --sdkappid N --key K --user U [--expire SECONDS]\n\nFlags:\n"); err != nil {
+		if errors.Is(err, errHelp) {
+			return nil
+		}
 		return err
 	}
 	if *appID == 0 || *key == "" || *user == "" {

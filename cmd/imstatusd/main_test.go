@@ -58,7 +58,14 @@ type daemon struct {
 	cmd  *exec.Cmd
 	addr string
 	out  []string // stdout lines before "listening on"
+	log  string   // the file its standard error goes to
 	done chan error
+}
+
+// startEnv is start with env added to imstatusd's environment.
+func startEnv(t *testing.T, env []string, args ...string) *daemon {
+	t.Helper()
+	return startWith(t, 0, env, args...)
 }
 
 // start runs imstatusd with args; its data goes to a fresh directory
@@ -73,6 +80,11 @@ func start(t *testing.T, args ...string) *daemon {
 // a write fails with EFBIG, as it fails with ENOSPC on a full disk.
 func startLimited(t *testing.T, fsizeKiB int, args ...string) *daemon {
 	t.Helper()
+	return startWith(t, fsizeKiB, nil, args...)
+}
+
+func startWith(t *testing.T, fsizeKiB int, env []string, args ...string) *daemon {
+	t.Helper()
 	if !slices.Contains(args, "--data") {
 		args = append([]string{"--data", t.TempDir()}, args...)
 	}
@@ -81,6 +93,7 @@ func startLimited(t *testing.T, fsizeKiB int, args ...string) *daemon {
 		argv = append([]string{"bash", "-c", `ulimit -S -f "$0" && exec "$@"`, strconv.Itoa(fsizeKiB)}, argv...)
 	}
 	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Env = append(os.Environ(), env...)
 	stdout, _ := cmd.StdoutPipe()
 	logf, err := os.Create(filepath.Join(t.TempDir(), "imstatusd.log"))
 	if err != nil {
@@ -96,7 +109,7 @@ func startLimited(t *testing.T, fsizeKiB int, args ...string) *daemon {
 			t.Logf("imstatusd %v said:\n%s", args, tail(b, 40))
 		}
 	})
-	d := &daemon{cmd: cmd, done: make(chan error, 1)}
+	d := &daemon{cmd: cmd, log: logf.Name(), done: make(chan error, 1)}
 	lines := make(chan string)
 	go func() {
 		sc := bufio.NewScanner(stdout)
@@ -189,19 +202,29 @@ func TestUserSigCommand(t *testing.T) {
 	}
 }
 
+// A mistaken apps file stops the server with an error that names the
+// file and the problem, rather than starting with a trap in it.
 func TestBadAppsFile(t *testing.T) {
-	for name, content := range map[string]string{
-		"unknown field": `{"apps":[{"sdkappid":1,"secret_key":"k","user_status_enabld":true}]}`,
-		"no key":        `{"apps":[{"sdkappid":1}]}`,
-		"bad edition":   `{"apps":[{"sdkappid":1,"secret_key":"k","edition":"gold"}]}`,
-		"not json":      `apps: 1`,
+	const key = `"secret_key":"0123456789abcdef0123"`
+	for _, tc := range []struct{ name, content, want string }{
+		{"unknown field", `{"apps":[{"sdkappid":1,` + key + `,"user_status_enabld":true}]}`, "unknown field"},
+		{"no key", `{"apps":[{"sdkappid":1}]}`, "secret_key is missing"},
+		{"bad edition", `{"apps":[{"sdkappid":1,` + key + `,"edition":"gold"}]}`, "edition"},
+		{"not json", `apps: 1`, "apps file"},
+		{"README's placeholder key", `{"apps":[{"sdkappid":1,"secret_key":"…"}]}`, "placeholder"},
+		{"one-character key", `{"apps":[{"sdkappid":1,"secret_key":"k"}]}`, "at least 16"},
+		{"key with a space", `{"apps":[{"sdkappid":1,"secret_key":"0123456789 abcdef"}]}`, "without spaces"},
+		{"trailing garbage", `{"apps":[{"sdkappid":1,` + key + `}]} trailing`, "follows the JSON"},
+		{"malformed webhook_url", `{"apps":[{"sdkappid":1,` + key + `,"webhook_url":"localhost:9000/hook"}]}`, "webhook_url"},
+		{"heartbeat timeout of 1 ms", `{"apps":[{"sdkappid":1,` + key + `,"heartbeat_timeout_ms":1}]}`, "heartbeat_timeout_ms 1 is out of range"},
+		{"rate window of a week", `{"apps":[{"sdkappid":1,` + key + `,"rate_limit_window_ms":604800000}]}`, "rate_limit_window_ms"},
 	} {
-		t.Run(name, func(t *testing.T) {
+		t.Run(tc.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "apps.json")
-			os.WriteFile(path, []byte(content), 0o600)
+			os.WriteFile(path, []byte(tc.content), 0o600)
 			out, err := exec.Command(binary, "--addr", "127.0.0.1:0", "--data", "", "--apps", path).CombinedOutput()
-			if err == nil || !strings.Contains(string(out), "apps file") {
-				t.Fatalf("err %v, output %q; want a failure naming the apps file", err, out)
+			if err == nil || !strings.Contains(string(out), "apps file") || !strings.Contains(string(out), tc.want) {
+				t.Fatalf("err %v, output %q; want a failure naming the apps file and saying %q", err, out, tc.want)
 			}
 		})
 	}
@@ -408,7 +431,7 @@ func TestTLSFlagErrors(t *testing.T) {
 // 70107 for each before there was a data directory), and a friend still
 // hears of a change without subscribing (auto-notify).
 func TestRestartKeepsAccountsAndFriends(t *testing.T) {
-	const key, app = "restart-key", 1400000002
+	const key, app = "restart-key-0123456789", 1400000002
 	dir := t.TempDir()
 	apps := filepath.Join(dir, "apps.json")
 	os.WriteFile(apps, []byte(fmt.Sprintf(`{"apps":[{"sdkappid":%d,"secret_key":%q,"edition":"ultimate","user_status_enabled":true,"friend_status_auto_notify":true}]}`, app, key)), 0o600)
@@ -546,7 +569,7 @@ func TestTwoNodesOnRedis(t *testing.T) {
 }
 
 // The app of the tests on Redis.
-const redisApp, redisKey = 1400000003, "cluster-key"
+const redisApp, redisKey = 1400000003, "cluster-key-0123456"
 
 // redisNodes starts a redis-server and two imstatusd on it serving
 // redisApp; args go to the first node.
