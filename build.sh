@@ -313,7 +313,7 @@ check_semver() {
 #   libImSDK-VERSION-windows-amd64.zip: the shared library and the static
 #       archive, include/, a relocatable lib/pkgconfig/ImSDK.pc and CMake
 #       package (lib/cmake/ImSDK, with its version file); on Windows the DLL
-#       is in bin/ and lib/ has its import library and .def
+#       is in bin/ and lib/ has its .def and import library (mingw)
 #   imstatusd-VERSION-linux-amd64.tar.gz, imstatusd-VERSION-linux-arm64.tar.gz
 #   com.imstatus.imsdk.unity-VERSION.tgz: the Unity package, with the Linux
 #       x86_64 and Windows x86_64 plugins and their .meta files in Plugins/
@@ -328,6 +328,7 @@ dist() {
 	need gcc gcc
 	need x86_64-w64-mingw32-gcc gcc-mingw-w64-x86-64
 	need aarch64-linux-gnu-gcc gcc-aarch64-linux-gnu
+	need x86_64-w64-mingw32-dlltool binutils-mingw-w64-x86-64
 	need zip zip
 	need unzip unzip # the check
 	need pkg-config pkg-config
@@ -389,18 +390,22 @@ dist_lib() {
 	mkdir -p "$tree/include" "$tree/lib/pkgconfig" "$tree/lib/cmake/ImSDK"
 	if [ "$goos" = windows ]; then
 		system=Windows
-		say "libImSDK $version $goos/$goarch: ImSDK.dll, its import library and .def"
-		# The linker writes them; its flags are split at commas and spaces,
-		# so into a directory whose path has neither.
-		local tmp
-		tmp=$(mktemp -d)
-		case $tmp in *[[:space:],\'\"]*) die "dist: the temporary directory $tmp has a space, comma or quote in its path: set TMPDIR" ;; esac
+		say "libImSDK $version $goos/$goarch: ImSDK.dll, its .def and import library"
 		mkdir -p "$tree/bin"
+		# No time stamp in the DLL, and no paths in the link's flags (Go's
+		# build ID hashes them): the same commit builds the same bytes. So
+		# the .def and the import library are made from the DLL after.
 		env "${env[@]}" go build -trimpath -buildmode=c-shared \
-			-ldflags="$ldver -extldflags=-Wl,--out-implib,$tmp/libImSDK.dll.a,--output-def,$tmp/ImSDK.def" \
-			-o "$tree/bin/ImSDK.dll" ./capi
-		mv "$tmp/libImSDK.dll.a" "$tmp/ImSDK.def" "$tree/lib/"
-		rm -rf "$tmp" "$tree/bin/ImSDK.h"
+			-ldflags="$ldver -extldflags=-Wl,--no-insert-timestamp" -o "$tree/bin/ImSDK.dll" ./capi
+		rm -f "$tree/bin/ImSDK.h"
+		{
+			printf 'LIBRARY "ImSDK.dll"\nEXPORTS\n'
+			x86_64-w64-mingw32-objdump -p "$tree/bin/ImSDK.dll" |
+				awk '/\[Ordinal\/Name Pointer\] Table/ { on = 1; next } on && /^\t\[/ { print "    " $NF; next } { on = 0 }'
+		} >"$tree/lib/ImSDK.def"
+		grep -qx '    TIMGetSDKVersion' "$tree/lib/ImSDK.def" || die "dist: no exports read from ImSDK.dll"
+		x86_64-w64-mingw32-dlltool --deterministic-libraries -d "$tree/lib/ImSDK.def" -D ImSDK.dll \
+			-l "$tree/lib/libImSDK.dll.a"
 	else
 		say "libImSDK $version $goos/$goarch: libImSDK.so"
 		env "${env[@]}" go build -trimpath -buildmode=c-shared \

@@ -310,7 +310,7 @@ deps=$(x86_64-w64-mingw32-objdump -p "$dll" | sed -n 's/^\tDLL Name: //p' | tr '
 [ "$deps" = "kernel32.dll msvcrt.dll " ] || fail "ImSDK.dll needs DLLs besides Windows' own: $deps"
 exports=$(x86_64-w64-mingw32-objdump -p "$dll" | awk '/\[Ordinal\/Name Pointer\] Table/ {on=1; next} on && /^\t\[/ {print $NF} on && !/^\t\[/ {on=0}' | sort)
 grep -qx TIMGetSDKVersion <<<"$exports" || fail "ImSDK.dll does not export TIMGetSDKVersion"
-[ "$(awk '$2 ~ /^@/ {print $1}' "$winp/lib/ImSDK.def" | sort)" = "$exports" ] || fail "ImSDK.def does not list exactly the DLL's exports"
+[ "$(awk 'on { print $1 } /^EXPORTS$/ { on = 1 }' "$winp/lib/ImSDK.def" | sort)" = "$exports" ] || fail "ImSDK.def does not list exactly the DLL's exports"
 ok "ImSDK.dll: $(wc -l <<<"$exports") exports, all in ImSDK.def; it needs only kernel32.dll and msvcrt.dll"
 # shellcheck disable=SC2046
 x86_64-w64-mingw32-gcc -o "$work/example.exe" "$example" $(PKG_CONFIG_PATH=$winp/lib/pkgconfig pkg-config --cflags --libs ImSDK) -pthread ||
