@@ -25,6 +25,9 @@ static inline uint64_t imstatus_thread_id(void) { return (uint64_t)GetCurrentThr
 static inline uint64_t imstatus_thread_id(void) { return (uint64_t)(uintptr_t)pthread_self(); }
 #endif
 
+// shim.c: notes the thread a direct-mode callback runs on.
+void imstatus_note_callback_thread(void);
+
 // Trampolines: Go cannot call C function pointers itself, and user_data
 // becomes a pointer only here, never in Go.
 static inline void call_comm(TIMCommCallback cb, int32_t code, const char* desc, const char* json, uintptr_t ud) {
@@ -93,6 +96,15 @@ func goString(s *C.char) string {
 	return C.GoString(s)
 }
 
+// noteCallbackThread runs first in every callback: in direct mode the
+// callback runs on the dispatcher thread, whose end TIMUninit then waits for
+// (shim.c).
+func noteCallbackThread() {
+	if !theSDK.Dispatcher.Queued() {
+		C.imstatus_note_callback_thread()
+	}
+}
+
 // result binds a TIMCommCallback and its user_data into a Go callback.
 func result(cb C.TIMCommCallback, ud C.uintptr_t) sdk.Result {
 	if cb == nil {
@@ -100,12 +112,19 @@ func result(cb C.TIMCommCallback, ud C.uintptr_t) sdk.Result {
 	}
 	return func(code int, desc, json string) {
 		defer guard(nil, 0)
+		noteCallbackThread()
 		cdesc, cjson := C.CString(desc), C.CString(json)
 		defer C.free(unsafe.Pointer(cdesc))
 		defer C.free(unsafe.Pointer(cjson))
 		C.call_comm(cb, C.int32_t(code), cdesc, cjson, ud)
 	}
 }
+
+// imstatus_bindThread does nothing: shim.c's first_call enters Go through
+// it, one thread at a time, so that the thread gets its extra M.
+//
+//export imstatus_bindThread
+func imstatus_bindThread() {}
 
 //export imstatus_TIMInit
 func imstatus_TIMInit(sdkAppID C.uint64_t, config *C.char) (ret C.int) {
@@ -208,6 +227,7 @@ func imstatus_TIMSetUserStatusChangedCallback(cb C.TIMUserStatusChangedCallback,
 	if cb != nil {
 		f = func(json string) {
 			defer guard(nil, 0)
+			noteCallbackThread()
 			cjson := C.CString(json)
 			defer C.free(unsafe.Pointer(cjson))
 			C.call_status(cb, cjson, ud)
@@ -223,6 +243,7 @@ func imstatus_TIMSetNetworkStatusListenerCallback(cb C.TIMNetworkStatusListenerC
 	if cb != nil {
 		f = func(st int, code int, desc string) {
 			defer guard(nil, 0)
+			noteCallbackThread()
 			cdesc := C.CString(desc)
 			defer C.free(unsafe.Pointer(cdesc))
 			C.call_network(cb, C.int(st), C.int32_t(code), cdesc, ud)
@@ -236,7 +257,7 @@ func imstatus_TIMSetKickedOfflineCallback(cb C.TIMKickedOfflineCallback, ud C.ui
 	defer guard(nil, 0)
 	var f func()
 	if cb != nil {
-		f = func() { defer guard(nil, 0); C.call_kicked(cb, ud) }
+		f = func() { defer guard(nil, 0); noteCallbackThread(); C.call_kicked(cb, ud) }
 	}
 	theSDK.SetHandlers(func(h *sdk.Handlers) { h.Kicked = f })
 }
@@ -246,7 +267,7 @@ func imstatus_TIMSetUserSigExpiredCallback(cb C.TIMUserSigExpiredCallback, ud C.
 	defer guard(nil, 0)
 	var f func()
 	if cb != nil {
-		f = func() { defer guard(nil, 0); C.call_sig(cb, ud) }
+		f = func() { defer guard(nil, 0); noteCallbackThread(); C.call_sig(cb, ud) }
 	}
 	theSDK.SetHandlers(func(h *sdk.Handlers) { h.SigExpired = f })
 }
@@ -258,6 +279,7 @@ func imstatus_TIMSetLogCallback(cb C.TIMLogCallback, ud C.uintptr_t) {
 	if cb != nil {
 		f = func(level int, line string) {
 			defer guard(nil, 0)
+			noteCallbackThread()
 			cline := C.CString(line)
 			defer C.free(unsafe.Pointer(cline))
 			C.call_log(cb, C.int(level), cline, ud)

@@ -26,7 +26,10 @@
  * network, kicked, UserSig expired, log) is delivered on ONE thread owned by
  * the library, one at a time, in the order the results became ready. That
  * thread starts at TIMInit (or at the first callExperimentalAPI before
- * TIMInit) and ends inside TIMUninit. In queued mode (imstatus.h,
+ * TIMInit) and ends inside TIMUninit: when it ran a callback, TIMUninit
+ * also waits (at most 2 s) until the thread has exited and its thread-exit
+ * hooks have run, so a runtime that attached it (Mono) has let it go; not
+ * when TIMUninit is called from a callback. In queued mode (imstatus.h,
  * IMStatusSetCallbackMode) callbacks instead wait until the host calls
  * IMStatusPumpCallbacks from a thread of its own, e.g. its main thread.
  *
@@ -87,6 +90,15 @@
  *   (a host linked against the library, or that preloads it, installs its
  *   handlers after the Go runtime started). It keeps the handler, its mask
  *   and its other flags, and leaves SIG_DFL and SIG_IGN alone.
+ * - A thread's first call (of the functions declared here and in
+ *   imstatus.h) waits, signals blocked, for one of the Go runtime's spare
+ *   threads; a host that stops threads with signals wherever they are
+ *   (preemptive suspension: the Boehm GC of Unity's Mono and of IL2CPP,
+ *   Mono with MONO_THREADS_SUSPEND=preemptive) could stop the thread that
+ *   owes the next spare and then wait forever for the waiting one. So the
+ *   library makes first calls one at a time. (Upstream's entry points that
+ *   imstatus only answers with 7013 do not: make a thread's first call one
+ *   of these.)
  *
  * What the host must do:
  * - Install a handler after TIMInit only with SA_ONSTACK (or before

@@ -163,6 +163,7 @@ namespace ImStatus.SignalTests
             foreach (KeyValuePair<string, Action> t in new[]
             {
                 new KeyValuePair<string, Action>("InitAndLogin", InitAndLogin),
+                new KeyValuePair<string, Action>("FirstCallsDuringGC", FirstCallsDuringGC),
                 new KeyValuePair<string, Action>("LoadWithSignals", LoadWithSignals),
                 new KeyValuePair<string, Action>("EveryCallbackOnce", EveryCallbackOnce),
                 new KeyValuePair<string, Action>("LogoutAndUninit", LogoutAndUninit),
@@ -556,6 +557,54 @@ namespace ImStatus.SignalTests
             Check(r == 0, "SubscribeUserStatus returned " + r);
             WaitUntil(() => Volatile.Read(ref sub.Calls) > 0, "the subscribe callback");
             Check(sub.Problem == null, "SubscribeUserStatus: " + sub.Problem);
+        }
+
+        // Threads that call the library for the first time, all at once,
+        // while the GC stops the world over and over. A thread's first call
+        // takes one of the Go runtime's spare threads (its "extra Ms") with
+        // signals blocked, waiting while none is free; a thread stopped by
+        // the GC right after it took the last one cannot make the next.
+        private static void FirstCallsDuringGC()
+        {
+            const int threads = 16;
+            var go = new ManualResetEvent(false);
+            int done = 0, collecting = 1;
+            var collector = new Thread(() =>
+            {
+                while (Volatile.Read(ref collecting) == 1)
+                {
+                    GC.Collect(0);
+                    Interlocked.Increment(ref s_collects);
+                }
+            });
+            collector.IsBackground = true;
+            collector.Start();
+            var ts = new List<Thread>();
+            for (int i = 0; i < threads; i++)
+            {
+                var t = new Thread(() =>
+                {
+                    go.WaitOne();
+                    int st = IMNativeSDK.TIMGetLoginStatus(); // this thread's first call into the library
+                    if (st != (int)TIMLoginStatus.kTIMLoginStatus_Logined)
+                    {
+                        Problem("GetLoginStatus on a new thread: " + st);
+                    }
+                    Interlocked.Increment(ref done);
+                });
+                t.IsBackground = true;
+                t.Start();
+                ts.Add(t);
+            }
+            Thread.Sleep(20);
+            go.Set();
+            foreach (Thread t in ts)
+            {
+                Check(t.Join(30000), "a thread's first call did not return in 30 s");
+            }
+            Volatile.Write(ref collecting, 0);
+            collector.Join();
+            Check(done == threads, done + " of " + threads + " first calls returned");
         }
 
         private static void LoadWithSignals()
