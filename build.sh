@@ -42,6 +42,18 @@ need() {
 	command -v "$1" >/dev/null 2>&1 || die "$1 is still missing after installing $2"
 }
 
+# need_go: a Go new enough for go.mod. Debian's golang-go may be older
+# than this module needs; then it says so, rather than letting go fail on
+# the go.mod line (or try to download a toolchain it cannot reach).
+need_go() {
+	need go golang-go
+	local want have
+	want=$(sed -n 's/^go \([0-9][0-9.]*\)$/\1/p' go.mod)
+	have=$(go env GOVERSION | sed 's/^go//; s/[^0-9.].*//')
+	[ "$(printf '%s\n%s\n' "$want" "$have" | sort -V | head -1)" = "$want" ] ||
+		die "go.mod needs Go $want or later; $(command -v go) is $have (Debian's golang-go may be too old: install Go from https://go.dev/dl/ and put it first on PATH)"
+}
+
 # need_file GLOB_DIRS NAME PACKAGE: makes sure a file NAME exists under the
 # directories, installing PACKAGE if it can.
 need_file() {
@@ -56,7 +68,7 @@ need_file() {
 VERSION=$(sed -n 's/^var Version = "\(.*\)"/\1/p' core/version.go)
 
 build() {
-	need go golang-go
+	need_go
 	need gcc gcc # cgo, for libImSDK
 	mkdir -p "$BUILD/bin" "$BUILD/lib/pkgconfig" "$BUILD/lib/cmake/ImSDK" "$BUILD/include"
 	say "building imstatusd"
@@ -163,7 +175,7 @@ bench() {
 }
 
 run_tests() {
-	need go golang-go
+	need_go
 	need gcc gcc # the race detector and libImSDK need cgo
 	need mcs mono-mcs # the Unity package's C# tests
 	need mono mono-runtime
@@ -204,7 +216,7 @@ run_tests() {
 # build/soak.txt. It fails if a view is lost, stale or out of order.
 soak() {
 	local dur=${1:-10m} timeout=${2:-0}
-	need go golang-go
+	need_go
 	need gcc gcc
 	need redis-server redis-server
 	need redis-cli redis-tools
@@ -270,7 +282,7 @@ demo() {
 # cross: the targets this Linux machine can build; macOS, iOS and Android
 # need their vendors' toolchains (bindings/unity/Plugins/README.md).
 cross() {
-	need go golang-go
+	need_go
 	need gcc gcc
 	need x86_64-w64-mingw32-gcc gcc-mingw-w64-x86-64
 	need aarch64-linux-gnu-gcc gcc-aarch64-linux-gnu
@@ -324,7 +336,7 @@ dist() {
 	local version=${1:-} out=${2:-$ROOT/dist}
 	[ -n "$version" ] || die "dist: give the version: ./build.sh dist 0.2.0 [DIR]"
 	check_semver "$version"
-	need go golang-go
+	need_go
 	need gcc gcc
 	need x86_64-w64-mingw32-gcc gcc-mingw-w64-x86-64
 	need aarch64-linux-gnu-gcc gcc-aarch64-linux-gnu
