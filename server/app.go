@@ -730,12 +730,12 @@ func (a *app) sweep(now time.Time) {
 	}
 	for _, e := range expired {
 		if len(e.Devices) == 0 {
-			// A dead node's user whose status the sweep left: sent again
-			// (at this sweep and the next ones, as a failed publish is),
-			// in case the node died between storing and publishing it.
-			if !a.unsent.add(e.Change.After) {
-				a.srv.metrics.unsentDropped.Add(1)
-			}
+			// A dead node's user whose status the sweep left. Sending it
+			// again (the node may have died between storing a change and
+			// publishing it) made the soak see statuses out of order: a
+			// client that reconnected meanwhile forgets the versions it was
+			// told, and took the resent one after a newer. Not sent until
+			// that is solved (docs/RELIABILITY.md).
 			continue
 		}
 		a.publish(e.Change)
