@@ -855,18 +855,24 @@ func (a *app) resyncUser(user string, conns []*conn) error {
 // retire closes the app's connections: a reload removed the app. Their
 // clients' next logins are refused (unknown SDKAppID).
 func (a *app) retire() {
-	frame := wire.AppendPush(nil, wire.OpShutdown, wire.CodeSigSDKAppID, "this app was removed from the server")
+	n := a.closeAll(wire.AppendPush(nil, wire.OpShutdown, wire.CodeSigSDKAppID, "this app was removed from the server"), "app removed")
+	a.srv.log.Warn("app removed by a reload; its connections closed", "sdkappid", a.id, "connections", n)
+}
+
+// closeAll closes every logged-in connection of the app with frame and
+// reason, and returns how many it closed.
+func (a *app) closeAll(frame []byte, reason string) int {
 	var n int
 	a.hub.users.Range(func(_, v any) bool {
 		if p := v.(*hubUser).conns.Load(); p != nil {
 			for _, c := range *p {
-				c.closeWith(frame, websocket.CloseGoingAway, "app removed")
+				c.closeWith(frame, websocket.CloseGoingAway, reason)
 				n++
 			}
 		}
 		return true
 	})
-	a.srv.log.Warn("app removed by a reload; its connections closed", "sdkappid", a.id, "connections", n)
+	return n
 }
 
 // reassert is what a node does when its lease was lost — it was cut off
@@ -876,17 +882,7 @@ func (a *app) retire() {
 // clients reconnect at once and log in, re-subscribe and set their status
 // again, which puts the store right for everyone.
 func (a *app) reassert() {
-	var n int
-	frame := wire.AppendPush(nil, wire.OpShutdown, wire.CodeServerOverloaded, "the server lost its shared state; reconnect")
-	a.hub.users.Range(func(_, v any) bool {
-		if p := v.(*hubUser).conns.Load(); p != nil {
-			for _, c := range *p {
-				c.closeWith(frame, websocket.CloseGoingAway, "shared state lost")
-				n++
-			}
-		}
-		return true
-	})
+	n := a.closeAll(wire.AppendPush(nil, wire.OpShutdown, wire.CodeServerOverloaded, "the server lost its shared state; reconnect"), "shared state lost")
 	a.srv.log.Warn("this node's lease was lost; its devices reconnect to assert themselves again",
 		"sdkappid", a.id, "node", a.srv.nodeID, "connections", n)
 }

@@ -381,7 +381,7 @@ func (s *Server) Reload(apps []AppConfig) (added, changed, removed []uint64, err
 		}
 		if cur.live[c.SDKAppID] == nil {
 			added = append(added, c.SDKAppID) // back after a removal
-		} else if !sameConfig(a.conf().AppConfig, c) {
+		} else if !reflect.DeepEqual(a.conf().AppConfig, c) {
 			changed = append(changed, c.SDKAppID)
 		} else {
 			continue
@@ -400,11 +400,6 @@ func (s *Server) Reload(apps []AppConfig) (added, changed, removed []uint64, err
 	slices.Sort(changed)
 	slices.Sort(removed)
 	return added, changed, removed, nil
-}
-
-// sameConfig reports whether two filled configs say the same.
-func sameConfig(a, b AppConfig) bool {
-	return reflect.DeepEqual(a, b)
 }
 
 // startApp readies an app's backend for this node: the admin's account,

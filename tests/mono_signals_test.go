@@ -132,16 +132,7 @@ func TestMonoSignals(t *testing.T) {
 			if m := signalCrashRE.FindString(out + "\n" + res.stderr); m != "" {
 				t.Errorf("mono's output shows a crash (%q)", m)
 			}
-			switch {
-			case res.hung:
-				t.Fatalf("mono did not exit within %v after its summary line", monoExitGrace)
-			case res.err != nil:
-				t.Fatalf("mono: %v", res.err)
-			case !res.summary:
-				t.Fatalf("mono printed no summary line \"N passed, M failed\"")
-			case res.failed != 0 || res.passed != monoSignalTests:
-				t.Fatalf("mono: %d passed, %d failed; want %d passed, 0 failed", res.passed, res.failed, monoSignalTests)
-			}
+			res.mustPass(t, monoSignalTests)
 
 			// What the runs are about: the handlers' flags.
 			before, after := signalHandlers(t, res.lines, "before TIMInit"), signalHandlers(t, res.lines, "after TIMInit")

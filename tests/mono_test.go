@@ -100,16 +100,7 @@ func TestMonoUnityPackage(t *testing.T) {
 	if res.stderr != "" {
 		t.Logf("mono stderr:\n%s", res.stderr)
 	}
-	switch {
-	case res.hung:
-		t.Fatalf("mono did not exit within %v after its summary line: the process hangs at exit", monoExitGrace)
-	case res.err != nil:
-		t.Fatalf("mono: %v", res.err)
-	case !res.summary:
-		t.Fatalf("mono printed no summary line \"N passed, M failed\"")
-	case res.failed != 0 || res.passed != monoExpectedTests:
-		t.Fatalf("mono: %d passed, %d failed; want %d passed, 0 failed", res.passed, res.failed, monoExpectedTests)
-	}
+	res.mustPass(t, monoExpectedTests)
 
 	// The C# program ended logged in, without Uninit: its connection closed
 	// with the process, so bob (subscribed to alice) sees alice OFFLINE.
@@ -152,6 +143,22 @@ type monoResult struct {
 	lines          []string      // stdout, but the "@@" commands
 	elapsed        time.Duration // to the summary line
 	exitAfter      time.Duration // from the summary line to the exit
+}
+
+// mustPass fails the test unless mono exited in time after a summary
+// line that says want passed and none failed.
+func (res monoResult) mustPass(t *testing.T, want int) {
+	t.Helper()
+	switch {
+	case res.hung:
+		t.Fatalf("mono did not exit within %v after its summary line: the process hangs at exit", monoExitGrace)
+	case res.err != nil:
+		t.Fatalf("mono: %v", res.err)
+	case !res.summary:
+		t.Fatalf("mono printed no summary line \"N passed, M failed\"")
+	case res.failed != 0 || res.passed != want:
+		t.Fatalf("mono: %d passed, %d failed; want %d passed, 0 failed", res.passed, res.failed, want)
+	}
 }
 
 // monoRun runs the C# program, answering its "@@" lines with handle, and
