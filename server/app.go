@@ -72,6 +72,7 @@ type departure struct {
 	how                presence.Leave
 	reason             string // the webhook's; "" sends none
 	at                 time.Time
+	event              string // the history's, when not the one reason implies
 }
 
 // settings are an app's configuration and what is derived from it; a
@@ -192,6 +193,7 @@ func (a *app) login(c *conn, seq uint64, l wire.LoginBody) {
 		c.refuseLogin(seq, a.id, l.UserID, a.storeErr(err))
 		return
 	}
+	a.hub.hist.record(l.UserID, transition{at: now.UnixNano(), event: evLogin, platform: l.Platform, device: d.Key.Conn, status: ch.After.Type})
 	var kickedPlatforms []string
 	for _, k := range kicked {
 		kickedPlatforms = append(kickedPlatforms, k.Platform)
@@ -267,7 +269,9 @@ func (a *app) kickLocal(user string, id uint64, by string) {
 	if kc == nil {
 		return
 	}
-	kc.detach()
+	if _, ss, ok := kc.detach(); ok {
+		a.hub.hist.record(user, transition{at: a.now().UnixNano(), event: evKicked, platform: ss.platform, device: id, status: wire.StatusOnline})
+	}
 	kc.closeWith(wire.AppendPush(nil, wire.OpKicked, wire.CodeKickedOffline, "kicked offline: the account logged in on another "+by+" device"),
 		1000, "kicked offline")
 }
@@ -286,7 +290,9 @@ func (a *app) Kick(k presence.Kick) {
 		if !ok {
 			continue
 		}
-		a.leave(c, ss, presence.LoggedOut, webhook.ReasonUnregister)
+		a.hub.take(ss.user, ss.key.Conn)
+		a.end(departure{user: ss.user, platform: ss.platform, ip: c.ip, userData: ss.userData, key: ss.key,
+			how: presence.LoggedOut, reason: webhook.ReasonUnregister, at: a.now(), event: evAdminKicked})
 		c.closeWith(wire.AppendPush(nil, wire.OpKicked, wire.CodeKickedOffline, "kicked offline by the app's administrator"),
 			1000, "kicked offline")
 	}
@@ -337,6 +343,7 @@ func (a *app) depart(ctx context.Context, d departure) error {
 	if !found {
 		return nil
 	}
+	a.hub.hist.record(d.user, transition{at: d.at.UnixNano(), event: departEvent(d), platform: d.platform, device: d.key.Conn, status: ch.After.Type})
 	a.publish(ch)
 	if d.reason == "" {
 		return nil

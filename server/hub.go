@@ -17,6 +17,7 @@ import (
 type hub struct {
 	users   sync.Map     // user → *hubUser
 	devices atomic.Int64 // logged-in connections, for /metrics
+	hist    history      // each user's recent transitions, for the console
 }
 
 // hubUser is one user on this node: its connections, and the order of its
@@ -143,6 +144,7 @@ const orderingIdle = time.Minute
 // prune forgets the users without connections here, with no delivery
 // under way, and idle since before now-orderingIdle.
 func (h *hub) prune(now time.Time) {
+	h.hist.prune(now)
 	cut := now.Add(-orderingIdle).UnixNano()
 	h.users.Range(func(k, v any) bool {
 		u := v.(*hubUser)
