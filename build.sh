@@ -190,6 +190,7 @@ run_tests() {
 	need wine wine
 	need_file /usr/lib/wine wine64 wine64
 	need qemu-aarch64-static qemu-user-static
+	need chromium chromium # the admin console's browser tests (server/console)
 	say "gofmt"
 	local unformatted
 	unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))

@@ -68,23 +68,8 @@ func (s *Server) rest(r *http.Request) *restReply {
 	if err != nil || a == nil {
 		return restFail(restBadAuth, "sdkappid missing or unknown")
 	}
-	who := q.Get("identifier")
-	if who == "" {
-		return restFail(restBadAuth, "identifier missing")
-	}
-	if who != a.conf().Admin {
-		code := restNotAdmin
-		if service == "im_open_login_svc" {
-			code = restAccountAdmin
-		}
-		return restFail(code, "only the app's administrator may call the REST API")
-	}
-	if _, err := usersig.Verify(q.Get("usersig"), a.conf().SecretKey, a.id, who, s.clock.Now()); err != nil {
-		code := restBadAuth
-		if usersig.CodeOf(err) == wire.CodeSigExpired {
-			code = restSigExpired
-		}
-		return restFail(code, "usersig: "+err.Error())
+	if fail := s.checkAdmin(a, service, q.Get("identifier"), q.Get("usersig")); fail != nil {
+		return fail
 	}
 	limit := s.opts.RESTBodyLimit
 	body, err := io.ReadAll(io.LimitReader(r.Body, int64(limit)+1))
@@ -123,6 +108,30 @@ func (s *Server) rest(r *http.Request) *restReply {
 		return a.restFriendDelete(req)
 	}
 	return restFail(restNoSuchAPI, "unknown command "+truncate(service+"/"+command, 80))
+}
+
+// checkAdmin checks the caller of a REST call of service (and of the
+// admin console): who must be a's admin, with a UserSig valid now. It
+// returns nil when the call may go on.
+func (s *Server) checkAdmin(a *app, service, who, sig string) *restReply {
+	if who == "" {
+		return restFail(restBadAuth, "identifier missing")
+	}
+	if who != a.conf().Admin {
+		code := restNotAdmin
+		if service == "im_open_login_svc" {
+			code = restAccountAdmin
+		}
+		return restFail(code, "only the app's administrator may call the REST API")
+	}
+	if _, err := usersig.Verify(sig, a.conf().SecretKey, a.id, who, s.clock.Now()); err != nil {
+		code := restBadAuth
+		if usersig.CodeOf(err) == wire.CodeSigExpired {
+			code = restSigExpired
+		}
+		return restFail(code, "usersig: "+err.Error())
+	}
+	return nil
 }
 
 // account reads a user id from the first of keys present.

@@ -20,6 +20,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/imstatus/imstatus/server/console"
 	"github.com/imstatus/imstatus/server/presence"
 	"github.com/imstatus/imstatus/server/presence/memstore"
 	"github.com/imstatus/imstatus/server/ratelog"
@@ -110,6 +111,9 @@ type Options struct {
 	// RESTBodyLimit bounds a REST request's body, in bytes; past it the
 	// call is refused in upstream's envelope. Default DefaultRESTBodyLimit.
 	RESTBodyLimit int
+	// Console serves the admin console at /console/ (package console):
+	// off unless set.
+	Console bool
 }
 
 // DefaultRESTBodyLimit fits a 1,000-item friend_import.
@@ -277,6 +281,9 @@ func New(opts Options) (_ *Server, err error) {
 	s.mux.HandleFunc("/v4/{service}/{command}", s.serveREST)
 	s.mux.HandleFunc("GET /metrics", s.serveMetrics)
 	s.mux.HandleFunc("GET /healthz", s.serveHealth)
+	if opts.Console {
+		s.mux.Handle("/console/", console.New(consoleBackend{s}, s.log))
+	}
 	return s, nil
 }
 
@@ -494,8 +501,9 @@ func (s *Server) ImportAccounts(sdkAppID uint64, ids ...string) error {
 	return a.dir.ImportAccounts(ctx, ids...)
 }
 
-// Handler serves the WebSocket gateway at /ws, the REST API under /v4/ and
-// /healthz.
+// Handler serves the WebSocket gateway at /ws, the REST API under /v4/,
+// /metrics, /healthz and, with Options.Console, the admin console under
+// /console/.
 func (s *Server) Handler() http.Handler { return s.mux }
 
 func (s *Server) connCount() int {
