@@ -137,9 +137,11 @@ function draw(canvas, series) {
   g.fillText(String(Math.round(max * 10) / 10), 4, 20);
   g.strokeStyle = "#2f6fdf";
   g.lineWidth = 3;
+  // The first minute fills the width as it comes; then five minutes scroll.
+  const step = w / Math.min(HISTORY, Math.max(60, series.length - 1));
   g.beginPath();
   series.forEach((v, i) => {
-    const x = w - (series.length - 1 - i) * (w / HISTORY);
+    const x = w - (series.length - 1 - i) * step;
     const y = h - 4 - (v / max) * (h - 28);
     if (i === 0) g.moveTo(x, y); else g.lineTo(x, y);
   });
