@@ -47,8 +47,15 @@ func apps() []server.AppConfig {
 
 func newEnv(t testing.TB, consoleOn, tls bool) *env {
 	t.Helper()
-	srv, err := server.New(server.Options{Apps: apps(), Console: consoleOn,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	return newEnvWith(t, tls, server.Options{Console: consoleOn})
+}
+
+// newEnvWith is newEnv with opts (its apps and logger filled in).
+func newEnvWith(t testing.TB, tls bool, opts server.Options) *env {
+	t.Helper()
+	opts.Apps = apps()
+	opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	srv, err := server.New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
