@@ -108,6 +108,8 @@ func New(b Backend, log *slog.Logger) *Console {
 	return c
 }
 
+// ServeHTTP serves the page, its files and its API, with headers that
+// keep the page out of other sites' frames and its scripts to this server.
 func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
