@@ -242,6 +242,39 @@ func TestReconnectSnapshotReportsOnlyNews(t *testing.T) {
 	w.noStatusOf("y")
 }
 
+// Versions hold across links: after a failover, a status older than one
+// reported on the last link is not taken. Two servers stand for two nodes,
+// one of which still holds x's older status (as a dead node's resent
+// status is older than a change made since on a live one).
+func TestVersionsHoldAcrossLinks(t *testing.T) {
+	a, b := startServer(t), startServer(t)
+	for _, s := range []*testServer{a, b} {
+		s.Srv.ImportAccounts(testApp, "x")
+	}
+	xb := b.login("x")           // b's x: ONLINE, no custom status, an older version
+	a.Clock.Advance(time.Second) // the test servers' clocks stand still
+	xa := a.login("x")
+	xa.must(xa.SetSelfStatus(bg, "newer"))
+
+	pa := faultproxy.New(t, a.Addr)
+	w := newClient(t, []string{pa.Addr(), b.Addr})
+	w.user = "w"
+	w.must(w.Login(bg, "w", a.sig("w", time.Hour)))
+	w.must(w.Subscribe(bg, []string{"x"}))
+	w.expect("x", wire.StatusOnline, "newer")
+
+	// b's x stays at its older version; b's next versions (w's marker,
+	// x's next change) are newer than a's.
+	b.Clock.Advance(2 * time.Second)
+	pa.SetRefuse(true)
+	pa.Drop()
+	w.waitNet(core.Disconnected)
+	w.waitNet(core.Connected) // to b, whose snapshot of x is older
+	w.noStatusOf("x")
+	xb.must(xb.SetSelfStatus(bg, "later on b"))
+	w.expect("x", wire.StatusOnline, "later on b")
+}
+
 // watchThroughProxy has w, logged in through a proxy the test can cut,
 // subscribe to ids (accounts it imports), then logs ids[0] in as x, and
 // returns once w has heard x come ONLINE.
@@ -287,7 +320,11 @@ func TestServerRestart(t *testing.T) {
 	for _, c := range []*tc{w, x} {
 		c.waitNet(core.Disconnected)
 	}
-	s.Start("x", "w") // a new, empty server: the accounts are imported again
+	// A new, empty server, the accounts imported again. Time passes over a
+	// restart: the versions it numbers anew (at least its clock in µs) are
+	// above those clients hold, which they keep across links.
+	s.Clock.Advance(time.Second)
+	s.Start("x", "w")
 	for _, c := range []*tc{w, x} {
 		c.waitNet(core.Connected)
 	}

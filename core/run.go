@@ -191,13 +191,10 @@ func (c *Client) connect(ctx context.Context, addr string) (*session, wire.Serve
 	s := newSession(ws, addr, c.onStatus)
 	c.mu.Lock()
 	user, sig := c.userID, c.userSig
-	// Versions order the statuses of one link: the server of a new link
-	// (another node, or a restarted one that lost its versions) may number
-	// them anew. What was reported stays, to tell news from repeats.
-	for id, st := range c.cache {
-		st.Version = 0
-		c.cache[id] = st
-	}
+	// The cache keeps its versions across links: every server numbers a
+	// user's statuses from one sequence that is at least its clock in µs
+	// (docs/PROTOCOL.md), so a status older than one reported on the last
+	// link is older still on this one — a dead node's resent status, say.
 	c.mu.Unlock()
 	body := wire.AppendLoginBody(nil, wire.LoginBody{Version: wire.Version, SDKAppID: c.cfg.SDKAppID,
 		UserID: user, UserSig: sig, Platform: c.cfg.Platform, DeviceID: c.cfg.DeviceID, UserDefineData: c.userDefineData()})

@@ -737,12 +737,16 @@ func (a *app) sweep(now time.Time) {
 	}
 	for _, e := range expired {
 		if len(e.Devices) == 0 {
-			// A dead node's user whose status the sweep left. Sending it
-			// again (the node may have died between storing a change and
-			// publishing it) made the soak see statuses out of order: a
-			// client that reconnected meanwhile forgets the versions it was
-			// told, and took the resent one after a newer. Not sent until
-			// that is solved (docs/RELIABILITY.md).
+			// A dead node's user whose status the sweep left, sent again:
+			// the node may have died between storing a change and
+			// publishing it. A watcher that already holds it, or a newer
+			// one, drops it by its version (kept across links).
+			if err := a.send(ctx, e.Change.After, nil); err != nil {
+				a.storeErr(err)
+				if !a.unsent.add(e.Change.After) {
+					a.srv.metrics.unsentDropped.Add(1)
+				}
+			}
 			continue
 		}
 		a.publish(e.Change)
