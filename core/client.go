@@ -80,7 +80,15 @@ type Client struct {
 	runDone chan struct{}
 	subs    []string               // subscriptions, oldest first (mirrors the server)
 	cache   map[string]wire.Status // last status reported per user
-	limits  wire.Limits
+	// floor keeps the versions reported before the last logout, for the
+	// next login of the same user (floorUser): a status older than one
+	// the app was told then is older still.
+	floor     map[string]uint64
+	floorUser string
+	// statusMu orders the reports of statuses: an ended link's reader
+	// still reporting must not pass the next link's.
+	statusMu sync.Mutex
+	limits   wire.Limits
 	// serverTime is the server's clock as its last login reply gave it,
 	// and serverTimeAt the local (monotonic) time it arrived.
 	serverTime, serverTimeAt time.Time
@@ -135,6 +143,7 @@ func New(cfg Config) (*Client, error) {
 		endErr:    ErrNotLoggedIn,
 		changed:   make(chan struct{}),
 		cache:     make(map[string]wire.Status),
+		floor:     make(map[string]uint64),
 		windows:   make(map[string]*window),
 	}
 	return c, nil
@@ -244,7 +253,13 @@ func (c *Client) StartLogin(userID, userSig string) (wait func(context.Context) 
 	c.userID, c.userSig = userID, userSig
 	c.lastConnErr = ""
 	c.subs = nil
-	clear(c.cache)
+	if userID == c.floorUser {
+		c.forget()
+	} else {
+		clear(c.cache)
+		clear(c.floor)
+		c.floorUser = userID
+	}
 	clear(c.windows)
 	runCtx, stop := context.WithCancel(context.Background())
 	c.stop = stop
@@ -349,7 +364,7 @@ func (c *Client) StartLogout() (wait func(context.Context) error, err error) {
 		}
 		c.mu.Lock()
 		c.subs = nil
-		clear(c.cache)
+		c.forget()
 		c.mu.Unlock()
 		if err != nil && !errors.Is(err, errSessionLost) {
 			c.log.Info("logout not acknowledged by the server", "err", err)
@@ -546,6 +561,22 @@ func (c *Client) Unsubscribe(ctx context.Context, ids []string) error {
 	}
 	c.mu.Unlock()
 	return nil
+}
+
+// maxFloor bounds the versions kept from logins before: past it they are
+// forgotten (a late status older than one of theirs is then taken).
+const maxFloor = 1 << 16
+
+// forget clears the statuses reported, keeping their versions in the
+// floor. c.mu is held.
+func (c *Client) forget() {
+	if len(c.floor)+len(c.cache) > maxFloor {
+		clear(c.floor)
+	}
+	for id, st := range c.cache {
+		c.floor[id] = max(c.floor[id], st.Version)
+	}
+	clear(c.cache)
 }
 
 // Subscriptions returns the subscriptions, oldest first.

@@ -275,6 +275,35 @@ func TestVersionsHoldAcrossLinks(t *testing.T) {
 	w.expect("x", wire.StatusOnline, "later on b")
 }
 
+// And across a logout and the next login of the same user, whose app was
+// told the newer status before: a late older one is not taken.
+func TestVersionsHoldAcrossLogins(t *testing.T) {
+	a, b := startServer(t), startServer(t)
+	for _, s := range []*testServer{a, b} {
+		s.Srv.ImportAccounts(testApp, "x")
+	}
+	xb := b.login("x")
+	a.Clock.Advance(time.Second)
+	xa := a.login("x")
+	xa.must(xa.SetSelfStatus(bg, "newer"))
+
+	pa := faultproxy.New(t, a.Addr)
+	w := newClient(t, []string{pa.Addr(), b.Addr})
+	w.user = "w"
+	w.must(w.Login(bg, "w", a.sig("w", time.Hour)))
+	w.must(w.Subscribe(bg, []string{"x"}))
+	w.expect("x", wire.StatusOnline, "newer")
+	w.must(w.Logout(bg))
+
+	b.Clock.Advance(2 * time.Second)
+	pa.SetRefuse(true)
+	w.must(w.Login(bg, "w", b.sig("w", time.Hour)))
+	w.must(w.Subscribe(bg, []string{"x"}))
+	w.noStatusOf("x")
+	xb.must(xb.SetSelfStatus(bg, "later on b"))
+	w.expect("x", wire.StatusOnline, "later on b")
+}
+
 // watchThroughProxy has w, logged in through a proxy the test can cut,
 // subscribe to ids (accounts it imports), then logs ids[0] in as x, and
 // returns once w has heard x come ONLINE.

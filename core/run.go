@@ -362,9 +362,14 @@ func (c *Client) userDefineData() string {
 // API's JSON of sts cut from the push ("" if it could not be); it goes
 // with the event when every status in it is news.
 func (c *Client) onStatus(sts []wire.Status, json string) {
+	c.statusMu.Lock()
+	defer c.statusMu.Unlock()
 	var changed []wire.Status
 	c.mu.Lock()
 	for _, st := range sts {
+		if st.Version != 0 && st.Version < c.floor[st.UserID] {
+			continue // older than one reported before a logout
+		}
 		if old, ok := c.cache[st.UserID]; ok {
 			if st.Stale(old) {
 				// Overtaken by a newer status already reported: a
