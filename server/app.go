@@ -61,6 +61,26 @@ type app struct {
 	// the nodes that are alive need that long to renew theirs before the
 	// first one back takes them for dead.
 	renewedSince atomic.Int64
+	// lease is the name this node holds its lease and devices under: the
+	// node's id, then a new name each time it finds its lease lost
+	// (leaseName). A sweep of the lost lease that is still running ends
+	// only the devices of the old name, not those logged in since.
+	lease    atomic.Pointer[string]
+	epoch    atomic.Int64 // the revivals behind lease
+	newLease atomic.Bool  // lease not renewed yet: its first renewal finds it new
+}
+
+func (a *app) leaseID() string { return *a.lease.Load() }
+
+// renew renews this node's lease. A revived node renews its id too: the
+// broker takes a node without a lease of its id for gone.
+func (a *app) renew(ctx context.Context, now time.Time) (lost bool, err error) {
+	name := a.leaseID()
+	if lost, err = a.store.RenewLease(ctx, name, now, a.srv.opts.LeaseTTL); err != nil || name == a.srv.nodeID {
+		return lost, err
+	}
+	_, err = a.store.RenewLease(ctx, a.srv.nodeID, now, a.srv.opts.LeaseTTL)
+	return lost, err
 }
 
 // departure is a device that went away: what the store and the webhook
@@ -123,6 +143,7 @@ func newApp(s *Server, cfg AppConfig, b presence.Backend) *app {
 		a.unheard = make(chan string, maxUnheard)
 	}
 	a.unsent.max = maxUnsent
+	a.lease.Store(&s.nodeID)
 	a.fanout = newFanoutCap(cfg.FanoutsPerSecond, cfg.FanoutBurst)
 	a.configure(cfg)
 	return a
@@ -170,7 +191,7 @@ func (a *app) login(c *conn, seq uint64, l wire.LoginBody) {
 	// login the store lets kick it finds it; not taking deliveries until
 	// it has its answer.
 	c.ready.Store(false)
-	d := presence.Device{Key: presence.DeviceKey{Node: a.srv.nodeID, Conn: a.srv.nextConn.Add(1)},
+	d := presence.Device{Key: presence.DeviceKey{Node: a.leaseID(), Conn: a.srv.nextConn.Add(1)},
 		Platform: l.Platform, DeviceID: l.DeviceID}
 	c.device.Store(d.Key.Conn)
 	a.hub.add(l.UserID, c)
@@ -255,11 +276,12 @@ func (a *app) limits() wire.Limits {
 // kickDevice kicks a device the policy replaced: here if this node holds
 // it, else through the broker to the node that does.
 func (a *app) kickDevice(ctx context.Context, user string, k presence.Device, by string) {
-	if k.Key.Node == a.srv.nodeID {
+	node := presence.NodeOf(k.Key.Node)
+	if node == a.srv.nodeID {
 		a.kickLocal(user, k.Key.Conn, by)
 		return
 	}
-	if err := a.broker.PublishKick(ctx, k.Key.Node, presence.Kick{User: user, Key: k.Key, Platform: by}); err != nil {
+	if err := a.broker.PublishKick(ctx, node, presence.Kick{User: user, Key: k.Key, Platform: by}); err != nil {
 		a.storeErr(err)
 	}
 }
@@ -280,7 +302,7 @@ func (a *app) kickLocal(user string, id uint64, by string) {
 // (or from this one, for an admin's kick).
 func (a *app) Kick(k presence.Kick) {
 	if !k.Key.IsZero() {
-		if k.Key.Node == a.srv.nodeID {
+		if presence.NodeOf(k.Key.Node) == a.srv.nodeID {
 			a.kickLocal(k.User, k.Key.Conn, k.Platform)
 		}
 		return
@@ -695,15 +717,15 @@ func (a *app) sweep(now time.Time) {
 	a.hub.prune(now)
 	ctx, cancel := a.call()
 	defer cancel()
-	lost, err := a.store.RenewLease(ctx, a.srv.nodeID, now, a.srv.opts.LeaseTTL)
+	lost, err := a.renew(ctx, now)
 	if err != nil {
 		a.renewedSince.Store(0)
 		a.storeErr(err)
 		return // not leading a sweep that could end this node's own devices
 	}
 	a.renewedSince.CompareAndSwap(0, now.UnixNano())
-	if lost {
-		a.reassert()
+	if fresh := a.newLease.Swap(false); lost && !fresh {
+		a.reassert(ctx, now)
 	}
 	a.leaves.retry(func(d departure) error { return a.depart(ctx, d) })
 	a.unsent.retry(func(st wire.Status) error {
@@ -892,10 +914,21 @@ func (a *app) closeAll(frame []byte, reason string) int {
 // store no longer knows them. It closes them with a shutdown push; the
 // clients reconnect at once and log in, re-subscribe and set their status
 // again, which puts the store right for everyone.
-func (a *app) reassert() {
+func (a *app) reassert(ctx context.Context, now time.Time) {
+	// A sweep of the lost lease may still be running: the devices of the
+	// clients that come back must not carry its name, or it ends them
+	// while their links stay open.
+	name := presence.LeaseName(a.srv.nodeID, a.epoch.Add(1))
+	a.newLease.Store(true)
+	a.lease.Store(&name)
+	if _, err := a.renew(ctx, now); err != nil {
+		a.storeErr(err) // renewed at the next sweep
+	} else {
+		a.newLease.Store(false)
+	}
 	n := a.closeAll(wire.AppendPush(nil, wire.OpShutdown, wire.CodeServerOverloaded, "the server lost its shared state; reconnect"), "shared state lost")
 	a.srv.log.Warn("this node's lease was lost; its devices reconnect to assert themselves again",
-		"sdkappid", a.id, "node", a.srv.nodeID, "connections", n)
+		"sdkappid", a.id, "node", a.srv.nodeID, "lease", name, "connections", n)
 }
 
 // listen makes this node listen to what a device of user that just logged

@@ -1,10 +1,16 @@
 package server_test
 
 import (
+	"context"
+	"fmt"
 	"io"
 	"log/slog"
+	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/imstatus/imstatus/internal/redistest"
 	"github.com/imstatus/imstatus/server"
@@ -55,4 +61,81 @@ func TestSweepSendsWhatADeadNodeMayNotHavePublished(t *testing.T) {
 	e.clock.Advance(16 * time.Second)
 	e.srv.Sweep() // the live node renews, leads, and ends the dead node's lease
 	w.expect("u", wire.StatusOnline, "stored, never published", "Web")
+}
+
+// A node swept while it stalled comes back during the sweep: the sweep
+// still running must not end the devices of the clients that log in again
+// on it, or their links stay open while the cluster says OFFLINE (the
+// soak saw such clients stay so for good).
+func TestSweepStillRunningSparesTheRevivedNode(t *testing.T) {
+	rs := redistest.Start(t, false)
+	const prefix = "imstatus-revive"
+	e := newEnvWith(t, server.Options{
+		Apps:     []server.AppConfig{fullApp()},
+		NodeID:   "n1",
+		LeaseTTL: 15 * time.Second,
+		Backend: func(a server.AppConfig) (presence.Backend, error) {
+			return redisstore.NewBackend(rs.Client(), prefix, a.SDKAppID, slog.New(slog.NewTextHandler(io.Discard, nil))), nil
+		},
+	})
+	e.importAccounts("a")
+	a := e.login("a")
+
+	// Another node's sweep, paused when it reads which users n1 served.
+	rdb := rs.Client()
+	pause := &pauseAt{suffix: ":node:n1", reached: make(chan struct{}), resume: make(chan struct{})}
+	rdb.AddHook(pause)
+	sweeper := redisstore.NewStore(rdb, prefix, testApp)
+	e.clock.Advance(16 * time.Second) // n1 stalled past its lease
+	done := make(chan error, 1)
+	go func() {
+		_, err := sweeper.ExpireLeases(context.Background(), e.clock.Now())
+		done <- err
+	}()
+	<-pause.reached
+
+	// n1 runs again: it finds its lease lost, and sends its clients to
+	// reconnect; a logs in again.
+	e.srv.Sweep()
+	f := a.next()
+	for f.Op == wire.OpStatus { // its own, from its login
+		f = a.next()
+	}
+	if f.Op != wire.OpShutdown {
+		t.Fatalf("a got %s, want the shutdown push of a lost lease", f.Op)
+	}
+	a.waitClosed()
+	a = e.login("a")
+	close(pause.resume)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	got := e.rest("administrator", "/v4/openim/query_online_status", map[string]any{"To_Account": []string{"a"}})
+	if st := got.Get("QueryResult.0.Status").Str; st != "Online" {
+		t.Fatalf("a, logged in again on the revived node: %s; want Online", got.Raw)
+	}
+}
+
+// pauseAt holds the first command whose key ends with suffix until resume
+// is closed, telling reached when it is there.
+type pauseAt struct {
+	suffix          string
+	reached, resume chan struct{}
+	once            sync.Once
+}
+
+func (p *pauseAt) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (p *pauseAt) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		if args := cmd.Args(); len(args) > 1 && strings.HasSuffix(fmt.Sprint(args[1]), p.suffix) {
+			p.once.Do(func() {
+				close(p.reached)
+				<-p.resume
+			})
+		}
+		return next(ctx, cmd)
+	}
+}
+func (p *pauseAt) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
 }

@@ -418,7 +418,7 @@ func (s *Server) startApp(a *app) error {
 		return err
 	}
 	now := s.clock.Now()
-	if _, err := a.store.RenewLease(ctx, s.nodeID, now, s.opts.LeaseTTL); err != nil {
+	if _, err := a.store.RenewLease(ctx, a.leaseID(), now, s.opts.LeaseTTL); err != nil {
 		return err
 	}
 	a.renewedSince.Store(now.UnixNano())

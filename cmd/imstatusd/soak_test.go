@@ -54,10 +54,11 @@ type soakClient struct {
 	servers []string
 	warns   lastLines // what its core.Client last warned of
 
-	mu     sync.Mutex // guards the fields below, and cl's replacement
-	cl     *core.Client
-	view   map[string]wire.Status // the latest status reported of each user
-	latest map[string]uint64      // the highest version reported of each user
+	mu      sync.Mutex // guards the fields below, and cl's replacement
+	cl      *core.Client
+	view    map[string]wire.Status // the latest status reported of each user
+	latest  map[string]uint64      // the highest version reported of each user
+	loginAt time.Time              // when the last login returned
 	// What the client did, as far as it knows: logged in or out, and the
 	// custom status it set since its login ("" and !customKnown when a
 	// set failed, so the server may or may not have it).
@@ -76,6 +77,8 @@ type soakClient struct {
 type soakStats struct {
 	actions, changes, failed, faults atomic.Int64
 	outOfOrder                       atomic.Int64
+	oooMu                            sync.Mutex
+	oooSeen                          []string // the first out-of-order statuses, for the log
 	lost, stale                      int
 	unsure                           int // views not checked: their unsubscribe failed
 }
@@ -215,6 +218,9 @@ func TestSoak(t *testing.T) {
 				first.goros[i], last.goros[i], slope(func(s sample) int64 { return s.goros[i] }))
 		}
 	}
+	for _, o := range st.oooSeen {
+		t.Log("out of order: " + o)
+	}
 	t.Log("\n" + b.String())
 	if *soakReport != "" {
 		if err := os.WriteFile(*soakReport, []byte(b.String()), 0o644); err != nil {
@@ -249,6 +255,12 @@ func (sc *soakClient) connect(ctx context.Context, st *soakStats) error {
 			for _, s := range ev.Statuses {
 				if s.Version != 0 && s.Version < sc.latest[s.UserID] {
 					st.outOfOrder.Add(1)
+					st.oooMu.Lock()
+					if len(st.oooSeen) < 20 {
+						st.oooSeen = append(st.oooSeen, fmt.Sprintf("%s was told %s %v %q at version %d after version %d (%v after its login)",
+							sc.user, s.UserID, s.Type, s.Custom, s.Version, sc.latest[s.UserID], time.Since(sc.loginAt).Round(time.Millisecond)))
+					}
+					st.oooMu.Unlock()
 				}
 				sc.latest[s.UserID] = max(sc.latest[s.UserID], s.Version)
 				sc.view[s.UserID] = s
@@ -271,6 +283,7 @@ func (sc *soakClient) login(ctx context.Context, st *soakStats) error {
 	defer cancel()
 	err := sc.client().Login(ctx, sc.user, sig)
 	sc.mu.Lock()
+	sc.loginAt = time.Now()
 	sc.loggedIn = err == nil
 	sc.custom, sc.customKnown = "", false // what a login keeps is not this test's business
 	sc.mu.Unlock()

@@ -20,6 +20,8 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/imstatus/imstatus/wire"
@@ -56,8 +58,30 @@ func ParsePolicy(s string) (Policy, error) {
 // holds it and that node's connection counter. Node ids are unique per
 // process start, so a restarted node never reuses a key.
 type DeviceKey struct {
-	Node string
+	Node string // the lease the node held it under (LeaseName)
 	Conn uint64
+}
+
+// LeaseName is the name under which a node holds its lease and devices
+// after its epoch-th revival: a node that finds its lease lost (swept while
+// it stalled) takes a new name, so that a sweep of the old one still
+// running ends none of the devices logged in on it since.
+func LeaseName(node string, epoch int64) string {
+	if epoch == 0 {
+		return node
+	}
+	return node + "~" + strconv.FormatInt(epoch, 10)
+}
+
+// NodeOf is the node that holds a lease name (LeaseName): where a device's
+// kicks and deliveries go.
+func NodeOf(lease string) string {
+	if i := strings.LastIndexByte(lease, '~'); i >= 0 {
+		if _, err := strconv.ParseInt(lease[i+1:], 10, 64); err == nil {
+			return lease[:i]
+		}
+	}
+	return lease
 }
 
 // IsZero reports whether k names no connection.

@@ -322,8 +322,8 @@ func (b *Broker) ListenFor(ctx context.Context, watcher string, users ...string)
 	}
 	var nodes []string
 	for _, x := range r.Recs {
-		if x.Node != "" && !slices.Contains(nodes, x.Node) {
-			nodes = append(nodes, x.Node)
+		if n := presence.NodeOf(x.Node); n != "" && !slices.Contains(nodes, n) {
+			nodes = append(nodes, n)
 		}
 	}
 	_, err = b.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
