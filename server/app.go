@@ -708,25 +708,36 @@ func (a *app) storeErr(err error) *wire.Error {
 	return wire.Errorf(wire.CodeServerInternal, "server error: the presence store failed; try again")
 }
 
-// sweep is this node's share of the time-driven work: it renews the node's
-// lease, retries the departures the store failed to take, and forgets idle
-// delivery orders; the node that leads the app's sweep also ends the
-// devices of nodes whose lease ran out and clears the subscription lists
-// of owners who went away long enough ago.
-func (a *app) sweep(now time.Time) {
-	a.hub.prune(now)
+// renewLease renews this node's lease, on a loop of its own (Server.Run):
+// a sweep slowed by a backlog must not let it lapse. A lease found lost
+// sends this node's clients to reconnect (reassert).
+func (a *app) renewLease(now time.Time) {
 	ctx, cancel := a.call()
 	defer cancel()
 	lost, err := a.renew(ctx, now)
 	if err != nil {
 		a.renewedSince.Store(0)
 		a.storeErr(err)
-		return // not leading a sweep that could end this node's own devices
+		return
 	}
 	a.renewedSince.CompareAndSwap(0, now.UnixNano())
 	if fresh := a.newLease.Swap(false); lost && !fresh {
 		a.reassert(ctx, now)
 	}
+}
+
+// sweep is this node's share of the time-driven work besides its lease: it
+// retries the departures the store failed to take, and forgets idle
+// delivery orders; the node that leads the app's sweep also ends the
+// devices of nodes whose lease ran out and clears the subscription lists
+// of owners who went away long enough ago.
+func (a *app) sweep(now time.Time) {
+	a.hub.prune(now)
+	if a.renewedSince.Load() == 0 {
+		return // the last renewal failed: not leading a sweep that could end this node's own devices
+	}
+	ctx, cancel := a.call()
+	defer cancel()
 	a.leaves.retry(func(d departure) error { return a.depart(ctx, d) })
 	a.unsent.retry(func(st wire.Status) error {
 		err := a.send(ctx, st, nil)

@@ -512,8 +512,17 @@ func (s *Server) connCount() int {
 	return len(s.conns)
 }
 
-// Run sweeps every SweepInterval until ctx is done.
+// Run renews this node's leases and sweeps, each every SweepInterval on
+// its own loop, until ctx is done.
 func (s *Server) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	wg.Go(func() { s.every(ctx, func() { s.renewLeases(s.clock.Now()) }) })
+	s.every(ctx, func() { s.sweep(s.clock.Now()) })
+	wg.Wait()
+}
+
+// every calls f every SweepInterval until ctx is done.
+func (s *Server) every(ctx context.Context, f func()) {
 	t := time.NewTicker(s.opts.SweepInterval)
 	defer t.Stop()
 	for {
@@ -521,7 +530,7 @@ func (s *Server) Run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			s.Sweep()
+			f()
 		}
 	}
 }
@@ -535,6 +544,17 @@ func (s *Server) Run(ctx context.Context) {
 // after moving a fake clock.
 func (s *Server) Sweep() {
 	now := s.clock.Now()
+	s.renewLeases(now)
+	s.sweep(now)
+}
+
+func (s *Server) renewLeases(now time.Time) {
+	for _, a := range s.apps.Load().all {
+		a.renewLease(now)
+	}
+}
+
+func (s *Server) sweep(now time.Time) {
 	s.mu.Lock()
 	conns := make([]*conn, 0, len(s.conns))
 	for _, c := range s.conns {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -190,8 +191,8 @@ func TestSoak(t *testing.T) {
 			sc.mu.Unlock()
 		}
 		st.unsure += unsure
-		t.Logf("soak round %d quiet at %v: views agreed with the truth in %v; lost %d, stale %d (not checked: %d after a failed unsubscribe); nodes 1 and 2: RSS %v KiB, heap %v KiB, goroutines %v, connections %d",
-			r+1, s.at.Round(time.Second), agreed.Round(100*time.Millisecond), lost, stale, unsure, s.rss, s.heap, s.goros, s.connections)
+		t.Logf("soak round %d quiet at %v: views agreed with the truth in %v; lost %d, stale %d (not checked: %d after a failed unsubscribe); nodes 1 and 2: RSS %v KiB, heap %v KiB, goroutines %v, connections %d; leases lost so far %v",
+			r+1, s.at.Round(time.Second), agreed.Round(100*time.Millisecond), lost, stale, unsure, s.rss, s.heap, s.goros, s.connections, leasesLost(c))
 	}
 
 	// The report: the figures of RELIABILITY.md.
@@ -548,6 +549,17 @@ func parallel(clients []*soakClient, n int, f func(*soakClient)) {
 }
 
 var vmRSS = regexp.MustCompile(`(?m)^VmRSS:\s+(\d+) kB`)
+
+// leasesLost counts, per node, the times its log says it found its lease
+// lost (swept by another while it stalled) and sent its clients away.
+func leasesLost(c *cluster) []int {
+	n := make([]int, len(c.nodes))
+	for i, d := range c.nodes {
+		b, _ := os.ReadFile(d.log)
+		n[i] = bytes.Count(b, []byte("this node's lease was lost"))
+	}
+	return n
+}
 
 // rssKiB is a process's resident set, 0 if it cannot be read.
 func rssKiB(pid int) int64 {

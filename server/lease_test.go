@@ -13,8 +13,10 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/imstatus/imstatus/internal/redistest"
+	"github.com/imstatus/imstatus/internal/testserver"
 	"github.com/imstatus/imstatus/server"
 	"github.com/imstatus/imstatus/server/presence"
+	"github.com/imstatus/imstatus/server/presence/memstore"
 	"github.com/imstatus/imstatus/server/presence/redisstore"
 	"github.com/imstatus/imstatus/wire"
 )
@@ -138,4 +140,61 @@ func (p *pauseAt) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 }
 func (p *pauseAt) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
 	return next
+}
+
+// A node whose sweep is slow (a backlog of departures, of changes to send
+// again, a slow store) still renews its lease in time: the renewal has a
+// loop of its own, so the other node does not take it for dead and send
+// its clients away.
+func TestSlowSweepKeepsTheLease(t *testing.T) {
+	backend := memstore.NewBackend()
+	// The test clock, moved on as time passes: Run's loops tick in real time.
+	clock := testserver.NewClock(time.Unix(1800000000, 0))
+	stop := make(chan struct{})
+	t.Cleanup(func() { close(stop) })
+	go func() {
+		for last := time.Now(); ; {
+			select {
+			case <-stop:
+				return
+			case now := <-time.After(5 * time.Millisecond):
+				clock.Advance(now.Sub(last))
+				last = now
+			}
+		}
+	}()
+	node := func(id string, store func(presence.Store) presence.Store) *env {
+		e := newEnvWith(t, server.Options{
+			Apps:          []server.AppConfig{fullApp()},
+			Clock:         clock,
+			NodeID:        id,
+			LeaseTTL:      300 * time.Millisecond,
+			SweepInterval: 20 * time.Millisecond,
+			Backend: func(server.AppConfig) (presence.Backend, error) {
+				b := backend
+				b.Store = store(b.Store)
+				return b, nil
+			},
+		})
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { e.srv.Run(ctx); close(done) }()
+		t.Cleanup(func() { cancel(); <-done })
+		return e
+	}
+	slow := node("slow", func(s presence.Store) presence.Store { return slowLead{s} })
+	node("other", func(s presence.Store) presence.Store { return s })
+	slow.importAccounts("a")
+	a := slow.login("a")
+	a.drain() // its own status, from its login
+	time.Sleep(2 * time.Second) // several slow sweeps, each past the lease
+	a.quiet()                   // no shutdown push: the lease held
+}
+
+// slowLead is a store whose Lead, which every sweep calls, takes 1 s.
+type slowLead struct{ presence.Store }
+
+func (s slowLead) Lead(ctx context.Context, task, node string, now time.Time, ttl time.Duration) (bool, error) {
+	time.Sleep(time.Second)
+	return s.Store.Lead(ctx, task, node, now, ttl)
 }
