@@ -186,7 +186,7 @@ func TestSlowSweepKeepsTheLease(t *testing.T) {
 	node("other", func(s presence.Store) presence.Store { return s })
 	slow.importAccounts("a")
 	a := slow.login("a")
-	a.drain() // its own status, from its login
+	a.drain()                   // its own status, from its login
 	time.Sleep(2 * time.Second) // several slow sweeps, each past the lease
 	a.quiet()                   // no shutdown push: the lease held
 }
