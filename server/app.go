@@ -308,16 +308,23 @@ func (a *app) Kick(k presence.Kick) {
 		return
 	}
 	for _, c := range a.hub.connsOf(k.User) {
-		_, ss, ok := c.detach()
-		if !ok {
-			continue
-		}
-		a.hub.take(ss.user, ss.key.Conn)
-		a.end(departure{user: ss.user, platform: ss.platform, ip: c.ip, userData: ss.userData, key: ss.key,
-			how: presence.LoggedOut, reason: webhook.ReasonUnregister, at: a.now(), event: evAdminKicked})
-		c.closeWith(wire.AppendPush(nil, wire.OpKicked, wire.CodeKickedOffline, "kicked offline by the app's administrator"),
-			1000, "kicked offline")
+		a.adminKick(c)
 	}
+}
+
+// adminKick logs c's session out at the admin's request and closes its
+// link; it reports whether c had a session to end.
+func (a *app) adminKick(c *conn) bool {
+	_, ss, ok := c.detach()
+	if !ok {
+		return false
+	}
+	a.hub.take(ss.user, ss.key.Conn)
+	a.end(departure{user: ss.user, platform: ss.platform, ip: c.ip, userData: ss.userData, key: ss.key,
+		how: presence.LoggedOut, reason: webhook.ReasonUnregister, at: a.now(), event: evAdminKicked})
+	c.closeWith(wire.AppendPush(nil, wire.OpKicked, wire.CodeKickedOffline, "kicked offline by the app's administrator"),
+		1000, "kicked offline")
+	return true
 }
 
 // kickUser logs out every device of user, on every node, at the admin's request.

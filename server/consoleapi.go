@@ -10,8 +10,6 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/imstatus/imstatus/server/console"
-	"github.com/imstatus/imstatus/server/presence"
-	"github.com/imstatus/imstatus/server/webhook"
 	"github.com/imstatus/imstatus/wire"
 )
 
@@ -212,16 +210,9 @@ func (b consoleBackend) KickDevice(_ context.Context, app uint64, user string, d
 		if c.device.Load() != device {
 			continue
 		}
-		// As Kick does for an admin's kick of every device, for this one.
-		_, ss, ok := c.detach()
-		if !ok {
+		if !a.adminKick(c) {
 			break
 		}
-		a.hub.take(ss.user, ss.key.Conn)
-		a.end(departure{user: ss.user, platform: ss.platform, ip: c.ip, userData: ss.userData, key: ss.key,
-			how: presence.LoggedOut, reason: webhook.ReasonUnregister, at: a.now(), event: evAdminKicked})
-		c.closeWith(wire.AppendPush(nil, wire.OpKicked, wire.CodeKickedOffline, "kicked offline by the app's administrator"),
-			1000, "kicked offline")
 		return nil
 	}
 	return &console.Refusal{Info: "no device " + strconv.FormatUint(device, 10) + " of " + user + " on this node"}
