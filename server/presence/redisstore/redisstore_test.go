@@ -709,3 +709,51 @@ func TestBrokerFollowsItsChannelToAnotherShard(t *testing.T) {
 		}
 	}
 }
+
+// A subscription edit cut short between the owner's list and the targets'
+// watcher sets (its node killed: they live in other slots, written after
+// the list) is put right by the client's retry: a subscribe of a target
+// listed already still makes the owner its watcher, and an unsubscribe of
+// one unlisted already still takes the owner out. Before, the retry found
+// the list as it wanted it and wrote nothing, so the owner, listed, never
+// heard of the target's changes (a soak's lost view after a node kill).
+func TestEditCutShortIsPutRightByItsRetry(t *testing.T) {
+	r := newOnRedis(t)
+	rdb, app, s, ctx := r.rdb, r.app, r.s, t.Context()
+	list := fmt.Sprintf("{imstatus-test:%d:o}:s", app)
+	watchers := func(t string) string { return fmt.Sprintf("{imstatus-test:%d:%s}:w", app, t) }
+	isWatcher := func(target string) bool {
+		ok, err := rdb.SIsMember(ctx, watchers(target), "o").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	// Cut short: the list written, the watcher set not.
+	if err := rdb.Set(ctx, list, `["u"]`, 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Subscribe(ctx, "o", []string{"u"}, 10); err != nil {
+		t.Fatal(err)
+	}
+	if !isWatcher("u") {
+		t.Fatal("o subscribed to u again, and is still not among u's watchers")
+	}
+	// Cut short the other way: the list without u, the watcher set with o.
+	if err := rdb.Del(ctx, list).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Unsubscribe(ctx, "o", []string{"u"}); err != nil {
+		t.Fatal(err)
+	}
+	if isWatcher("u") {
+		t.Fatal("o unsubscribed from u again, and is still among u's watchers")
+	}
+	// The evicted stay out: a list of one keeps the last target.
+	if _, err := s.Subscribe(ctx, "o", []string{"x", "y"}, 1); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.Subscriptions(ctx, "o"); !slices.Equal(got, []string{"y"}) || isWatcher("x") || !isWatcher("y") {
+		t.Fatalf("list %v, x watched %v, y watched %v; want [y], false, true", got, isWatcher("x"), isWatcher("y"))
+	}
+}

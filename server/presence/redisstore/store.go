@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -408,9 +409,16 @@ func (s *Store) Subscribe(ctx context.Context, owner string, targets []string, m
 	var evicted []string
 	_, _, err := s.editList(ctx, owner, false, func(list []string) ([]string, []string, []string) {
 		var sub presence.Subscriptions // not shared: edits of several owners run at once
-		next, added, ev := sub.Add(list, targets, max)
+		next, _, ev := sub.Add(list, targets, max)
 		evicted = ev
-		return next, added, ev
+		// Every target listed joins its watchers, not only the new ones:
+		// the watcher sets are written after the list, in other slots, so
+		// an edit cut short between the two (its node killed, Redis gone)
+		// left the owner listed where no change reaches it; the client's
+		// retry, or its restoring subscribe on its next link, puts that
+		// right (SADD and SREM change nothing done already).
+		listed := slices.DeleteFunc(slices.Clone(targets), func(t string) bool { return slices.Contains(ev, t) })
+		return next, listed, ev
 	})
 	return evicted, err
 }
@@ -426,6 +434,9 @@ func (s *Store) unsubscribe(ctx context.Context, owner string, targets []string,
 	_, _, err := s.editList(ctx, owner, onlyAway, func(list []string) ([]string, []string, []string) {
 		var sub presence.Subscriptions
 		next, removed := sub.Remove(list, targets)
+		if len(targets) > 0 {
+			removed = targets // those an edit cut short left too (Subscribe)
+		}
 		return next, nil, removed
 	})
 	if err == nil && len(targets) == 0 {
