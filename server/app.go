@@ -51,6 +51,11 @@ type app struct {
 
 	// unsent are changes in the store that publish could not send.
 	unsent retryQueue[wire.Status]
+	// doubts are the users of changes the store failed to answer: it may
+	// have taken one all the same (its answer came after the deadline, as
+	// when this process or Redis stalled), and nobody was told. Their
+	// statuses are read and sent again at the next sweeps.
+	doubts userSet
 	// fanout caps how often each user's changes are sent (fanout.go).
 	fanout *fanoutCap
 
@@ -143,6 +148,7 @@ func newApp(s *Server, cfg AppConfig, b presence.Backend) *app {
 		a.unheard = make(chan string, maxUnheard)
 	}
 	a.unsent.max = maxUnsent
+	a.doubts.max = maxUnsent
 	a.lease.Store(&s.nodeID)
 	a.fanout = newFanoutCap(cfg.FanoutsPerSecond, cfg.FanoutBurst)
 	a.configure(cfg)
@@ -366,6 +372,7 @@ func (a *app) end(d departure) {
 func (a *app) depart(ctx context.Context, d departure) error {
 	ch, found, err := a.store.Leave(ctx, d.user, d.key, d.how, d.at)
 	if err != nil {
+		a.doubt(d.user) // a retry that finds the device gone publishes nothing
 		a.storeErr(err)
 		return err
 	}
@@ -416,9 +423,32 @@ func (a *app) publish(ch presence.Change) {
 }
 
 // maxUnsent bounds the changes a node keeps to send again while its
-// backend fails; a change past it is not kept (counted in
-// imstatus_unsent_dropped_total): its watchers learn of the user's next one.
+// backend fails, and the users it keeps in doubt; one past it is not kept
+// (counted in imstatus_unsent_dropped_total): its watchers learn of the
+// user's next change.
 const maxUnsent = 1 << 16
+
+// doubt keeps user to have its status sent again at the next sweeps: a
+// change of it may be in the store unpublished.
+func (a *app) doubt(user string) {
+	a.srv.metrics.doubted.Add(1)
+	if !a.doubts.add(user) {
+		a.srv.metrics.unsentDropped.Add(1)
+	}
+}
+
+// resend sends user's status as the store has it now; receivers drop it
+// if they hold it, or a newer one, already.
+func (a *app) resend(ctx context.Context, user string) error {
+	sts, err := a.store.Statuses(ctx, user)
+	if err == nil && sts[0].Type != wire.StatusUnknown {
+		err = a.send(ctx, sts[0], nil)
+	}
+	if err != nil {
+		a.storeErr(err)
+	}
+	return err
+}
 
 // send hands st to the broker with who is told of it: aud, when the store
 // read it with the change, else what the store says now.
@@ -516,6 +546,7 @@ func (a *app) setStatus(c *conn, ss session, req wire.Request) {
 	defer cancel()
 	ch, err := a.store.SetCustom(ctx, ss.user, custom, a.now())
 	if err != nil {
+		a.doubt(ss.user)
 		c.replyErr(req.Seq, a.storeErr(err))
 		return
 	}
@@ -753,6 +784,7 @@ func (a *app) sweep(now time.Time) {
 		}
 		return err
 	})
+	a.doubts.retry(func(user string) error { return a.resend(ctx, user) })
 	for _, st := range a.fanout.due(now) {
 		if err := a.send(ctx, st, nil); err != nil {
 			a.storeErr(err)

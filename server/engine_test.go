@@ -432,11 +432,74 @@ func (c *client) until(who string, typ wire.StatusType) {
 	}
 }
 
-// lateStore takes a login and then, while late is set, answers as if it had
-// run out of time: a busy Redis whose answer came after the deadline.
+// lateStore takes a login (a custom status, a departure) and then, once
+// late (lateSet, lateLeave) is set, answers as if it had run out of time: a
+// busy Redis whose answer came after the deadline.
 type lateStore struct {
 	presence.Store
-	late atomic.Bool
+	late, lateSet, lateLeave atomic.Bool
+}
+
+func (s *lateStore) SetCustom(ctx context.Context, user, custom string, now time.Time) (presence.Change, error) {
+	ch, err := s.Store.SetCustom(ctx, user, custom, now)
+	if err == nil && s.lateSet.CompareAndSwap(true, false) {
+		return presence.Change{}, context.DeadlineExceeded
+	}
+	return ch, err
+}
+
+func (s *lateStore) Leave(ctx context.Context, user string, key presence.DeviceKey, how presence.Leave, now time.Time) (presence.Change, bool, error) {
+	ch, found, err := s.Store.Leave(ctx, user, key, how, now)
+	if err == nil && s.lateLeave.CompareAndSwap(true, false) {
+		return presence.Change{}, false, context.DeadlineExceeded
+	}
+	return ch, found, err
+}
+
+// A change the store took but answered too late (Redis, or this node,
+// stalled past the deadline: a soak's SIGSTOP) reaches the watchers at the
+// next sweep, read afresh. Before, a custom status so taken was never
+// published (the client was told it failed, the store held it), and a
+// logout's retry found the device gone and published nothing: watchers
+// kept the status before it for good.
+func TestChangeTakenTooLateIsSentAgain(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		act  func(s *lateStore, a *client)
+		want func(st wire.Status) bool
+	}{
+		{"a custom status", func(s *lateStore, a *client) {
+			s.lateSet.Store(true)
+			a.mustCall(wire.CodeServerInternal, wire.OpSetStatus, map[string]any{"user_status_custom_status": "taken late"})
+		}, func(st wire.Status) bool { return st.Type == wire.StatusOnline && st.Custom == "taken late" }},
+		{"a logout", func(s *lateStore, a *client) {
+			s.lateLeave.Store(true)
+			a.mustCall(0, wire.OpLogout, nil)
+		}, func(st wire.Status) bool { return st.Type != wire.StatusOnline }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			store := &lateStore{}
+			e := wrappedEnv(t, func(b *presence.Backend) { store.Store, b.Store = b.Store, store })
+			a, w := e.watching()
+			tc.act(store, a)
+			w.quiet()
+			if st := w.statuses("a")[0]; !tc.want(st) {
+				t.Fatalf("the store holds %+v, want the change in it", st)
+			}
+			e.srv.Sweep()
+			for {
+				f := w.next()
+				sts, _ := wire.ParseStatuses(f.Body)
+				if f.Op == wire.OpStatus && len(sts) == 1 && sts[0].UserID == "a" && tc.want(sts[0]) {
+					break
+				}
+				t.Logf("w got %s %+v first", f.Op, sts)
+			}
+			if n := e.scrape()["imstatus_store_writes_doubted_total"]; n != 1 {
+				t.Errorf("imstatus_store_writes_doubted_total = %d, want 1", n)
+			}
+		})
+	}
 }
 
 func (s *lateStore) Login(ctx context.Context, user string, d presence.Device, p presence.Policy, now time.Time) (presence.Change, []presence.Device, error) {

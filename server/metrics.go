@@ -29,6 +29,7 @@ type metrics struct {
 	staleDeliveries   atomic.Uint64
 	storeErrors       atomic.Uint64 // failed calls to the presence backend
 	unsentDropped     atomic.Uint64 // changes not sent again: too many waited
+	doubted           atomic.Uint64 // writes the store failed to answer: sent again, read afresh
 	unheard           atomic.Uint64 // routed deliveries nobody on this node took
 	unlistened        atomic.Uint64 // users this node stopped listening to
 	relistened        atomic.Uint64 // and listened to again: a hearer had come
@@ -72,6 +73,7 @@ func (s *Server) serveMetrics(w http.ResponseWriter, _ *http.Request) {
 	counter(w, "imstatus_stale_deliveries_total", "Deliveries dropped because a newer status of the same user had been delivered already.", m.staleDeliveries.Load())
 	counter(w, "imstatus_store_errors_total", "Failed calls to the presence backend (directory, store, broker).", m.storeErrors.Load())
 	counter(w, "imstatus_unsent_dropped_total", "Changes whose publishing failed and that were not sent again because too many waited.", m.unsentDropped.Load())
+	counter(w, "imstatus_store_writes_doubted_total", "Status changes the store failed to answer, which it may have taken all the same; the user's status is read and sent again at the next sweeps.", m.doubted.Load())
 	counter(w, "imstatus_deliveries_unheard_total", "Deliveries the broker routed here that no connection here heard of (cluster mode).", m.unheard.Load())
 	counter(w, "imstatus_users_unlistened_total", "Users this node stopped listening to, nobody here hearing of them (cluster mode).", m.unlistened.Load())
 	counter(w, "imstatus_connections_refused_total", "WebSocket connections closed at once with 1013: the total or per-address connection cap was reached.", m.connsRefused.Load())

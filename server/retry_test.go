@@ -31,3 +31,38 @@ func TestRetryQueue(t *testing.T) {
 		t.Fatalf("tried %v, left %v", seen, q.items)
 	}
 }
+
+func TestUserSet(t *testing.T) {
+	s := userSet{max: 3}
+	for _, u := range []string{"a", "b", "a", "c"} {
+		if !s.add(u) {
+			t.Fatalf("add(%q) refused with %d held", u, len(s.users))
+		}
+	}
+	if s.add("d") {
+		t.Fatal("add(d) past the bound was kept")
+	}
+	if !s.add("b") {
+		t.Fatal("add(b), held already, refused at the bound")
+	}
+	var seen []string
+	s.retry(func(u string) error {
+		seen = append(seen, u)
+		if u == "a" {
+			s.add("a") // a new doubt while a's read ran: it stays
+		}
+		return nil
+	})
+	slices.Sort(seen)
+	if !slices.Equal(seen, []string{"a", "b", "c"}) || len(s.users) != 1 || s.users["a"] == 0 {
+		t.Fatalf("tried %v, left %v; want a, b, c tried, a left", seen, s.users)
+	}
+	s.retry(func(string) error { return errors.New("still failing") })
+	if len(s.users) != 1 {
+		t.Fatalf("a failed retry dropped %v", s.users)
+	}
+	s.retry(func(string) error { return nil })
+	if len(s.users) != 0 {
+		t.Fatalf("left %v after a retry that passed", s.users)
+	}
+}
