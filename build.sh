@@ -145,7 +145,7 @@ bench() {
 		bench/cboundary.c -L"$BUILD/lib" -lImSDK -pthread -Wl,-rpath,'$ORIGIN/../lib'
 	local rel=${BUILD#"$ROOT"/} # paths relative to the checkout read better in the results
 	local out=bench against=""
-	local docs=(--docs docs/BENCHMARKS.md) args=()
+	local docs=(--docs docs/BENCHMARKS.md --readme README.md) args=()
 	while [ $# -gt 0 ]; do
 		case $1 in
 		--against)

@@ -5,6 +5,7 @@
 //	imbench [run] [--quick] [--out DIR] [--servers HOST:PORT,…] [--against BIN] …
 //	imbench baseline-idle|baseline-echo|baseline-hub [--addr A]
 //	imbench plot [--out DIR] RESULTS.json              draw the plots again
+//	imbench readme [--results FILE] [--readme FILE]     quote the results in README.md again
 //
 // Every load goes to loopback (127.0.0.0/8) only, and every scenario is
 // bounded in connections and in time.
@@ -52,12 +53,14 @@ func main() {
 		err = baselineHub(args)
 	case "plot":
 		err = replot(args)
+	case "readme":
+		err = readmeMain(args)
 	case "storm-worker":
 		err = stormWorkerMain(args)
 	case "relay":
 		err = relayMain(args)
 	default:
-		err = fmt.Errorf("unknown command %q (run, baseline-idle, baseline-echo, baseline-hub, plot, storm-worker, relay)", cmd)
+		err = fmt.Errorf("unknown command %q (run, baseline-idle, baseline-echo, baseline-hub, plot, readme, storm-worker, relay)", cmd)
 	}
 	if err != nil && !errors.Is(err, flag.ErrHelp) {
 		fmt.Fprintln(os.Stderr, "imbench:", err)
@@ -84,6 +87,7 @@ type options struct {
 	cpuProfile    string
 	memProfile    string
 	docs          string
+	readme        string
 	timeout       time.Duration
 	quietWait     time.Duration
 	against       string // the old engine's imstatusd, measured beside bin/imstatusd
@@ -160,6 +164,7 @@ func parseOptions(args []string) (options, error) {
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write imbench's own CPU profile to `FILE`")
 	fs.StringVar(&o.memProfile, "memprofile", "", "write imbench's own heap profile to `FILE` at the end")
 	fs.StringVar(&o.docs, "docs", "", "replace the results section of `FILE` (docs/BENCHMARKS.md) with this run's table")
+	fs.StringVar(&o.readme, "readme", "", "replace the figures `FILE` (README.md) quotes with this run's")
 	fs.DurationVar(&o.timeout, "timeout", 14*time.Minute, "stop everything after this long")
 	fs.StringVar(&o.against, "against", "", "also measure the old engine, another imstatusd `BIN`ary, beside bin/imstatusd in the latency (core → core), idle, churn, storm and order scenarios")
 	fs.DurationVar(&o.quietWait, "quiet-wait", time.Minute, "before each scenario, wait up to this long for other processes to leave the CPUs alone (0: do not wait; default 10s with --quick)")

@@ -46,6 +46,9 @@ func (e *env) writeOutputs() error {
 		}
 		errs = append(errs, err)
 	}
+	if e.opts.readme != "" {
+		errs = append(errs, updateReadme(e.opts.readme, e.res))
+	}
 	return errors.Join(errs...)
 }
 
