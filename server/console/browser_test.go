@@ -248,6 +248,10 @@ func TestBrowser(t *testing.T) {
 	// Kicking alice's device from the inspector: her client hears of it.
 	p.click("#nav-user")
 	p.fill("#user-id", "alice")
+	// The inspector still shows alice from before: emptied, so that the
+	// wait below is for the new answer, whose render would otherwise
+	// replace the button between finding it and clicking it.
+	p.eval(`document.querySelector("#user-devices tbody").replaceChildren(); 0`)
 	p.click("#user-submit")
 	p.waitHas("#user-devices tbody", "Windows")
 	p.click("#user-devices button.kick")
