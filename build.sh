@@ -67,6 +67,20 @@ need_file() {
 
 VERSION=$(sed -n 's/^var Version = "\(.*\)"/\1/p' core/version.go)
 
+# cmake_version_file VERSION GOARCH OUT: the CMake package's version file,
+# which find_package(ImSDK 0.1 CONFIG) needs, for a Linux or Windows
+# (GOOS) build of GOARCH.
+cmake_version_file() {
+	local version=$1 goos=$2 goarch=$3 out=$4
+	local system=Linux processor=x86_64 processor_re='^([xX]86_64|AMD64|amd64|x64)$'
+	[ "$goarch" = arm64 ] && processor=aarch64 processor_re='^(aarch64|ARM64|arm64)$'
+	[ "$goos" = windows ] && system=Windows
+	local numeric=${version%%[-+]*}
+	sed -e "s#@VERSION@#$version#g" -e "s#@CMAKE_VERSION@#$numeric#g" -e "s#@MAJOR@#${numeric%%.*}#g" \
+		-e "s#@SYSTEM@#$system#g" -e "s#@PROCESSOR@#$processor#g" -e "s#@PROCESSOR_RE@#$processor_re#g" \
+		bindings/c/ImSDKConfigVersion.cmake.in >"$out"
+}
+
 build() {
 	need_go
 	need gcc gcc # cgo, for libImSDK
@@ -80,6 +94,7 @@ build() {
 	cp include/*.h "$BUILD/include/"
 	sed -e "s|@VERSION@|$VERSION|g" bindings/c/ImSDK.pc.in >"$BUILD/lib/pkgconfig/ImSDK.pc"
 	cp bindings/c/ImSDKConfig.cmake "$BUILD/lib/cmake/ImSDK/"
+	cmake_version_file "$VERSION" linux amd64 "$BUILD/lib/cmake/ImSDK/ImSDKConfigVersion.cmake"
 	local prog
 	for prog in bindings/c/example.c:imsdk_example bench/latency.c:latency; do
 		gcc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 -I"$BUILD/include" -o "$BUILD/bin/${prog#*:}" \
@@ -397,11 +412,8 @@ dist_lib() {
 	local goos=$1 goarch=$2 cc=$3 tree=$4 version=$5
 	local ldver="-X github.com/imstatus/imstatus/core.Version=$version"
 	local env=(CGO_ENABLED=1 GOOS="$goos" GOARCH="$goarch" CC="$cc")
-	local system=Linux processor=x86_64 processor_re='^([xX]86_64|AMD64|amd64|x64)$'
-	[ "$goarch" = arm64 ] && processor=aarch64 processor_re='^(aarch64|ARM64|arm64)$'
 	mkdir -p "$tree/include" "$tree/lib/pkgconfig" "$tree/lib/cmake/ImSDK"
 	if [ "$goos" = windows ]; then
-		system=Windows
 		say "libImSDK $version $goos/$goarch: ImSDK.dll, its .def and import library"
 		mkdir -p "$tree/bin"
 		# No time stamp in the DLL, and no paths in the link's flags (Go's
@@ -429,10 +441,7 @@ dist_lib() {
 	cp include/*.h "$tree/include/"
 	sed "s|@VERSION@|$version|g" bindings/c/ImSDK.pc.in >"$tree/lib/pkgconfig/ImSDK.pc"
 	cp bindings/c/ImSDKConfig.cmake "$tree/lib/cmake/ImSDK/"
-	local numeric=${version%%[-+]*}
-	sed -e "s#@VERSION@#$version#g" -e "s#@CMAKE_VERSION@#$numeric#g" -e "s#@MAJOR@#${numeric%%.*}#g" \
-		-e "s#@SYSTEM@#$system#g" -e "s#@PROCESSOR@#$processor#g" -e "s#@PROCESSOR_RE@#$processor_re#g" \
-		bindings/c/ImSDKConfigVersion.cmake.in >"$tree/lib/cmake/ImSDK/ImSDKConfigVersion.cmake"
+	cmake_version_file "$version" "$goos" "$goarch" "$tree/lib/cmake/ImSDK/ImSDKConfigVersion.cmake"
 	cp LICENSE "$tree/"
 }
 
