@@ -115,9 +115,9 @@ func TestSoak(t *testing.T) {
 	t.Logf("soak: %d clients logged in in %v", n, time.Since(began).Round(time.Millisecond))
 	t.Cleanup(func() {
 		for _, sc := range clients {
-			sc.mu.Lock()
-			sc.cl.Close()
-			sc.mu.Unlock()
+			// Not under sc.mu: Close waits for the client's events, whose
+			// handler takes sc.mu (holding it here hung CI's run).
+			sc.client().Close()
 		}
 	})
 	oracle := c.peer("soak_oracle", "Web", 0, 1, 2)
