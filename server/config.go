@@ -58,6 +58,9 @@ type AppConfig struct {
 	// device of the same platform), "single" (one device in all) or
 	// "unlimited".
 	MultiDevicePolicy string `json:"multi_device_policy"`
+	// Console lets the app's admin use the admin console at /console/
+	// (Options.Console, imstatusd --console, enables it for every app).
+	Console *bool `json:"console"`
 }
 
 // Upstream's defaults for omitted fields.

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"crypto/subtle"
+	"net/http"
 	"slices"
 	"strconv"
 	"time"
@@ -21,11 +22,37 @@ var _ console.Backend = consoleBackend{}
 
 func (b consoleBackend) Node() string { return b.s.nodeID }
 
+// consoleOn reports whether a's admin may use the console: the server
+// serves it for every app (Options.Console), or the apps file for a.
+func (s *Server) consoleOn(a *app) bool {
+	return s.opts.Console || a.conf().Console != nil && *a.conf().Console
+}
+
+// consoleGate serves the console while it is on for some app; a reload
+// of the apps file may turn it on or off. Otherwise /console/ is not
+// there (404), as with no console at all.
+func (s *Server) consoleGate(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		on := s.opts.Console
+		for _, a := range s.apps.Load().live {
+			on = on || s.consoleOn(a)
+		}
+		if !on {
+			http.NotFound(w, r)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
 // CheckAdmin is the REST API's check of its caller (checkAdmin).
 func (b consoleBackend) CheckAdmin(app uint64, identifier, userSig string) error {
 	a := b.s.app(app)
 	if a == nil {
 		return &console.Refusal{Code: restBadAuth, Info: "sdkappid missing or unknown"}
+	}
+	if !b.s.consoleOn(a) {
+		return &console.Refusal{Info: "the console is off for this app (\"console\": true in the apps file turns it on)"}
 	}
 	if r := b.s.checkAdmin(a, "", identifier, userSig); r != nil {
 		return restOutcome(r)
@@ -35,7 +62,7 @@ func (b consoleBackend) CheckAdmin(app uint64, identifier, userSig string) error
 
 func (b consoleBackend) CheckKey(app uint64, key string) (string, bool) {
 	a := b.s.app(app)
-	if a == nil {
+	if a == nil || !b.s.consoleOn(a) {
 		return "", false
 	}
 	c := a.conf()

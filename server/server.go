@@ -111,8 +111,9 @@ type Options struct {
 	// RESTBodyLimit bounds a REST request's body, in bytes; past it the
 	// call is refused in upstream's envelope. Default DefaultRESTBodyLimit.
 	RESTBodyLimit int
-	// Console serves the admin console at /console/ (package console):
-	// off unless set.
+	// Console serves the admin console at /console/ (package console) for
+	// every app; without it, only for the apps whose AppConfig.Console is
+	// set, and not at all (404) when none is.
 	Console bool
 }
 
@@ -281,9 +282,7 @@ func New(opts Options) (_ *Server, err error) {
 	s.mux.HandleFunc("/v4/{service}/{command}", s.serveREST)
 	s.mux.HandleFunc("GET /metrics", s.serveMetrics)
 	s.mux.HandleFunc("GET /healthz", s.serveHealth)
-	if opts.Console {
-		s.mux.Handle("/console/", console.New(consoleBackend{s}, s.log))
-	}
+	s.mux.Handle("/console/", s.consoleGate(console.New(consoleBackend{s}, s.log)))
 	return s, nil
 }
 

@@ -167,7 +167,7 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	redisCluster := fs.String("redis-cluster", "", "share the state in the Redis Cluster of these comma-separated `HOST:PORT`s, or of a URL redis://HOST:PORT?addr=HOST2:PORT2&addr=… (instead of --redis)")
 	redisSentinel := fs.String("redis-sentinel", "", "share the state in the Redis whose master these Sentinels name: `URL` redis://[:PASSWORD@]SENTINEL:PORT[/DB]?master_name=NAME&addr=SENTINEL2:PORT2… (instead of --redis)")
 	devKey := fs.String("dev-key", "", "without --apps: the development app's secret `KEY` (default: one made at the first start and kept in --data's dev-key file)")
-	consoleOn := fs.Bool("console", false, "serve the admin console at /console/ on --addr: each app's admin logs in with its identifier and a UserSig, or the app's secret key (serve it over TLS, --tls-cert, beyond loopback)")
+	consoleOn := fs.Bool("console", false, "serve the admin console at /console/ on --addr for every app (\"console\": true in the apps file turns it on for one): each app's admin logs in with its identifier and a UserSig, or the app's secret key (serve it over TLS, --tls-cert, beyond loopback)")
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	if err := parseFlags(fs, args, stdout, subcommands); err != nil {
 		if errors.Is(err, errHelp) {

@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/imstatus/imstatus/server"
 )
 
 func TestConsoleOffByDefault(t *testing.T) {
@@ -217,5 +219,47 @@ func TestLogout(t *testing.T) {
 	}
 	if st, _, _ := b.do("GET", "/console/api/stats", ""); st != http.StatusUnauthorized {
 		t.Fatalf("stats after logout: %d, want 401", st)
+	}
+}
+
+// "console": true in the apps file turns the console on for that app
+// only, without --console; a reload turns it on or off, and a session of
+// an app whose console a reload turned off ends at its next request.
+func TestConsoleFromTheAppsFile(t *testing.T) {
+	withConsole := func(a, b bool) []server.AppConfig {
+		as := apps()
+		as[0].Console, as[1].Console = &a, &b
+		return as
+	}
+	e := newEnvWith(t, false, server.Options{}) // apps() turn it on for nobody
+	login := func(b *browser, app uint64, key string) int {
+		st, _, _ := b.do("POST", "/console/api/login", `{"sdkappid":"`+strconv.FormatUint(app, 10)+`","key":"`+key+`"}`)
+		return st
+	}
+	if st, _, _ := e.browser().do("GET", "/console/", ""); st != http.StatusNotFound {
+		t.Fatalf("GET /console/ with the console on for no app: %d, want 404", st)
+	}
+	if _, _, _, err := e.srv.Reload(withConsole(true, false)); err != nil {
+		t.Fatal(err)
+	}
+	b := e.browser()
+	if st, _, _ := b.do("GET", "/console/", ""); st != http.StatusOK {
+		t.Fatalf("GET /console/ with the console on for app A: %d, want 200", st)
+	}
+	if st := login(e.browser(), appB, keyB); st == http.StatusOK {
+		t.Fatal("app B, whose console is off, logged in")
+	}
+	b.login()
+	if st, _, _ := b.do("GET", "/console/api/session", ""); st != http.StatusOK {
+		t.Fatalf("app A's session: %d, want 200", st)
+	}
+	if _, _, _, err := e.srv.Reload(withConsole(false, true)); err != nil {
+		t.Fatal(err)
+	}
+	if st, m, _ := b.do("GET", "/console/api/session", ""); st != http.StatusUnauthorized {
+		t.Fatalf("app A's session once its console is off: %d %v, want 401", st, m)
+	}
+	if st := login(e.browser(), appB, keyB); st != http.StatusOK {
+		t.Fatalf("app B, its console now on: login %d, want 200", st)
 	}
 }
