@@ -308,7 +308,15 @@ func (a *app) kickLocal(user string, id uint64, by string) {
 // (or from this one, for an admin's kick).
 func (a *app) Kick(k presence.Kick) {
 	if !k.Key.IsZero() {
-		if presence.NodeOf(k.Key.Node) == a.srv.nodeID {
+		switch {
+		case presence.NodeOf(k.Key.Node) != a.srv.nodeID:
+		case k.ByAdmin: // one device, from another node's console
+			for _, c := range a.hub.connsOf(k.User) {
+				if c.device.Load() == k.Key.Conn {
+					a.adminKick(c)
+				}
+			}
+		default:
 			a.kickLocal(k.User, k.Key.Conn, k.Platform)
 		}
 		return
@@ -761,6 +769,12 @@ func (a *app) renewLease(now time.Time) {
 	a.renewedSince.CompareAndSwap(0, now.UnixNano())
 	if fresh := a.newLease.Swap(false); lost && !fresh {
 		a.reassert(ctx, now)
+	}
+	// For the console's cluster view, kept as long as the lease.
+	f := presence.NodeFigures{Node: a.srv.nodeID, Connections: a.srv.connCount(), Devices: a.hub.devices.Load(),
+		At: now, Until: now.Add(a.srv.opts.LeaseTTL)}
+	if err := a.store.PostNode(ctx, f); err != nil {
+		a.storeErr(err)
 	}
 }
 

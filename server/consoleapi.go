@@ -6,11 +6,13 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/tidwall/gjson"
 
 	"github.com/imstatus/imstatus/server/console"
+	"github.com/imstatus/imstatus/server/presence"
 	"github.com/imstatus/imstatus/wire"
 )
 
@@ -69,12 +71,13 @@ func (b consoleBackend) CheckKey(app uint64, key string) (string, bool) {
 	return c.Admin, subtle.ConstantTimeCompare([]byte(key), []byte(c.SecretKey)) == 1
 }
 
-func (b consoleBackend) Stats(app uint64) console.Stats {
+func (b consoleBackend) Stats(ctx context.Context, app uint64) console.Stats {
 	s := b.s
 	m := &s.metrics
 	st := console.Stats{Node: s.nodeID, Time: s.clock.Now(), Connections: s.connCount()}
 	if a := s.app(app); a != nil {
 		st.Devices = a.hub.devices.Load()
+		st.Nodes, st.NodesError = b.nodes(ctx, a, st)
 	}
 	hs := s.hooks.Stats()
 	st.Counters = map[string]uint64{
@@ -93,6 +96,34 @@ func (b consoleBackend) Stats(app uint64) console.Stats {
 		"webhook_dropped":     hs.Dropped,
 	}
 	return st
+}
+
+// nodes are the cluster's nodes as they last posted their figures (this
+// one as it is now), with each one's share of the app's devices.
+func (b consoleBackend) nodes(ctx context.Context, a *app, here console.Stats) ([]console.Node, string) {
+	fs, err := a.store.Nodes(ctx, here.Time)
+	var why string
+	if err != nil {
+		a.storeErr(err)
+		fs, why = nil, "the other nodes' figures could not be read: the backend failed"
+	}
+	out := []console.Node{{Node: here.Node, Connections: here.Connections, Devices: here.Devices, At: here.Time}}
+	for _, f := range fs {
+		if f.Node != here.Node {
+			out = append(out, console.Node{Node: f.Node, Connections: f.Connections, Devices: f.Devices, At: f.At})
+		}
+	}
+	var total int64
+	for _, n := range out {
+		total += n.Devices
+	}
+	for i := range out {
+		if total > 0 {
+			out[i].Share = float64(out[i].Devices) / float64(total)
+		}
+	}
+	slices.SortFunc(out, func(x, y console.Node) int { return strings.Compare(x.Node, y.Node) })
+	return out, why
 }
 
 func (b consoleBackend) live(app uint64) (*app, error) {
@@ -149,12 +180,14 @@ func (b consoleBackend) Inspect(ctx context.Context, app uint64, user string) (c
 		u.Transitions = append(u.Transitions, console.Transition{At: time.Unix(0, t.at), Event: t.event,
 			Platform: t.platform, Device: t.device, Status: statusName(t.status)})
 	}
+	here := make(map[uint64]bool)
 	for _, c := range a.hub.connsOf(user) {
 		_, ss, ok := c.session()
 		if !ok || ss.user != user {
 			continue
 		}
-		d := console.Device{Device: ss.key.Conn, Node: ss.key.Node, Platform: ss.platform,
+		here[ss.key.Conn] = true
+		d := console.Device{Device: ss.key.Conn, Node: ss.key.Node, Platform: ss.platform, Here: true,
 			LastHeartbeat: time.Unix(0, c.lastSeen.Load())}
 		for _, t := range hist {
 			if t.device == ss.key.Conn && t.event == evLogin {
@@ -162,6 +195,17 @@ func (b consoleBackend) Inspect(ctx context.Context, app uint64, user string) (c
 			}
 		}
 		u.Devices = append(u.Devices, d)
+	}
+	// The devices on the other nodes, as the store has them.
+	live, err := a.store.LiveDevices(ctx, user)
+	if err != nil {
+		return u, err
+	}
+	for _, r := range live {
+		if presence.NodeOf(r.Key.Node) == b.s.nodeID && here[r.Key.Conn] {
+			continue
+		}
+		u.Devices = append(u.Devices, console.Device{Device: r.Key.Conn, Node: r.Key.Node, Platform: r.Platform})
 	}
 	return u, nil
 }
@@ -228,10 +272,19 @@ func (b consoleBackend) Relation(ctx context.Context, app uint64, x, y string) (
 	return r, nil
 }
 
-func (b consoleBackend) KickDevice(_ context.Context, app uint64, user string, device uint64) error {
+func (b consoleBackend) KickDevice(ctx context.Context, app uint64, user, node string, device uint64) error {
 	a, err := b.live(app)
 	if err != nil {
 		return err
+	}
+	if n := presence.NodeOf(node); n != "" && n != b.s.nodeID {
+		// The node that holds it ends it; it is not here to check.
+		k := presence.Kick{User: user, Key: presence.DeviceKey{Node: node, Conn: device}, ByAdmin: true}
+		if err := a.broker.PublishKick(ctx, n, k); err != nil {
+			a.storeErr(err)
+			return err
+		}
+		return nil
 	}
 	for _, c := range a.hub.connsOf(user) {
 		if c.device.Load() != device {

@@ -20,15 +20,16 @@ type Backend interface {
 	// CheckKey reports whether key is the secret key of a served app,
 	// compared in constant time, and returns the app's admin identifier.
 	CheckKey(app uint64, key string) (admin string, ok bool)
-	// Stats are this node's counters now.
-	Stats(app uint64) Stats
+	// Stats are this node's counters now, and the nodes of the cluster.
+	Stats(ctx context.Context, app uint64) Stats
 	// Inspect describes user of app.
 	Inspect(ctx context.Context, app uint64, user string) (User, error)
 	// Relation tells whether y hears of x's changes, and why.
 	Relation(ctx context.Context, app uint64, x, y string) (Relation, error)
-	// KickDevice logs out user's device on this node as an admin's kick
-	// does; KickUser every device of user, as the REST kick does.
-	KickDevice(ctx context.Context, app uint64, user string, device uint64) error
+	// KickDevice logs out user's device (node's number device) as an
+	// admin's kick does, on whichever node holds it; KickUser every device
+	// of user, as the REST kick does.
+	KickDevice(ctx context.Context, app uint64, user, node string, device uint64) error
 	KickUser(ctx context.Context, app uint64, user string) error
 	// Import creates accounts as the REST multiaccount_import does.
 	Import(ctx context.Context, app uint64, ids []string) error
@@ -51,13 +52,26 @@ func refusal(err error) (*Refusal, bool) {
 
 // Stats are a node's counters, cumulative, and its gauges. Counters are
 // the node's, all apps together (what /metrics serves); Devices is the
-// session's app's.
+// session's app's. Nodes are the nodes sharing the backend, this one
+// included, as each last told the others (within a second or so).
 type Stats struct {
 	Node        string            `json:"node"`
 	Time        time.Time         `json:"time"`
 	Connections int               `json:"connections"`
 	Devices     int64             `json:"devices"`
 	Counters    map[string]uint64 `json:"counters"`
+	Nodes       []Node            `json:"nodes"`
+	// NodesError says why Nodes could not be read ("" when they were).
+	NodesError string `json:"nodes_error,omitempty"`
+}
+
+// Node is one node of the cluster in the overview.
+type Node struct {
+	Node        string    `json:"node"`
+	Connections int       `json:"connections"`
+	Devices     int64     `json:"devices"` // the session's app's
+	Share       float64   `json:"share"`   // of the app's devices, 0 to 1
+	At          time.Time `json:"at"`      // when the node told its figures
 }
 
 // User is what the console shows of one user.
@@ -86,11 +100,14 @@ type User struct {
 	HistoryLen int `json:"history_len"`
 }
 
-// Device is a live device of a user on this node.
+// Device is a live device of a user, on this node or another.
 type Device struct {
-	Device   uint64 `json:"device"` // this node's number of it
+	Device   uint64 `json:"device"` // its node's number of it
 	Node     string `json:"node"`
 	Platform string `json:"platform"`
+	// Here is true for a device on this node: only those have Since and
+	// LastHeartbeat (each node knows its own links).
+	Here bool `json:"here"`
 	// Since is when it logged in, zero when the history no longer holds it.
 	Since         time.Time `json:"since"`
 	LastHeartbeat time.Time `json:"last_heartbeat"`

@@ -385,8 +385,10 @@ func (c *Console) serveSession(w http.ResponseWriter, _ *http.Request, s *sessio
 	reply(w, http.StatusOK, c.sessionInfo(s))
 }
 
-func (c *Console) serveStats(w http.ResponseWriter, _ *http.Request, s *session) {
-	reply(w, http.StatusOK, c.b.Stats(s.app))
+func (c *Console) serveStats(w http.ResponseWriter, r *http.Request, s *session) {
+	ctx, cancel := context.WithTimeout(r.Context(), callTimeout)
+	defer cancel()
+	reply(w, http.StatusOK, c.b.Stats(ctx, s.app))
 }
 
 func (c *Console) serveUser(w http.ResponseWriter, r *http.Request, s *session) {
@@ -430,12 +432,12 @@ func (c *Console) serveKick(w http.ResponseWriter, r *http.Request, s *session) 
 	ctx, cancel := context.WithTimeout(r.Context(), callTimeout)
 	defer cancel()
 	if k.Device != 0 {
-		err = c.b.KickDevice(ctx, s.app, k.User, k.Device)
+		err = c.b.KickDevice(ctx, s.app, k.User, k.Node, k.Device)
 	} else {
 		err = c.b.KickUser(ctx, s.app, k.User)
 	}
 	if err == nil {
-		c.log.Info("console: kick", "sdkappid", s.app, "admin", s.admin, "user", k.User, "device", k.Device)
+		c.log.Info("console: kick", "sdkappid", s.app, "admin", s.admin, "user", k.User, "node", k.Node, "device", k.Device)
 	}
 	c.answer(w, map[string]bool{"ok": true}, err)
 }

@@ -76,7 +76,13 @@ func parseLogin(body []byte) (loginRequest, error) {
 type kickRequest struct {
 	User   string `json:"user"`
 	Device uint64 `json:"device"`
+	// Node holds the device ("" for this node), as the inspector shows it.
+	Node string `json:"node"`
 }
+
+// maxNodeName bounds a node's name in a request (a --node-id, its suffix
+// and a revival's ~N).
+const maxNodeName = 128
 
 func parseKick(body []byte) (kickRequest, error) {
 	var k kickRequest
@@ -85,6 +91,12 @@ func parseKick(body []byte) (kickRequest, error) {
 	}
 	if _, err := checkID(k.User); err != nil {
 		return kickRequest{}, err
+	}
+	if len(k.Node) > maxNodeName || strings.ContainsFunc(k.Node, func(r rune) bool { return r <= ' ' || r == 0x7f || r > '~' }) {
+		return kickRequest{}, errors.New("node: at most 128 printable ASCII characters")
+	}
+	if k.Node != "" && k.Device == 0 {
+		return kickRequest{}, errors.New("node without a device: give the device to kick on it")
 	}
 	return k, nil
 }

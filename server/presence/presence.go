@@ -451,6 +451,24 @@ type Store interface {
 	// in a fixed window that starts at the key's first call; spent windows
 	// are forgotten.
 	Allow(ctx context.Context, key string, n int, window time.Duration, now time.Time) (bool, error)
+
+	// LiveDevices returns user's live devices on every node, in login
+	// order (the admin console's inspector).
+	LiveDevices(ctx context.Context, user string) ([]DeviceRecord, error)
+	// PostNode keeps f, a node's figures, for the other nodes to read
+	// until f.Until; Nodes returns those of every node posted and not
+	// past Until at now, by node name (the admin console's cluster view).
+	PostNode(ctx context.Context, f NodeFigures) error
+	Nodes(ctx context.Context, now time.Time) ([]NodeFigures, error)
+}
+
+// NodeFigures are what a node tells the other nodes of itself.
+type NodeFigures struct {
+	Node        string    `json:"node"`
+	Connections int       `json:"connections"` // every app's, logged in or not
+	Devices     int64     `json:"devices"`     // the app's logged-in devices
+	At          time.Time `json:"at"`          // when posted
+	Until       time.Time `json:"until"`       // when to forget them
 }
 
 // Expiry is what the end of nodes' leases did to one user: its change (not

@@ -122,6 +122,13 @@ async function poll() {
     $("rate-" + key).textContent = kind === "rate" ? last.toFixed(1) + "/s" : "";
     draw(document.querySelector("#card-" + key + " canvas"), series);
   }
+  const nb = document.querySelector("#nodes tbody");
+  nb.replaceChildren();
+  for (const n of s.nodes || []) {
+    const name = n.node === s.node ? n.node + " (this one)" : n.node;
+    row(nb, [name, String(n.connections), String(n.devices), Math.round(n.share * 100) + " %", when(n.at)]);
+  }
+  $("nodes-error").textContent = s.nodes_error || "";
 }
 
 function draw(canvas, series) {
@@ -201,10 +208,11 @@ async function inspect(id) {
     b.className = "danger kick";
     b.dataset.device = String(d.device);
     b.textContent = "Kick";
-    b.addEventListener("click", () => kick(u.id, d.device));
-    row(tb, [String(d.device), d.platform, d.node, when(d.since), when(d.last_heartbeat), b]);
+    b.dataset.node = d.node;
+    b.addEventListener("click", () => kick(u.id, d.device, d.node));
+    row(tb, [String(d.device), d.platform, d.here ? d.node + " (this one)" : d.node, when(d.since), when(d.last_heartbeat), b]);
   }
-  if (!(u.devices || []).length) row(tb, ["none on this node", "", "", "", "", ""]);
+  if (!(u.devices || []).length) row(tb, ["none", "", "", "", "", ""]);
   fill("user-subs", u.subscriptions, "none");
   $("user-subs-note").textContent = "oldest first: the first is evicted next (at most " + u.max_subscriptions + ")";
   fill("user-subscribers", u.subscribers, "none");
@@ -218,9 +226,9 @@ async function inspect(id) {
   if (!(u.transitions || []).length) row(th, ["none on this node", "", "", "", ""]);
 }
 
-async function kick(user, device) {
+async function kick(user, device, node) {
   try {
-    await api("POST", "api/kick", { user, device });
+    await api("POST", "api/kick", device ? { user, device, node } : { user });
     flash(device ? "device " + device + " of " + user + " kicked" : "every device of " + user + " kicked");
   } catch (e) { flash("kick refused: " + e.message); }
   setTimeout(() => inspect(user), 300);

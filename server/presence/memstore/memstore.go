@@ -11,6 +11,7 @@ import (
 	"context"
 	"hash/maphash"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -34,9 +35,10 @@ type Store struct {
 	watch   [shards]watchShard // by target: who lists it
 	windows [shards]windowShard
 
-	mu      sync.Mutex           // guards leases and leaders
+	mu      sync.Mutex           // guards leases, leaders and nodes
 	leases  map[string]time.Time // node → end of its lease
 	leaders map[string]leader    // task → its holder
+	nodes   map[string]presence.NodeFigures
 }
 
 const shards = 1024
@@ -82,7 +84,8 @@ var _ presence.Store = (*Store)(nil)
 
 // NewStore returns an empty store.
 func NewStore() *Store {
-	m := &Store{seed: maphash.MakeSeed(), leases: make(map[string]time.Time), leaders: make(map[string]leader)}
+	m := &Store{seed: maphash.MakeSeed(), leases: make(map[string]time.Time), leaders: make(map[string]leader),
+		nodes: make(map[string]presence.NodeFigures)}
 	for i := range shards {
 		m.users[i] = userShard{users: make(map[string]*user), away: make(map[string]time.Time)}
 		m.watch[i].m = make(map[string]map[string]struct{})
@@ -190,6 +193,55 @@ func (m *Store) Statuses(ctx context.Context, ids ...string) ([]wire.Status, err
 		}
 		s.mu.Unlock()
 	}
+	return out, nil
+}
+
+// LiveDevices implements presence.Store.
+func (m *Store) LiveDevices(ctx context.Context, user string) ([]presence.DeviceRecord, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s := m.userShard(user)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []presence.DeviceRecord
+	if u := s.users[user]; u != nil {
+		for _, r := range u.recs {
+			if r.Live() {
+				out = append(out, r)
+			}
+		}
+	}
+	return out, nil
+}
+
+// PostNode implements presence.Store.
+func (m *Store) PostNode(ctx context.Context, f presence.NodeFigures) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	m.nodes[f.Node] = f
+	m.mu.Unlock()
+	return nil
+}
+
+// Nodes implements presence.Store.
+func (m *Store) Nodes(ctx context.Context, now time.Time) ([]presence.NodeFigures, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []presence.NodeFigures
+	for node, f := range m.nodes {
+		if now.After(f.Until) {
+			delete(m.nodes, node)
+			continue
+		}
+		out = append(out, f)
+	}
+	slices.SortFunc(out, func(a, b presence.NodeFigures) int { return strings.Compare(a.Node, b.Node) })
 	return out, nil
 }
 

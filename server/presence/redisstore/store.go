@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -503,6 +504,57 @@ func (s *Store) ClearAwaySubscriptions(ctx context.Context, now time.Time, delay
 		cleared = append(cleared, o)
 	}
 	return cleared, nil
+}
+
+// LiveDevices implements presence.Store.
+func (s *Store) LiveDevices(ctx context.Context, user string) ([]presence.DeviceRecord, error) {
+	if !validID(user) {
+		return nil, ctx.Err()
+	}
+	k := s.key(user, "p")
+	get := s.rdb.Get(ctx, k)
+	if errors.Is(get.Err(), redis.Nil) {
+		return nil, nil
+	}
+	r, err := readRecord(get, k)
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(r.devices(), func(d presence.DeviceRecord) bool { return !d.Live() }), nil
+}
+
+// PostNode implements presence.Store: one hash of the app holds every
+// node's figures; Nodes forgets those past their Until.
+func (s *Store) PostNode(ctx context.Context, f presence.NodeFigures) error {
+	b, err := json.Marshal(f)
+	if err != nil {
+		return err
+	}
+	return s.rdb.HSet(ctx, s.app+":nodes", f.Node, b).Err()
+}
+
+// Nodes implements presence.Store.
+func (s *Store) Nodes(ctx context.Context, now time.Time) ([]presence.NodeFigures, error) {
+	all, err := s.rdb.HGetAll(ctx, s.app+":nodes").Result()
+	if err != nil {
+		return nil, err
+	}
+	var out []presence.NodeFigures
+	var gone []string
+	for node, v := range all {
+		var f presence.NodeFigures
+		if json.Unmarshal([]byte(v), &f) != nil || now.After(f.Until) {
+			gone = append(gone, node)
+			continue
+		}
+		out = append(out, f)
+	}
+	if len(gone) > 0 {
+		// Best effort: a node that stopped posting is skipped all the same.
+		s.rdb.HDel(ctx, s.app+":nodes", gone...)
+	}
+	slices.SortFunc(out, func(a, b presence.NodeFigures) int { return strings.Compare(a.Node, b.Node) })
+	return out, nil
 }
 
 // RenewLease implements presence.Store. A node found without a lease

@@ -275,3 +275,24 @@ func (x faultyRouter) Unlisten(ctx context.Context, node, user string) error {
 	}
 	return x.r.Unlisten(ctx, node, user)
 }
+
+func (x faultyStore) LiveDevices(ctx context.Context, user string) ([]presence.DeviceRecord, error) {
+	if err := x.f.check(ctx); err != nil {
+		return nil, err
+	}
+	return x.s.LiveDevices(ctx, user)
+}
+
+func (x faultyStore) PostNode(ctx context.Context, f presence.NodeFigures) error {
+	if err := x.f.check(ctx); err != nil {
+		return err
+	}
+	return x.s.PostNode(ctx, f)
+}
+
+func (x faultyStore) Nodes(ctx context.Context, now time.Time) ([]presence.NodeFigures, error) {
+	if err := x.f.check(ctx); err != nil {
+		return nil, err
+	}
+	return x.s.Nodes(ctx, now)
+}

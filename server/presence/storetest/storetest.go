@@ -186,6 +186,8 @@ func RunStore(t *testing.T, newStore func(t *testing.T) presence.Store) {
 	run(t, "LeaseExpiry", func(t *testing.T) { testLeases(t, newStore) })
 	run(t, "Lead", func(t *testing.T) { testLead(t, newStore) })
 	run(t, "Allow", func(t *testing.T) { testAllow(t, newStore) })
+	run(t, "LiveDevices", func(t *testing.T) { testLiveDevices(t, newStore) })
+	run(t, "Nodes", func(t *testing.T) { testNodes(t, newStore) })
 	run(t, "ContextDone", func(t *testing.T) {
 		s := newStore(t)
 		cctx, cancel := context.WithCancel(context.Background())
@@ -394,6 +396,48 @@ func testPolicyKicks(t *testing.T, newStore func(t *testing.T) presence.Store) {
 		if !slices.Equal(got, tc.kicked) {
 			t.Errorf("policy %d, second %+v: kicked %v, want %v", tc.policy, tc.second, got, tc.kicked)
 		}
+	}
+}
+
+// testLiveDevices: a user's live devices on every node, in login order;
+// none for a user who left or never came.
+func testLiveDevices(t *testing.T, newStore func(t *testing.T) presence.Store) {
+	ctx := context.Background()
+	s := newStore(t)
+	a := presence.Device{Key: key("n1", 1), Platform: "Android"}
+	b := presence.Device{Key: key("n2", 7), Platform: "Windows"}
+	must2(s.Login(ctx, "u", a, presence.PerPlatform, t0))
+	must2(s.Login(ctx, "u", b, presence.PerPlatform, t0))
+	got := must(s.LiveDevices(ctx, "u"))
+	if len(got) != 2 || got[0].Key != a.Key || got[0].Platform != "Android" || got[1].Key != b.Key || got[1].Platform != "Windows" {
+		t.Fatalf("live devices %+v, want n1/1 Android then n2/7 Windows", got)
+	}
+	must2(s.Leave(ctx, "u", a.Key, presence.LoggedOut, t0))
+	if got := must(s.LiveDevices(ctx, "u")); len(got) != 1 || got[0].Key != b.Key {
+		t.Fatalf("after n1/1 logged out: %+v, want n2/7 alone", got)
+	}
+	for _, id := range []string{"nobody", "{x}"} {
+		if got := must(s.LiveDevices(ctx, id)); len(got) != 0 {
+			t.Errorf("live devices of %q: %+v, want none", id, got)
+		}
+	}
+}
+
+// testNodes: each node's last figures, by name, until their Until.
+func testNodes(t *testing.T, newStore func(t *testing.T) presence.Store) {
+	ctx := context.Background()
+	s := newStore(t)
+	at := t0.Truncate(time.Millisecond)
+	noErr(s.PostNode(ctx, presence.NodeFigures{Node: "n2", Connections: 5, Devices: 4, At: at, Until: at.Add(time.Second)}))
+	noErr(s.PostNode(ctx, presence.NodeFigures{Node: "n1", Connections: 1, Devices: 1, At: at, Until: at.Add(time.Second)}))
+	noErr(s.PostNode(ctx, presence.NodeFigures{Node: "n1", Connections: 3, Devices: 2, At: at, Until: at.Add(3 * time.Second)}))
+	got := must(s.Nodes(ctx, at))
+	if len(got) != 2 || got[0].Node != "n1" || got[0].Connections != 3 || got[0].Devices != 2 || !got[0].At.Equal(at) ||
+		got[1].Node != "n2" || got[1].Devices != 4 {
+		t.Fatalf("nodes %+v, want n1 (3 connections, 2 devices, its last post) and n2", got)
+	}
+	if got := must(s.Nodes(ctx, at.Add(2*time.Second))); len(got) != 1 || got[0].Node != "n1" {
+		t.Fatalf("nodes past n2's Until: %+v, want n1 alone", got)
 	}
 }
 

@@ -1,0 +1,98 @@
+package console_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/imstatus/imstatus/server"
+	"github.com/imstatus/imstatus/server/console"
+	"github.com/imstatus/imstatus/server/presence"
+	"github.com/imstatus/imstatus/server/presence/memstore"
+)
+
+// Two nodes on one backend (the memory one, shared in this process as
+// Redis is shared between processes): node 1's console lists both nodes
+// with their shares of the app's devices, shows a device on node 2 in
+// the inspector, and kicks it there: its client hears of it.
+func TestConsoleAcrossNodes(t *testing.T) {
+	var mu sync.Mutex
+	backends := map[uint64]presence.Backend{}
+	shared := func(cfg server.AppConfig) (presence.Backend, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		b, ok := backends[cfg.SDKAppID]
+		if !ok {
+			b = memstore.NewBackend()
+			backends[cfg.SDKAppID] = b
+		}
+		return b, nil
+	}
+	n1 := newEnvWith(t, false, server.Options{Console: true, NodeID: "node-1", Backend: shared})
+	n2 := newEnvWith(t, false, server.Options{Console: true, NodeID: "node-2", Backend: shared})
+	n1.client("alice", "Windows")
+	_, kicked := n2.client("alice", "Android")
+	n2.client("bob", "Linux")
+
+	b := n1.browser()
+	b.login()
+	var stats console.Stats
+	for deadline := time.Now().Add(wait); ; {
+		_, m, _ := b.do("GET", "/console/api/stats", "")
+		raw, _ := json.Marshal(m)
+		json.Unmarshal(raw, &stats)
+		if len(stats.Nodes) == 2 && stats.Nodes[1].Devices == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("nodes in the overview: %+v, want node-1 with 1 device, node-2 with 2", stats.Nodes)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if n := stats.Nodes; n[0].Node != "node-1" || n[0].Devices != 1 || n[0].Share < 0.33 || n[0].Share > 0.34 ||
+		n[1].Node != "node-2" || n[1].Share < 0.66 || n[1].Share > 0.67 || n[1].Connections != 2 {
+		t.Fatalf("nodes %+v, want node-1 (1 device, a third) and node-2 (2 connections, 2 devices, two thirds)", n)
+	}
+
+	st, m, _ := b.do("GET", "/console/api/user?id=alice", "")
+	raw, _ := json.Marshal(m)
+	var u console.User
+	json.Unmarshal(raw, &u)
+	if st != http.StatusOK || len(u.Devices) != 2 {
+		t.Fatalf("inspecting alice from node 1: %d %+v, want her two devices", st, u.Devices)
+	}
+	here, there := u.Devices[0], u.Devices[1]
+	if !here.Here || here.Node != "node-1" || here.Platform != "Windows" || here.LastHeartbeat.IsZero() ||
+		there.Here || there.Node != "node-2" || there.Platform != "Android" || there.Device == 0 {
+		t.Fatalf("alice's devices %+v, want node-1's Windows (here) then node-2's Android", u.Devices)
+	}
+
+	body, _ := json.Marshal(map[string]any{"user": "alice", "device": there.Device, "node": there.Node})
+	if st, m, _ := b.do("POST", "/console/api/kick", string(body), "X-Console-Token", b.csrf); st != http.StatusOK {
+		t.Fatalf("kicking alice's device on node 2 from node 1: %d %v", st, m)
+	}
+	select {
+	case k := <-kicked:
+		if !strings.Contains(k.Desc, "administrator") {
+			t.Errorf("kicked with %q", k.Desc)
+		}
+	case <-time.After(wait):
+		t.Fatal("alice's client on node 2 was not told it was kicked")
+	}
+	for deadline := time.Now().Add(wait); ; {
+		_, m, _ := b.do("GET", "/console/api/user?id=alice", "")
+		raw, _ := json.Marshal(m)
+		var u console.User
+		json.Unmarshal(raw, &u)
+		if len(u.Devices) == 1 && u.Devices[0].Node == "node-1" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("alice's devices after the kick: %+v, want node-1's alone", u.Devices)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
