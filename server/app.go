@@ -58,6 +58,7 @@ type app struct {
 	doubts userSet
 	// fanout caps how often each user's changes are sent (fanout.go).
 	fanout *fanoutCap
+	counts appCounts
 
 	// renewedSince is when this node's unbroken run of lease renewals
 	// began (the clock's UnixNano; 0 after a failed one). A node sweeps
@@ -178,6 +179,7 @@ func (a *app) login(c *conn, seq uint64, l wire.LoginBody) {
 	t, err := usersig.Verify(l.UserSig, a.conf().SecretKey, a.id, l.UserID, now)
 	if err != nil {
 		a.srv.metrics.loginRefused.Add(1)
+		a.counts.loginsRefused.Add(1)
 		c.refuseLogin(seq, a.id, l.UserID, &wire.Error{Code: usersig.CodeOf(err), Desc: err.Error()})
 		// A client guessing UserSigs makes the server check each one; past a
 		// few on one link it must open a new link to go on guessing.
@@ -248,6 +250,7 @@ func (a *app) login(c *conn, seq uint64, l wire.LoginBody) {
 	}))
 	c.sendSnapshot(own)
 	a.srv.metrics.logins.Add(1)
+	a.counts.logins.Add(1)
 	a.srv.hooks.Send(a.conf().WebhookURL, webhook.Event{
 		SDKAppID: a.id, Action: webhook.ActionLogin, Account: l.UserID,
 		Reason: webhook.ReasonRegister, Platform: l.Platform, ClientIP: c.ip,
@@ -535,6 +538,7 @@ func (a *app) Deliver(d presence.Delivery) {
 			}
 		}
 		a.srv.metrics.statusPushes.Add(uint64(n))
+		a.counts.pushes.Add(uint64(n))
 	}
 	clear(targets)
 	*tp = targets[:0]

@@ -78,6 +78,14 @@ func (b consoleBackend) Stats(ctx context.Context, app uint64) console.Stats {
 	if a := s.app(app); a != nil {
 		st.Devices = a.hub.devices.Load()
 		st.Nodes, st.NodesError = b.nodes(ctx, a, st)
+		c := &a.counts
+		st.AppCounters = map[string]uint64{
+			"logins":              c.logins.Load(),
+			"logins_refused":      c.loginsRefused.Load(),
+			"status_pushes":       c.pushes.Load(),
+			"statuses_superseded": c.superseded.Load(),
+			"slow_readers_closed": c.slowReaders.Load(),
+		}
 	}
 	hs := s.hooks.Stats()
 	st.Counters = map[string]uint64{

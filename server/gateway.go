@@ -44,6 +44,9 @@ type conn struct {
 
 	mu   sync.Mutex // guards the session
 	sess session
+	// counts are the session's app's counters (nil without a session), for
+	// the send queue to count in without taking mu.
+	counts atomic.Pointer[appCounts]
 
 	qmu      sync.Mutex // guards the send queue
 	queue    []outFrame
@@ -235,6 +238,7 @@ func (c *conn) session() (*app, session, bool) {
 func (c *conn) attach(s session) {
 	c.mu.Lock()
 	c.sess = s
+	c.counts.Store(&s.app.counts)
 	c.mu.Unlock()
 }
 
@@ -245,6 +249,7 @@ func (c *conn) detach() (*app, session, bool) {
 	defer c.mu.Unlock()
 	s := c.sess
 	c.sess = session{}
+	c.counts.Store(nil)
 	return s.app, s, s.app != nil
 }
 
@@ -336,6 +341,9 @@ func (c *conn) enqueueLocked(frame []byte, user string, version uint64) {
 				}
 				c.qmu.Unlock()
 				c.srv.metrics.statusesSuperseded.Add(1)
+				if p := c.counts.Load(); p != nil {
+					p.superseded.Add(1)
+				}
 				return
 			}
 		}
@@ -347,6 +355,9 @@ func (c *conn) enqueueLocked(frame []byte, user string, version uint64) {
 		c.queue, c.queued = nil, 0
 		c.qmu.Unlock()
 		c.srv.metrics.slowReaders.Add(1)
+		if p := c.counts.Load(); p != nil {
+			p.slowReaders.Add(1)
+		}
 		c.srv.log.Info("slow reader: send queue full; closing", "conn", c.id)
 		c.ws.NetConn().Close()
 		return
@@ -404,6 +415,9 @@ func (c *conn) sendSnapshot(sts []wire.Status) {
 		frame = wire.AppendStatusPush(frame[:0], sts...)
 	}
 	c.srv.metrics.statusPushes.Add(1)
+	if p := c.counts.Load(); p != nil {
+		p.pushes.Add(1)
+	}
 	c.enqueueLocked(frame, "", 0)
 }
 

@@ -12,6 +12,12 @@ import (
 
 // metrics are the server's cumulative counters: atomic adds on the paths
 // they count, read by GET /metrics.
+// appCounts are an app's part of the node's counters (metrics), for the
+// console's overview and the per-app lines of /metrics.
+type appCounts struct {
+	logins, loginsRefused, pushes, superseded, slowReaders atomic.Uint64
+}
+
 type metrics struct {
 	logins       atomic.Uint64 // successful logins
 	loginRefused atomic.Uint64 // logins refused for their UserSig
@@ -61,6 +67,17 @@ func (s *Server) serveMetrics(w http.ResponseWriter, _ *http.Request) {
 	for _, id := range ids {
 		fmt.Fprintf(w, "imstatus_devices{sdkappid=\"%d\"} %d\n", id, apps[id].hub.devices.Load())
 	}
+	perApp := func(name, help string, v func(*appCounts) *atomic.Uint64) {
+		header(w, name, "counter", help)
+		for _, id := range ids {
+			fmt.Fprintf(w, "%s{sdkappid=\"%d\"} %d\n", name, id, v(&apps[id].counts).Load())
+		}
+	}
+	perApp("imstatus_app_logins_total", "Successful logins, by app.", func(c *appCounts) *atomic.Uint64 { return &c.logins })
+	perApp("imstatus_app_login_refused_total", "Logins refused for their UserSig, by app.", func(c *appCounts) *atomic.Uint64 { return &c.loginsRefused })
+	perApp("imstatus_app_status_pushes_total", "Status frames queued to clients, by the recipient's app.", func(c *appCounts) *atomic.Uint64 { return &c.pushes })
+	perApp("imstatus_app_statuses_superseded_total", "Queued status pushes replaced by a newer one, by the recipient's app.", func(c *appCounts) *atomic.Uint64 { return &c.superseded })
+	perApp("imstatus_app_slow_readers_closed_total", "Logged-in connections closed because their send queue was full, by app.", func(c *appCounts) *atomic.Uint64 { return &c.slowReaders })
 	counter(w, "imstatus_logins_total", "Successful logins.", m.logins.Load())
 	counter(w, "imstatus_login_refused_total", "Logins refused for their UserSig (70001-70014).", m.loginRefused.Load())
 	counter(w, "imstatus_status_pushes_total", "Status frames queued to clients, one per recipient.", m.statusPushes.Load())

@@ -83,8 +83,11 @@ func TestMetrics(t *testing.T) {
 		`imstatus_devices{sdkappid="1400000000"}`: 2,
 		"imstatus_logins_total":                   2,
 		"imstatus_login_refused_total":            1,
-		"imstatus_rate_limited_total":             1,
-		"imstatus_bad_frames_total":               1,
+		// The app's part: here, all of it.
+		`imstatus_app_logins_total{sdkappid="1400000000"}`:        2,
+		`imstatus_app_login_refused_total{sdkappid="1400000000"}`: 1,
+		"imstatus_rate_limited_total":                             1,
+		"imstatus_bad_frames_total":                               1,
 	}
 	deadline := time.Now().Add(wait)
 	for name, v := range want {
@@ -101,6 +104,9 @@ func TestMetrics(t *testing.T) {
 	// in at most as many write calls.
 	if m["imstatus_status_pushes_total"] < 5 {
 		t.Errorf("status pushes %d, want at least 5", m["imstatus_status_pushes_total"])
+	}
+	if n, all := m[`imstatus_app_status_pushes_total{sdkappid="1400000000"}`], m["imstatus_status_pushes_total"]; n != all {
+		t.Errorf("the app's status pushes %d, the node's %d: want the same (one app)", n, all)
 	}
 	if fw, wc := m["imstatus_frames_written_total"], m["imstatus_write_calls_total"]; fw == 0 || wc == 0 || wc > fw {
 		t.Errorf("frames written %d in %d write calls", fw, wc)

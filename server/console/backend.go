@@ -60,6 +60,10 @@ type Stats struct {
 	Connections int               `json:"connections"`
 	Devices     int64             `json:"devices"`
 	Counters    map[string]uint64 `json:"counters"`
+	// AppCounters are the session's app's part of Counters, for those a
+	// node counts by app (logins, refused logins, status pushes,
+	// superseded pushes, slow readers closed).
+	AppCounters map[string]uint64 `json:"app_counters"`
 	Nodes       []Node            `json:"nodes"`
 	// NodesError says why Nodes could not be read ("" when they were).
 	NodesError string `json:"nodes_error,omitempty"`

@@ -3,6 +3,7 @@ package console_test
 import (
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -94,5 +95,34 @@ func TestConsoleAcrossNodes(t *testing.T) {
 			t.Fatalf("alice's devices after the kick: %+v, want node-1's alone", u.Devices)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// The overview's per-app counters are the session's app's: logins to app
+// A count in A's session, not in B's, while the node's count both.
+func TestOverviewCountsByApp(t *testing.T) {
+	e := newEnv(t, true, false)
+	e.client("alice", "Windows")
+	e.client("bob", "Linux")
+	stats := func(app uint64, key string) console.Stats {
+		b := e.browser()
+		if st, m, _ := b.do("POST", "/console/api/login", `{"sdkappid":"`+strconv.FormatUint(app, 10)+`","key":"`+key+`"}`); st != http.StatusOK {
+			t.Fatalf("login to app %d: %d %v", app, st, m)
+		}
+		_, m, _ := b.do("GET", "/console/api/stats", "")
+		raw, _ := json.Marshal(m)
+		var s console.Stats
+		json.Unmarshal(raw, &s)
+		return s
+	}
+	a, b := stats(appA, keyA), stats(appB, keyB)
+	if a.AppCounters["logins"] != 2 || a.Counters["logins"] != 2 || a.Devices != 2 {
+		t.Errorf("app A's overview: logins %d (node %d), devices %d; want 2, 2, 2", a.AppCounters["logins"], a.Counters["logins"], a.Devices)
+	}
+	if b.AppCounters["logins"] != 0 || b.Counters["logins"] != 2 || b.Devices != 0 {
+		t.Errorf("app B's overview: logins %d (node %d), devices %d; want 0, 2, 0", b.AppCounters["logins"], b.Counters["logins"], b.Devices)
+	}
+	if a.AppCounters["status_pushes"] < 2 || b.AppCounters["status_pushes"] != 0 {
+		t.Errorf("status pushes: app A %d, app B %d; want each login's own status in A, none in B", a.AppCounters["status_pushes"], b.AppCounters["status_pushes"])
 	}
 }

@@ -12,17 +12,17 @@ const samples = []; // {t, connections, devices, counters}
 // The overview's cards: gauges show their value, counters their rate.
 const CARDS = [
   ["devices", "Logged-in devices (this app)", "gauge"],
-  ["connections", "Connections (node)", "gauge"],
-  ["logins", "Logins", "rate"],
-  ["logins_refused", "Refused logins (UserSig)", "rate"],
-  ["status_pushes", "Status pushes", "rate"],
-  ["statuses_superseded", "Superseded pushes", "rate"],
-  ["slow_readers_closed", "Slow readers closed", "rate"],
-  ["rate_limited", "Calls rate-limited (7008)", "rate"],
-  ["webhook_sent", "Webhooks sent", "rate"],
-  ["webhook_failed", "Webhooks failed", "rate"],
-  ["webhook_dropped", "Webhooks dropped", "rate"],
-  ["store_errors", "Backend errors", "rate"],
+  ["connections", "Connections (node, all apps)", "gauge"],
+  ["logins", "Logins (this app)", "rate"],
+  ["logins_refused", "Refused logins, UserSig (this app)", "rate"],
+  ["status_pushes", "Status pushes (this app)", "rate"],
+  ["statuses_superseded", "Superseded pushes (this app)", "rate"],
+  ["slow_readers_closed", "Slow readers closed (this app)", "rate"],
+  ["rate_limited", "Calls rate-limited, 7008 (node)", "rate"],
+  ["webhook_sent", "Webhooks sent (node)", "rate"],
+  ["webhook_failed", "Webhooks failed (node)", "rate"],
+  ["webhook_dropped", "Webhooks dropped (node)", "rate"],
+  ["store_errors", "Backend errors (node)", "rate"],
 ];
 
 async function api(method, path, body) {
@@ -101,6 +101,7 @@ function buildCards() {
 
 function value(s, key) {
   if (key === "devices" || key === "connections") return s[key];
+  if (s.app_counters && key in s.app_counters) return s.app_counters[key];
   return s.counters[key] || 0;
 }
 
