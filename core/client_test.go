@@ -344,6 +344,7 @@ func TestServerRestart(t *testing.T) {
 	w.expect("x", wire.StatusOnline, "")
 	x.must(x.SetSelfStatus(bg, "before"))
 	w.expect("x", wire.StatusOnline, "before")
+	x.eventually("x", wire.StatusOnline, "before") // x's events up to now
 
 	s.Stop()
 	for _, c := range []*tc{w, x} {
@@ -360,6 +361,9 @@ func TestServerRestart(t *testing.T) {
 	// The restarted server lost x's custom status; w hears that (perhaps
 	// after x's UNLOGINED, if w came back first).
 	w.eventually("x", wire.StatusOnline, "")
+	// x itself is told so (its own status event), so that its app can set
+	// it again: what a client away longer than its device's lease sees.
+	x.eventually("x", wire.StatusOnline, "")
 	x.must(x.SetSelfStatus(bg, "after restart"))
 	w.expect("x", wire.StatusOnline, "after restart")
 }

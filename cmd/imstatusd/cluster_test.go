@@ -115,7 +115,7 @@ func newPeer(t *testing.T, user, platform string, servers ...string) *peer {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cl.Close() })
-	sig, _ := usersig.Generate(redisKey, redisApp, user, time.Hour, time.Now())
+	sig, _ := usersig.Generate(redisKey, redisApp, user, 24*time.Hour, time.Now()) // the soak's oracle outlasts an hour
 	ctx, cancel := context.WithTimeout(t.Context(), 15*time.Second)
 	defer cancel()
 	if err := cl.Login(ctx, user, sig); err != nil {

@@ -66,6 +66,12 @@ type soakClient struct {
 	loggedIn    bool
 	custom      string
 	customKnown bool
+	// told is the client's own status as last reported to it since it last
+	// set its custom status (toldSince: one was), so that a custom status
+	// the cluster cleared and told it of (its device swept with a node's
+	// lease while it was away longer than the lease) is not taken for lost.
+	told      wire.Status
+	toldSince bool
 	// unsure are the users of an unsubscribe that failed: the server may
 	// have taken it before the failure (Redis killed after it wrote), so
 	// the client may still list a subscription the server has dropped.
@@ -82,6 +88,10 @@ type soakStats struct {
 	oooSeen                          []string // the first out-of-order statuses, for the log
 	lost, stale                      int
 	unsure                           int // views not checked: their unsubscribe failed
+	// cleared are custom statuses the cluster cleared and told their
+	// client of, never more in a round than the devices the nodes swept
+	// with a lease in it (the rest count as stale).
+	cleared int
 }
 
 func TestSoak(t *testing.T) {
@@ -144,6 +154,7 @@ func TestSoak(t *testing.T) {
 		connections      int
 	}
 	var samples []sample
+	logs := map[string]bool{} // every node's log, a restarted node's old ones too
 	rounds := max(1, int(d/soakRound))
 	round := d / time.Duration(rounds)
 	for r := range rounds {
@@ -155,6 +166,7 @@ func TestSoak(t *testing.T) {
 		}
 		time.Sleep(round / 2)
 		f := faults[r%len(faults)]
+		sweptBefore := swept(c, logs)
 		t.Logf("soak round %d: %s", r+1, f.name)
 		f.run()
 		st.faults.Add(1)
@@ -166,7 +178,13 @@ func TestSoak(t *testing.T) {
 		c.waitHealth(http.StatusOK)
 		parallel(clients, 64, func(sc *soakClient) { sc.ensure(t.Context(), &st) })
 		quiet := time.Now()
-		lost, stale := soakCheck(t, c, clients, oracle)
+		lost, stale, cleared := soakCheck(t, c, clients, oracle)
+		if n := swept(c, logs); n-sweptBefore < cleared {
+			t.Errorf("round %d: %d custom statuses cleared, and only %d devices swept with a lease", r+1, cleared, n-sweptBefore)
+			stale += cleared - (n - sweptBefore)
+			cleared = n - sweptBefore
+		}
+		st.cleared += cleared
 		agreed := time.Since(quiet)
 		st.lost += lost
 		st.stale += stale
@@ -191,8 +209,8 @@ func TestSoak(t *testing.T) {
 			sc.mu.Unlock()
 		}
 		st.unsure += unsure
-		t.Logf("soak round %d quiet at %v: views agreed with the truth in %v; lost %d, stale %d (not checked: %d after a failed unsubscribe); nodes 1 and 2: RSS %v KiB, heap %v KiB, goroutines %v, connections %d; leases lost so far %v",
-			r+1, s.at.Round(time.Second), agreed.Round(100*time.Millisecond), lost, stale, unsure, s.rss, s.heap, s.goros, s.connections, leasesLost(c))
+		t.Logf("soak round %d quiet at %v: views agreed with the truth in %v; lost %d, stale %d (not checked: %d after a failed unsubscribe; custom statuses cleared with a swept device, and told: %d); nodes 1 and 2: RSS %v KiB, heap %v KiB, goroutines %v, connections %d; leases lost so far %v; out-of-order so far %d",
+			r+1, s.at.Round(time.Second), agreed.Round(100*time.Millisecond), lost, stale, unsure, cleared, s.rss, s.heap, s.goros, s.connections, leasesLost(c), st.outOfOrder.Load())
 	}
 
 	// The report: the figures of RELIABILITY.md.
@@ -200,7 +218,8 @@ func TestSoak(t *testing.T) {
 	fmt.Fprintf(&b, "soak: %v, %d clients on 3 nodes over Redis (AOF), %d rounds\n", time.Since(began).Round(time.Second), n, rounds)
 	fmt.Fprintf(&b, "actions %d (changes %d: logins, logouts, dropped links, statuses set; %d failed during faults), faults %d\n",
 		st.actions.Load(), st.changes.Load(), st.failed.Load(), st.faults.Load())
-	fmt.Fprintf(&b, "lost %d, stale %d, out-of-order %d (views not checked after a failed unsubscribe: %d)\n", st.lost, st.stale, st.outOfOrder.Load(), st.unsure)
+	fmt.Fprintf(&b, "lost %d, stale %d, out-of-order %d (views not checked after a failed unsubscribe: %d; custom statuses cleared with a device swept with its node's lease, their clients told: %d, devices so swept: %d)\n",
+		st.lost, st.stale, st.outOfOrder.Load(), st.unsure, st.cleared, swept(c, logs))
 	if len(samples) >= 2 {
 		// Least-squares slopes over the quiet points, per minute.
 		slope := func(v func(sample) int64) float64 {
@@ -265,6 +284,9 @@ func (sc *soakClient) connect(ctx context.Context, st *soakStats) error {
 				}
 				sc.latest[s.UserID] = max(sc.latest[s.UserID], s.Version)
 				sc.view[s.UserID] = s
+				if s.UserID == sc.user && sc.toldSince {
+					sc.told = s
+				}
 			}
 		},
 	})
@@ -279,7 +301,7 @@ func (sc *soakClient) connect(ctx context.Context, st *soakStats) error {
 }
 
 func (sc *soakClient) login(ctx context.Context, st *soakStats) error {
-	sig, _ := usersig.Generate(redisKey, redisApp, sc.user, time.Hour, time.Now())
+	sig, _ := usersig.Generate(redisKey, redisApp, sc.user, 24*time.Hour, time.Now()) // a long soak outlasts an hour
 	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
 	err := sc.client().Login(ctx, sc.user, sig)
@@ -317,6 +339,9 @@ func (sc *soakClient) act(ctx context.Context, all []*soakClient, st *soakStats)
 			}
 		case p < 45:
 			custom := fmt.Sprintf("%s-%d", sc.user, rand.IntN(1e6))
+			sc.mu.Lock()
+			sc.told, sc.toldSince = wire.Status{}, true // its own push comes before the answer
+			sc.mu.Unlock()
 			err = cl.SetSelfStatus(cctx, custom)
 			sc.mu.Lock()
 			sc.custom, sc.customKnown = custom, err == nil
@@ -420,8 +445,9 @@ func (sc *soakClient) ensure(ctx context.Context, st *soakStats) {
 
 // soakCheck waits until every client's view of everyone it subscribes to
 // equals the truth, and counts what never does (lost) and the truths that
-// contradict what the clients did (stale).
-func soakCheck(t *testing.T, c *cluster, clients []*soakClient, oracle *peer) (lost, stale int) {
+// contradict what the clients did (stale), and the custom statuses the
+// cluster cleared and told their clients of (cleared).
+func soakCheck(t *testing.T, c *cluster, clients []*soakClient, oracle *peer) (lost, stale, cleared int) {
 	t.Helper()
 	users := make([]string, len(clients))
 	for i, sc := range clients {
@@ -436,6 +462,7 @@ func soakCheck(t *testing.T, c *cluster, clients []*soakClient, oracle *peer) (l
 			target  string
 		}
 		var pairs []pair // the first wrong views
+		cleared = 0
 		for _, sc := range clients {
 			cl := sc.client()
 			subs := cl.Subscriptions()
@@ -455,13 +482,15 @@ func soakCheck(t *testing.T, c *cluster, clients []*soakClient, oracle *peer) (l
 				contradicted = append(contradicted, fmt.Sprintf("%s could not log in again", sc.user))
 			case own.Type != wire.StatusOnline:
 				contradicted = append(contradicted, fmt.Sprintf("%s is logged in; the cluster says %v", sc.user, own.Type))
+			case sc.customKnown && own.Custom != sc.custom && sc.toldSince && sc.told.Version == own.Version && sc.told.Custom == own.Custom:
+				cleared++ // the cluster cleared it, and told the client: checked against the sweeps
 			case sc.customKnown && own.Custom != sc.custom:
 				contradicted = append(contradicted, fmt.Sprintf("%s set %q; the cluster says %q", sc.user, sc.custom, own.Custom))
 			}
 			sc.mu.Unlock()
 		}
 		if len(wrong) == 0 && len(contradicted) == 0 {
-			return 0, 0
+			return 0, 0, cleared
 		}
 		if time.Now().After(deadline) {
 			t.Errorf("after %v quiet, %d views differ from the truth and %d truths from what clients did; first ones below", soakSettle, len(wrong), len(contradicted))
@@ -474,7 +503,7 @@ func soakCheck(t *testing.T, c *cluster, clients []*soakClient, oracle *peer) (l
 				t.Log(soakDiagnose(t, c, p.watcher.user, p.target))
 				t.Logf("%s's client last warned: %q", p.watcher.user, p.watcher.warns.get())
 			}
-			return len(wrong), len(contradicted)
+			return len(wrong), len(contradicted), cleared
 		}
 		time.Sleep(time.Second)
 	}
@@ -552,6 +581,21 @@ var vmRSS = regexp.MustCompile(`(?m)^VmRSS:\s+(\d+) kB`)
 
 // leasesLost counts, per node, the times its log says it found its lease
 // lost (swept by another while it stalled) and sent its clients away.
+// swept counts the devices the nodes ended with a lease ("device lost with
+// its node's lease"), in every log of logs and of the nodes now running,
+// which it adds to logs.
+func swept(c *cluster, logs map[string]bool) int {
+	for _, d := range c.nodes {
+		logs[d.log] = true
+	}
+	n := 0
+	for path := range logs {
+		b, _ := os.ReadFile(path)
+		n += bytes.Count(b, []byte("device lost with its node's lease"))
+	}
+	return n
+}
+
 func leasesLost(c *cluster) []int {
 	n := make([]int, len(c.nodes))
 	for i, d := range c.nodes {
