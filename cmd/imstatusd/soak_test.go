@@ -209,6 +209,18 @@ func TestSoak(t *testing.T) {
 			sc.mu.Unlock()
 		}
 		st.unsure += unsure
+		// What the nodes did with the deliveries routed to them, for a lost
+		// view's trail: unheard, users unlistened and relistened, and
+		// deliveries dropped as older than one delivered (node 3's since
+		// its last start).
+		var routing [3][4]int
+		for i, d := range c.nodes {
+			for j, name := range []string{"imstatus_deliveries_unheard_total", "imstatus_users_unlistened_total",
+				"imstatus_users_relistened_total", "imstatus_stale_deliveries_total"} {
+				routing[i][j] = d.metric(t, name)
+			}
+		}
+		t.Logf("soak round %d nodes' deliveries [unheard unlistened relistened stale]: %v", r+1, routing)
 		t.Logf("soak round %d quiet at %v: views agreed with the truth in %v; lost %d, stale %d (not checked: %d after a failed unsubscribe; custom statuses cleared with a swept device, and told: %d); nodes 1 and 2: RSS %v KiB, heap %v KiB, goroutines %v, connections %d; leases lost so far %v; out-of-order so far %d",
 			r+1, s.at.Round(time.Second), agreed.Round(100*time.Millisecond), lost, stale, unsure, cleared, s.rss, s.heap, s.goros, s.connections, leasesLost(c), st.outOfOrder.Load())
 	}
