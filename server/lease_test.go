@@ -21,20 +21,25 @@ import (
 	"github.com/imstatus/imstatus/wire"
 )
 
+// nodeOnRedis is a node called id on rdb, under prefix, with a 15 s lease.
+func nodeOnRedis(t *testing.T, rdb redis.UniversalClient, prefix, id string) *env {
+	return newEnvWith(t, server.Options{
+		Apps:     []server.AppConfig{fullApp()},
+		NodeID:   id,
+		LeaseTTL: 15 * time.Second,
+		Backend: func(a server.AppConfig) (presence.Backend, error) {
+			return redisstore.NewBackend(rdb, prefix, a.SDKAppID, slog.New(slog.NewTextHandler(io.Discard, nil))), nil
+		},
+	})
+}
+
 // A node that stored a change and died before publishing it: the node that
 // sweeps its lease sends the status again, though the sweep changed
 // nothing of it, and watchers hear what was stored.
 func TestSweepSendsWhatADeadNodeMayNotHavePublished(t *testing.T) {
 	rdb := redistest.Standalone(t)
 	const prefix = "imstatus-resend"
-	e := newEnvWith(t, server.Options{
-		Apps:     []server.AppConfig{fullApp()},
-		NodeID:   "alive",
-		LeaseTTL: 15 * time.Second,
-		Backend: func(a server.AppConfig) (presence.Backend, error) {
-			return redisstore.NewBackend(rdb, prefix, a.SDKAppID, slog.New(slog.NewTextHandler(io.Discard, nil))), nil
-		},
-	})
+	e := nodeOnRedis(t, rdb, prefix, "alive")
 	e.importAccounts("u")
 	w := e.login("w")
 	w.mustCall(0, wire.OpSubscribe, map[string]any{"ids": []string{"u"}})
@@ -72,14 +77,7 @@ func TestSweepSendsWhatADeadNodeMayNotHavePublished(t *testing.T) {
 func TestSweepStillRunningSparesTheRevivedNode(t *testing.T) {
 	rs := redistest.Start(t, false)
 	const prefix = "imstatus-revive"
-	e := newEnvWith(t, server.Options{
-		Apps:     []server.AppConfig{fullApp()},
-		NodeID:   "n1",
-		LeaseTTL: 15 * time.Second,
-		Backend: func(a server.AppConfig) (presence.Backend, error) {
-			return redisstore.NewBackend(rs.Client(), prefix, a.SDKAppID, slog.New(slog.NewTextHandler(io.Discard, nil))), nil
-		},
-	})
+	e := nodeOnRedis(t, rs.Client(), prefix, "n1")
 	e.importAccounts("a")
 	a := e.login("a")
 

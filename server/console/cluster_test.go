@@ -42,9 +42,7 @@ func TestConsoleAcrossNodes(t *testing.T) {
 	b.login()
 	var stats console.Stats
 	for deadline := time.Now().Add(wait); ; {
-		_, m, _ := b.do("GET", "/console/api/stats", "")
-		raw, _ := json.Marshal(m)
-		json.Unmarshal(raw, &stats)
+		b.get("/console/api/stats", &stats)
 		if len(stats.Nodes) == 2 && stats.Nodes[1].Devices == 2 {
 			break
 		}
@@ -58,11 +56,8 @@ func TestConsoleAcrossNodes(t *testing.T) {
 		t.Fatalf("nodes %+v, want node-1 (1 device, a third) and node-2 (2 connections, 2 devices, two thirds)", n)
 	}
 
-	st, m, _ := b.do("GET", "/console/api/user?id=alice", "")
-	raw, _ := json.Marshal(m)
 	var u console.User
-	json.Unmarshal(raw, &u)
-	if st != http.StatusOK || len(u.Devices) != 2 {
+	if st := b.get("/console/api/user?id=alice", &u); st != http.StatusOK || len(u.Devices) != 2 {
 		t.Fatalf("inspecting alice from node 1: %d %+v, want her two devices", st, u.Devices)
 	}
 	here, there := u.Devices[0], u.Devices[1]
@@ -84,10 +79,8 @@ func TestConsoleAcrossNodes(t *testing.T) {
 		t.Fatal("alice's client on node 2 was not told it was kicked")
 	}
 	for deadline := time.Now().Add(wait); ; {
-		_, m, _ := b.do("GET", "/console/api/user?id=alice", "")
-		raw, _ := json.Marshal(m)
 		var u console.User
-		json.Unmarshal(raw, &u)
+		b.get("/console/api/user?id=alice", &u)
 		if len(u.Devices) == 1 && u.Devices[0].Node == "node-1" {
 			break
 		}
@@ -109,10 +102,8 @@ func TestOverviewCountsByApp(t *testing.T) {
 		if st, m, _ := b.do("POST", "/console/api/login", `{"sdkappid":"`+strconv.FormatUint(app, 10)+`","key":"`+key+`"}`); st != http.StatusOK {
 			t.Fatalf("login to app %d: %d %v", app, st, m)
 		}
-		_, m, _ := b.do("GET", "/console/api/stats", "")
-		raw, _ := json.Marshal(m)
 		var s console.Stats
-		json.Unmarshal(raw, &s)
+		b.get("/console/api/stats", &s)
 		return s
 	}
 	a, b := stats(appA, keyA), stats(appB, keyB)
@@ -125,4 +116,15 @@ func TestOverviewCountsByApp(t *testing.T) {
 	if a.AppCounters["status_pushes"] < 2 || b.AppCounters["status_pushes"] != 0 {
 		t.Errorf("status pushes: app A %d, app B %d; want each login's own status in A, none in B", a.AppCounters["status_pushes"], b.AppCounters["status_pushes"])
 	}
+}
+
+// get GETs path and decodes its JSON answer into v; it returns the status.
+func (b *browser) get(path string, v any) int {
+	b.t.Helper()
+	st, m, _ := b.do("GET", path, "")
+	raw, _ := json.Marshal(m)
+	if err := json.Unmarshal(raw, v); err != nil {
+		b.t.Fatalf("GET %s: %v", path, err)
+	}
+	return st
 }
