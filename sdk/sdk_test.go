@@ -132,6 +132,8 @@ func TestSyncCodes(t *testing.T) {
 		{testserver.App, "nul", ErrJSON}, {testserver.App, "null null", ErrJSON}, {testserver.App, `"null"`, ErrJSON},
 		{testserver.App, " null\n", Succ}, {testserver.App, "", Succ},
 		{testserver.App, `{"sdk_config_device_type":"x"}`, Succ}, {testserver.App + 1, "", ErrParam},
+		// What upstream's wrappers send: integer types, a thread id, an API type.
+		{testserver.App, `{"sdk_config_config_file_path":"cfg","sdk_config_api_type":64,"sdk_config_brand_type":2,"sdk_config_main_thread_id":140234,"sdk_config_main_looper_pointer":1}`, Succ},
 	} {
 		if got := sd.Init(tc.app, tc.config); got != tc.want {
 			t.Errorf("Init(%d, %q) = %d, want %d", tc.app, tc.config, got, tc.want)
