@@ -183,6 +183,15 @@ func (b consoleBackend) Inspect(ctx context.Context, app uint64, user string) (c
 	}
 	slices.Sort(u.Subscribers)
 	slices.Sort(u.FriendOf)
+	if v, at, ok := a.hub.lastDelivery(user); ok {
+		u.Delivered = &console.Delivery{Version: v, At: at}
+	}
+	if r, ok := a.router.(listenersReader); ok {
+		if u.Listeners, err = r.Listeners(ctx, user); err != nil {
+			return u, err
+		}
+		slices.Sort(u.Listeners)
+	}
 	hist := a.hub.hist.of(user)
 	for _, t := range hist {
 		u.Transitions = append(u.Transitions, console.Transition{At: time.Unix(0, t.at), Event: t.event,
@@ -216,6 +225,12 @@ func (b consoleBackend) Inspect(ctx context.Context, app uint64, user string) (c
 		u.Devices = append(u.Devices, console.Device{Device: r.Key.Conn, Node: r.Key.Node, Platform: r.Platform})
 	}
 	return u, nil
+}
+
+// listenersReader is a router that can tell which nodes a user's changes
+// are sent to.
+type listenersReader interface {
+	Listeners(ctx context.Context, user string) ([]string, error)
 }
 
 func (b consoleBackend) Relation(ctx context.Context, app uint64, x, y string) (console.Relation, error) {

@@ -136,6 +136,26 @@ func (h *hub) deliver(user string, now time.Time) (u *hubUser, done func()) {
 	return u, func() { u.delivering.Add(-1) }
 }
 
+// lastDelivery returns the newest version of user's status that a
+// delivery on this node took (whether or not a connection here heard it)
+// and when one last came, while the node keeps user's delivery order: the
+// console shows them, to tell a node that missed a change from a client
+// that did.
+func (h *hub) lastDelivery(user string) (version uint64, at time.Time, ok bool) {
+	v, found := h.users.Load(user)
+	if !found {
+		return 0, time.Time{}, false
+	}
+	u := v.(*hubUser)
+	u.order.Lock()
+	version = u.version
+	u.order.Unlock()
+	if n := u.used.Load(); n != 0 {
+		at = time.Unix(0, n)
+	}
+	return version, at, true
+}
+
 // orderingIdle is how long a user without connections here is kept after
 // its last delivery. A delivery of that user delayed longer than this could
 // pass a newer one; the client's own version check still drops it.

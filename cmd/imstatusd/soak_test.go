@@ -101,7 +101,8 @@ func TestSoak(t *testing.T) {
 	}
 	// The oracle reads everyone's status (3,000 ids: six calls) at every
 	// check, far past the default rate limit of 20 calls in 5 s a user.
-	c := newCluster(t, true, `,"rate_limit_calls":100000`, "--lease-ttl", "5s")
+	// The console tells, for a lost view, what each node delivered.
+	c := newCluster(t, true, `,"rate_limit_calls":100000,"console":true`, "--lease-ttl", "5s")
 	users := make([]string, n)
 	for i := range users {
 		users[i] = fmt.Sprintf("s%05d", i)
@@ -131,6 +132,7 @@ func TestSoak(t *testing.T) {
 		}
 	})
 	oracle := c.peer("soak_oracle", "Web", 0, 1, 2)
+	var cons consoles
 
 	faults := []struct {
 		name string
@@ -178,7 +180,7 @@ func TestSoak(t *testing.T) {
 		c.waitHealth(http.StatusOK)
 		parallel(clients, 64, func(sc *soakClient) { sc.ensure(t.Context(), &st) })
 		quiet := time.Now()
-		lost, stale, cleared := soakCheck(t, c, clients, oracle)
+		lost, stale, cleared := soakCheck(t, c, clients, oracle, &cons)
 		if n := swept(c, logs); n-sweptBefore < cleared {
 			t.Errorf("round %d: %d custom statuses cleared, and only %d devices swept with a lease", r+1, cleared, n-sweptBefore)
 			stale += cleared - (n - sweptBefore)
@@ -459,8 +461,11 @@ func (sc *soakClient) ensure(ctx context.Context, st *soakStats) {
 // equals the truth, and counts what never does (lost) and the truths that
 // contradict what the clients did (stale), and the custom statuses the
 // cluster cleared and told their clients of (cleared).
-func soakCheck(t *testing.T, c *cluster, clients []*soakClient, oracle *peer) (lost, stale, cleared int) {
+func soakCheck(t *testing.T, c *cluster, clients []*soakClient, oracle *peer, cons *consoles) (lost, stale, cleared int) {
 	t.Helper()
+	// The nodes' trails of the first wrong views, read when first seen
+	// wrong: a node forgets a user's last delivery a minute after it.
+	early := map[string]string{}
 	users := make([]string, len(clients))
 	for i, sc := range clients {
 		users[i] = sc.user
@@ -504,6 +509,11 @@ func soakCheck(t *testing.T, c *cluster, clients []*soakClient, oracle *peer) (l
 		if len(wrong) == 0 && len(contradicted) == 0 {
 			return 0, 0, cleared
 		}
+		for _, p := range pairs {
+			if k := p.watcher.user + " " + p.target; early[k] == "" && len(early) < 40 {
+				early[k] = time.Now().UTC().Format("15:04:05.000") + cons.trail(t.Context(), c, p.watcher.user, p.target)
+			}
+		}
 		if time.Now().After(deadline) {
 			t.Errorf("after %v quiet, %d views differ from the truth and %d truths from what clients did; first ones below", soakSettle, len(wrong), len(contradicted))
 			// One line each, so that a report that keeps only the test's
@@ -513,6 +523,10 @@ func soakCheck(t *testing.T, c *cluster, clients []*soakClient, oracle *peer) (l
 			}
 			for _, p := range pairs {
 				t.Log(soakDiagnose(t, c, p.watcher.user, p.target))
+				if e := early[p.watcher.user+" "+p.target]; e != "" {
+					t.Logf("%s → %s, the nodes when first seen wrong, at %s", p.watcher.user, p.target, e)
+				}
+				t.Logf("%s → %s, the nodes now:%s", p.watcher.user, p.target, cons.trail(t.Context(), c, p.watcher.user, p.target))
 				t.Logf("%s's client last warned: %q", p.watcher.user, p.watcher.warns.get())
 			}
 			return len(wrong), len(contradicted), cleared

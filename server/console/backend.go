@@ -102,6 +102,22 @@ type User struct {
 	Transitions []Transition `json:"transitions"`
 	// HistoryLen is how many transitions a node keeps of a user.
 	HistoryLen int `json:"history_len"`
+	// Delivered is this node's last delivery of the user's status, nil
+	// when the node keeps none: it forgets a user a minute after its last
+	// delivery when none of the user's devices is here. A Version below
+	// the status's tells that this node missed a change.
+	Delivered *Delivery `json:"delivered,omitempty"`
+	// Listeners are the nodes a change of the user is sent to, when the
+	// backend routes changes between nodes; empty on a single node.
+	Listeners []string `json:"listeners,omitempty"`
+}
+
+// Delivery is a node's last delivery of a user's status.
+type Delivery struct {
+	// Version is the newest version a delivery on this node took.
+	Version uint64 `json:"version"`
+	// At is when a delivery of the user last came, newer or not.
+	At time.Time `json:"at"`
 }
 
 // Device is a live device of a user, on this node or another.

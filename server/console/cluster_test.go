@@ -60,6 +60,22 @@ func TestConsoleAcrossNodes(t *testing.T) {
 	if st := b.get("/console/api/user?id=alice", &u); st != http.StatusOK || len(u.Devices) != 2 {
 		t.Fatalf("inspecting alice from node 1: %d %+v, want her two devices", st, u.Devices)
 	}
+	// Node 1 took alice's latest status: her login on node 2 reaches her
+	// device here.
+	for deadline := time.Now().Add(wait); u.Delivered == nil || u.Delivered.Version != u.Version; {
+		if time.Now().After(deadline) {
+			t.Fatalf("node 1's last delivery of alice: %+v, want her status's version %d", u.Delivered, u.Version)
+		}
+		time.Sleep(20 * time.Millisecond)
+		b.get("/console/api/user?id=alice", &u)
+	}
+	if u.Delivered.At.IsZero() {
+		t.Errorf("node 1's last delivery of alice has no time: %+v", u.Delivered)
+	}
+	var nobody console.User
+	if b.get("/console/api/user?id=carol", &nobody); nobody.Delivered != nil {
+		t.Errorf("a user nobody here hears of was delivered here: %+v", nobody.Delivered)
+	}
 	here, there := u.Devices[0], u.Devices[1]
 	if !here.Here || here.Node != "node-1" || here.Platform != "Windows" || here.LastHeartbeat.IsZero() ||
 		there.Here || there.Node != "node-2" || there.Platform != "Android" || there.Device == 0 {

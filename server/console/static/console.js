@@ -202,6 +202,11 @@ async function inspect(id) {
   $("user-version").textContent = u.exists ? "version " + u.version : "no such account";
   $("user-custom").textContent = u.custom || "";
   $("user-platforms").textContent = (u.platforms || []).join(", ") || "none";
+  const dl = u.delivered;
+  $("user-delivered").textContent = !dl ? "nothing lately" :
+    "version " + dl.version + (u.exists && dl.version < u.version ? " (older than the status: that change did not come here, as it should not when nobody here hears of it)" : "") + ", last at " + when(dl.at);
+  $("user-listeners-p").hidden = !(u.listeners || []).length;
+  $("user-listeners").textContent = (u.listeners || []).join(", ");
   const tb = document.querySelector("#user-devices tbody");
   tb.replaceChildren();
   for (const d of u.devices || []) {

@@ -345,6 +345,15 @@ func (b *Broker) Unlisten(ctx context.Context, node, user string) error {
 	return b.rdb.SRem(ctx, b.listeners(user), node).Err()
 }
 
+// Listeners returns the nodes that listen to user (the console shows
+// them).
+func (b *Broker) Listeners(ctx context.Context, user string) ([]string, error) {
+	if !validID(user) {
+		return nil, nil
+	}
+	return b.rdb.SMembers(ctx, b.listeners(user)).Result()
+}
+
 // NewBackend returns app's three contracts in rdb, under prefix.
 func NewBackend(rdb redis.UniversalClient, prefix string, app uint64, log *slog.Logger) presence.Backend {
 	return presence.Backend{

@@ -771,6 +771,16 @@ func testBroker(t *testing.T, newBroker func(t *testing.T) presence.Broker) {
 	n3.none(t)
 	noErr(r.Listen(ctx, "n3", "x"))
 	noErr(r.Unlisten(ctx, "n2", "x"))
+	// A router that tells its listeners (for the console) tells these.
+	if lr, ok := r.(interface {
+		Listeners(context.Context, string) ([]string, error)
+	}); ok {
+		got, err := lr.Listeners(ctx, "x")
+		noErr(err)
+		if slices.Sort(got); !slices.Equal(got, []string{"n3"}) {
+			t.Fatalf("x's listeners %v, want [n3]", got)
+		}
+	}
 	noErr(b.Publish(ctx, x))
 	n3.delivery(t)
 	n2.none(t)
