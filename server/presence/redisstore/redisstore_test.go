@@ -312,6 +312,82 @@ func TestSweepResendsWhatADeadNodeMayNotHavePublished(t *testing.T) {
 	}
 }
 
+// A node remembers the records it wrote, and another node's writes make
+// what it remembers old. The sweep of a dead node acts on the records as
+// they are: it ends the dead node's devices that its own memory of the
+// user predates, and sends again the status the dead node stored, not an
+// older one it remembers. (An hour soak lost a view so: the sweeper sent
+// the older status, which every node dropped as stale, and the custom
+// status the dead node stored was never sent.)
+func TestSweepActsOnWhatOtherNodesWrote(t *testing.T) {
+	rdb := redistest.Standalone(t)
+	app := nextApp()
+	sweeper, other, dead := redisstore.NewStore(rdb, "imstatus-test", app),
+		redisstore.NewStore(rdb, "imstatus-test", app), redisstore.NewStore(rdb, "imstatus-test", app)
+	ctx := t.Context()
+	now := time.Unix(1800000000, 0)
+	for _, n := range []string{"sweeper", "other", "dead"} {
+		if _, err := sweeper.RenewLease(ctx, n, now, 15*time.Second); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dev := func(node string, conn uint64, platform string) presence.Device {
+		return presence.Device{Key: presence.DeviceKey{Node: node, Conn: conn}, Platform: platform}
+	}
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The sweeper knows u and w from a login and logout of its own.
+	for i, u := range []string{"u", "w"} {
+		d := dev("sweeper", uint64(i+1), "Linux")
+		_, _, err := sweeper.Login(ctx, u, d, presence.PerPlatform, now)
+		must(err)
+		_, _, err = sweeper.Leave(ctx, u, d.Key, presence.LoggedOut, now)
+		must(err)
+	}
+	// Then u logs in on the dead node, which stores u's custom status and
+	// dies before sending it; u's client logs in on the other node, which
+	// replaces the dead node's device (same platform): no visible change.
+	_, _, err := dead.Login(ctx, "u", dev("dead", 1, "Linux"), presence.PerPlatform, now.Add(time.Second))
+	must(err)
+	_, err = dead.SetCustom(ctx, "u", "stored, never sent", now.Add(2*time.Second))
+	must(err)
+	ch, _, err := other.Login(ctx, "u", dev("other", 1, "Linux"), presence.PerPlatform, now.Add(3*time.Second))
+	if err != nil || ch.Changed() {
+		t.Fatalf("u's login on the other node: %+v, %v; want no visible change", ch, err)
+	}
+	// And w logs in on the dead node, and stays there.
+	_, _, err = dead.Login(ctx, "w", dev("dead", 2, "Web"), presence.PerPlatform, now.Add(time.Second))
+	must(err)
+
+	later := now.Add(20 * time.Second)
+	for _, n := range []string{"sweeper", "other"} {
+		_, err := sweeper.RenewLease(ctx, n, later, 15*time.Second)
+		must(err)
+	}
+	ex, err := sweeper.ExpireLeases(ctx, later)
+	must(err)
+	got := map[string]presence.Expiry{}
+	for _, e := range ex {
+		got[e.Change.After.UserID] = e
+	}
+	st, err := sweeper.Statuses(ctx, "u", "w")
+	must(err)
+	if e := got["u"]; len(e.Devices) != 0 || e.Change.After.Custom != "stored, never sent" ||
+		e.Change.After.Version != st[0].Version || !e.Change.After.Equal(st[0]) {
+		t.Errorf("the sweep's u: %+v; want the status the store holds, %+v, to send again", e, st[0])
+	}
+	if e := got["w"]; len(e.Devices) != 1 || e.Devices[0].Key != dev("dead", 2, "Web").Key || !e.Change.Changed() {
+		t.Errorf("the sweep's w: %+v; want the dead node's device ended", e)
+	}
+	if st[1].Type == wire.StatusOnline {
+		t.Errorf("w after the sweep: %+v; want its only device, on the dead node, ended", st[1])
+	}
+}
+
 // A node found without a lease while its sweep is pending takes itself off
 // the sweep: the devices it asserts again are not ended.
 func TestRevivedNodeIsNotSwept(t *testing.T) {

@@ -175,6 +175,20 @@ func (s *Store) update(ctx context.Context, user string, now time.Time, f func(d
 		before := r.status(user)
 		custom := r.Custom
 		devs, changed := f(r.devices(), &custom)
+		if !changed && cached {
+			// What this node knew may be old: another node's write since
+			// (a login on a node now dead, a custom status it stored) may
+			// hold what f looks for, and the status returned must be the
+			// stored one (a sweep sends it again). Ask f again of the
+			// record as it is.
+			cached = false
+			if cur, err = s.rdb.Get(ctx, keys[0]).Result(); err != nil && !errors.Is(err, redis.Nil) {
+				delete(m.known, user)
+				return presence.Change{}, false, err
+			}
+			m.remember(user, cur)
+			continue
+		}
 		if !changed {
 			return presence.Change{Before: before, After: before}, false, nil
 		}
@@ -191,6 +205,9 @@ func (s *Store) update(ctx context.Context, user string, now time.Time, f func(d
 		}
 		res, err := casScript.Run(ctx, s.rdb, keys, cur, b, audience).Slice()
 		if err != nil {
+			// The write may have been taken: what this node knew is no
+			// longer known.
+			delete(m.known, user)
 			return presence.Change{}, false, err
 		}
 		if n, _ := res[0].(int64); n == 0 {
