@@ -147,13 +147,14 @@ func (h *hub) lastDelivery(user string) (version uint64, at time.Time, ok bool) 
 		return 0, time.Time{}, false
 	}
 	u := v.(*hubUser)
+	n := u.used.Load()
+	if n == 0 {
+		return 0, time.Time{}, false // connections here, no delivery yet
+	}
 	u.order.Lock()
 	version = u.version
 	u.order.Unlock()
-	if n := u.used.Load(); n != 0 {
-		at = time.Unix(0, n)
-	}
-	return version, at, true
+	return version, time.Unix(0, n), true
 }
 
 // orderingIdle is how long a user without connections here is kept after
