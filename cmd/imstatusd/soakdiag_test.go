@@ -84,9 +84,6 @@ func (cs *consoles) trail(ctx context.Context, c *cluster, watcher, target strin
 	for i, d := range c.nodes {
 		t, err1 := cs.user(ctx, d.addr, target)
 		w, err2 := cs.user(ctx, d.addr, watcher)
-		if err := err1; err == nil {
-			err = err2
-		}
 		fmt.Fprintf(&b, "\n  node %d: ", i+1)
 		if err1 != nil || err2 != nil {
 			fmt.Fprintf(&b, "unreadable (%v %v)", err1, err2)

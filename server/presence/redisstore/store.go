@@ -160,10 +160,18 @@ func (s *Store) update(ctx context.Context, user string, now time.Time, f func(d
 	keys := []string{s.key(user, "p"), s.key(user, "s"), s.key(user, "w"), s.key(user, "at")}
 	m := s.lock(user)
 	defer m.Unlock()
+	// get reads the record as stored ("" for none).
+	get := func() (string, error) {
+		cur, err := s.rdb.Get(ctx, keys[0]).Result()
+		if errors.Is(err, redis.Nil) {
+			err = nil
+		}
+		return cur, err
+	}
 	cur, cached := m.known[user]
 	if !cached {
 		var err error
-		if cur, err = s.rdb.Get(ctx, keys[0]).Result(); err != nil && !errors.Is(err, redis.Nil) {
+		if cur, err = get(); err != nil {
 			return presence.Change{}, false, err
 		}
 	}
@@ -182,7 +190,7 @@ func (s *Store) update(ctx context.Context, user string, now time.Time, f func(d
 			// stored one (a sweep sends it again). Ask f again of the
 			// record as it is.
 			cached = false
-			if cur, err = s.rdb.Get(ctx, keys[0]).Result(); err != nil && !errors.Is(err, redis.Nil) {
+			if cur, err = get(); err != nil {
 				delete(m.known, user)
 				return presence.Change{}, false, err
 			}
