@@ -224,9 +224,11 @@ func (c *conn) login(req wire.Request) {
 // and reason. The server's logger bounds how fast such lines are written,
 // so a flood of bad logins cannot fill a disk.
 func (c *conn) refuseLogin(seq, sdkAppID uint64, user string, e *wire.Error) {
-	c.replyErr(seq, e)
+	// Logged before the answer: a client told of its refusal finds it in
+	// the log (a test read the log between the two and missed it).
 	c.srv.log.Info("login refused", "sdkappid", sdkAppID, "user", truncate(user, 64), "addr", c.ip,
 		"code", e.Code, "reason", truncate(e.Desc, 200))
+	c.replyErr(seq, e)
 }
 
 func (c *conn) session() (*app, session, bool) {
