@@ -40,7 +40,13 @@ type cluster struct {
 // added to the app's JSON object, args go to every node.
 func newCluster(t *testing.T, aof bool, appsExtra string, args ...string) *cluster {
 	t.Helper()
-	c := &cluster{t: t, redis: redistest.Start(t, aof), args: args}
+	return newClusterOn(t, redistest.Start(t, aof), appsExtra, args...)
+}
+
+// newClusterOn is newCluster on a Redis the caller started.
+func newClusterOn(t *testing.T, rs *redistest.Server, appsExtra string, args ...string) *cluster {
+	t.Helper()
+	c := &cluster{t: t, redis: rs, args: args}
 	c.apps = writeApps(t, redisApp, redisKey, appsExtra)
 	for i := range 3 {
 		c.nodes = append(c.nodes, c.startNode(i, "127.0.0.1:0"))

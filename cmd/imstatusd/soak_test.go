@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/imstatus/imstatus/core"
+	"github.com/imstatus/imstatus/internal/redistest"
 	"github.com/imstatus/imstatus/usersig"
 	"github.com/imstatus/imstatus/wire"
 )
@@ -102,7 +103,10 @@ func TestSoak(t *testing.T) {
 	// The oracle reads everyone's status (3,000 ids: six calls) at every
 	// check, far past the default rate limit of 20 calls in 5 s a user.
 	// The console tells, for a lost view, what each node delivered.
-	c := newCluster(t, true, `,"rate_limit_calls":100000,"console":true`, "--lease-ttl", "5s")
+	// Redis tells of every change of a user's routing, for a lost view's
+	// trail.
+	rs := redistest.StartWith(t, true, "--notify-keyspace-events", "Ks")
+	c := newClusterOn(t, rs, `,"rate_limit_calls":100000,"console":true`, "--lease-ttl", "5s")
 	users := make([]string, n)
 	for i := range users {
 		users[i] = fmt.Sprintf("s%05d", i)
@@ -132,7 +136,7 @@ func TestSoak(t *testing.T) {
 		}
 	})
 	oracle := c.peer("soak_oracle", "Web", 0, 1, 2)
-	var cons consoles
+	cons := consoles{routing: startAtJournal(t.Context(), c.redis.Client(), redisApp)}
 
 	faults := []struct {
 		name string
@@ -226,6 +230,9 @@ func TestSoak(t *testing.T) {
 		t.Logf("soak round %d quiet at %v: views agreed with the truth in %v; lost %d, stale %d (not checked: %d after a failed unsubscribe; custom statuses cleared with a swept device, and told: %d); nodes 1 and 2: RSS %v KiB, heap %v KiB, goroutines %v, connections %d; leases lost so far %v; out-of-order so far %d",
 			r+1, s.at.Round(time.Second), agreed.Round(100*time.Millisecond), lost, stale, unsure, cleared, s.rss, s.heap, s.goros, s.connections, leasesLost(c), st.outOfOrder.Load())
 	}
+
+	changes, deadGone := cons.routing.counts()
+	t.Logf("soak: routing journal: %d changes of users' routing kept (the last %d each), %d of them a dead node taken out", changes, atJournalKept, deadGone)
 
 	// The report: the figures of RELIABILITY.md.
 	var b strings.Builder

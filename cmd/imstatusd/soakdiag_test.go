@@ -4,13 +4,17 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/imstatus/imstatus/server/console"
 )
@@ -22,6 +26,7 @@ import (
 type consoles struct {
 	mu       sync.Mutex
 	sessions map[string]*http.Client // by node address
+	routing  *atJournal              // the changes of each user's routing, when kept
 }
 
 // user inspects user on the node at addr.
@@ -103,6 +108,125 @@ func (cs *consoles) trail(ctx context.Context, c *cluster, watcher, target strin
 		for _, tr := range w.Transitions {
 			fmt.Fprintf(&b, " [%s %s device %d]", tr.At.UTC().Format("15:04:05.000"), tr.Event, tr.Device)
 		}
+	}
+	if cs.routing != nil {
+		fmt.Fprintf(&b, "\n  %s's routing, its changes in the last %v:%s", target, routingShown, cs.routing.since(target, time.Now().Add(-routingShown)))
+	}
+	return b.String()
+}
+
+// atJournal keeps, for each user, the last changes of the set of nodes
+// that route the user's changes ({…:USER}:at), as Redis's keyspace
+// notifications tell of them (the soak's Redis runs with
+// notify-keyspace-events Ks; Redis tells only of a member really added or
+// removed), each with the set read right after and, for a node gone from
+// it, how many subscribers that node's channel had then. A lost view's
+// trail tells from it whether a node stopped routing between two changes.
+type atJournal struct {
+	mu     sync.Mutex
+	events map[string][]atEvent // by user, oldest first
+	last   map[string][]string  // each user's set as last read
+}
+
+type atEvent struct {
+	at      time.Time
+	op      string           // sadd, srem, del
+	members []string         // the set read right after
+	gone    map[string]int64 // nodes gone since the last read: their channel's subscribers
+}
+
+// atJournalKept bounds the events kept per user.
+const atJournalKept = 16
+
+// routingShown is how far back a trail shows a user's routing changes:
+// past the start of the round a view went wrong in.
+const routingShown = 90 * time.Second
+
+// startAtJournal follows the notifications of app's listener sets in rdb
+// until ctx ends; after a restart of Redis, go-redis subscribes again.
+func startAtJournal(ctx context.Context, rdb redis.UniversalClient, app uint64) *atJournal {
+	j := &atJournal{events: map[string][]atEvent{}, last: map[string][]string{}}
+	prefix := fmt.Sprintf("__keyspace@0__:{%s:%d:", redisPrefix, app)
+	ps := rdb.PSubscribe(ctx, prefix+"*}:at")
+	msgs := ps.Channel(redis.WithChannelSize(1 << 16))
+	go func() {
+		<-ctx.Done()
+		ps.Close() // which closes msgs
+	}()
+	go func() {
+		for m := range msgs {
+			user := strings.TrimSuffix(strings.TrimPrefix(m.Channel, prefix), "}:at")
+			j.note(ctx, rdb, app, user, m.Payload, time.Now())
+		}
+	}()
+	return j
+}
+
+func (j *atJournal) note(ctx context.Context, rdb redis.UniversalClient, app uint64, user, op string, at time.Time) {
+	members, _ := rdb.SMembers(ctx, fmt.Sprintf("{%s:%d:%s}:at", redisPrefix, app, user)).Result()
+	slices.Sort(members)
+	j.mu.Lock()
+	before := j.last[user]
+	j.mu.Unlock()
+	e := atEvent{at: at, op: op, members: members}
+	for _, n := range before {
+		if !slices.Contains(members, n) {
+			ch := fmt.Sprintf("{%s:%d:node:%s}:in", redisPrefix, app, n)
+			subs, _ := rdb.PubSubShardNumSub(ctx, ch).Result()
+			if e.gone == nil {
+				e.gone = map[string]int64{}
+			}
+			e.gone[n] = subs[ch]
+		}
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.last[user] = members
+	ev := append(j.events[user], e)
+	if len(ev) > atJournalKept {
+		ev = slices.Delete(ev, 0, len(ev)-atJournalKept)
+	}
+	j.events[user] = ev
+}
+
+// counts returns how many changes the journal saw, and how many nodes
+// left a set with nobody on their channel (a dead node forgotten).
+func (j *atJournal) counts() (changes, deadGone int) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	for _, ev := range j.events {
+		changes += len(ev)
+		for _, e := range ev {
+			for _, subs := range e.gone {
+				if subs == 0 {
+					deadGone++
+				}
+			}
+		}
+	}
+	return changes, deadGone
+}
+
+// since says what the journal holds of user's set from from on.
+func (j *atJournal) since(user string, from time.Time) string {
+	if j == nil {
+		return ""
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	var b strings.Builder
+	for _, e := range j.events[user] {
+		if e.at.Before(from) {
+			continue
+		}
+		fmt.Fprintf(&b, " [%s %s → %v", e.at.UTC().Format("15:04:05.000"), e.op, e.members)
+		for _, n := range slices.Sorted(maps.Keys(e.gone)) {
+			fmt.Fprintf(&b, "; %s gone, its channel's subscribers %d", n, e.gone[n])
+		}
+		b.WriteString("]")
+	}
+	if b.Len() == 0 {
+		return " none"
 	}
 	return b.String()
 }

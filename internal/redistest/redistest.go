@@ -49,8 +49,15 @@ type Server struct {
 // acknowledged write and a restart reads everything back.
 func Start(t testing.TB, aof bool) *Server {
 	t.Helper()
+	return StartWith(t, aof)
+}
+
+// StartWith is Start with more of redis-server's flags, kept across
+// restarts.
+func StartWith(t testing.TB, aof bool, args ...string) *Server {
+	t.Helper()
 	port := freePort(t, false)
-	s := &Server{t: t, Addr: addr(port), port: port, dir: t.TempDir(), aof: aof}
+	s := &Server{t: t, Addr: addr(port), port: port, dir: t.TempDir(), aof: aof, args: args}
 	showLog(t, port, s.dir)
 	s.Restart()
 	return s

@@ -157,6 +157,10 @@ func (b *Broker) receive(s *subscription, ch string, n presence.Node) {
 					continue // the PONG is the next message
 				}
 			}
+			if !gap {
+				// Once per break: deliveries may be lost until it heals.
+				b.log.Warn("broker: the subscription broke; resyncing once it is back", "channel", ch, "err", err)
+			}
 			gap = true
 			time.Sleep(wait)
 			wait = min(2*wait, time.Second)

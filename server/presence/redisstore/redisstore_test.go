@@ -1,9 +1,11 @@
 package redisstore_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strconv"
 	"strings"
@@ -121,6 +123,24 @@ func (r onRedis) login(t *testing.T, user, node string, conn uint64, platform st
 	return ch
 }
 
+// syncBuffer is a log the broker's goroutines write while the test reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
 // gapNode records what a broker hands it.
 type gapNode struct {
 	deliveries chan presence.Delivery
@@ -136,7 +156,8 @@ func (n *gapNode) Resync()                     { n.resyncs <- struct{}{} }
 // deliveries reach it again after.
 func TestBrokerResyncsAfterItsLinkBroke(t *testing.T) {
 	rdb := redistest.Standalone(t)
-	b := redisstore.NewBroker(rdb, "imstatus-test", nextApp(), nil)
+	var logged syncBuffer
+	b := redisstore.NewBroker(rdb, "imstatus-test", nextApp(), slog.New(slog.NewTextHandler(&logged, nil)))
 	n := &gapNode{deliveries: make(chan presence.Delivery, 8), resyncs: make(chan struct{}, 8)}
 	stop, err := b.Register(t.Context(), "n1", n)
 	if err != nil {
@@ -150,6 +171,10 @@ func TestBrokerResyncsAfterItsLinkBroke(t *testing.T) {
 	case <-n.resyncs:
 	case <-time.After(10 * time.Second):
 		t.Fatal("no Resync after the subscription was dropped")
+	}
+	// The break is in the node's log, once.
+	if got := strings.Count(logged.String(), "broker: the subscription broke"); got != 1 {
+		t.Fatalf("the break logged %d times, want once; log:\n%s", got, logged.String())
 	}
 	d := presence.Delivery{Status: wire.Status{UserID: "a", Type: wire.StatusOnline, Devices: []string{"Web"}, Version: 7}}
 	if err := b.Listen(t.Context(), "n1", "a"); err != nil {
