@@ -177,6 +177,11 @@ func slotOf(p Policy, d Device) string {
 // dropped, and the new device goes after the other live ones. recs is
 // reused.
 func Login(recs []DeviceRecord, d Device, p Policy) (next []DeviceRecord, kicked []Device) {
+	if slices.ContainsFunc(recs, func(x DeviceRecord) bool { return x.Live() && x.Key == d.Key }) {
+		// This login, applied already: a store's write sent again when its
+		// answer was lost. The device does not replace (kick) itself.
+		return recs, nil
+	}
 	slot := slotOf(p, d)
 	kept := recs[:0]
 	for _, x := range recs {

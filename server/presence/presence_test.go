@@ -65,6 +65,22 @@ func TestLoginBoundsRecords(t *testing.T) {
 	}
 }
 
+// A login applied again (a store's write sent twice) changes nothing and
+// kicks nobody, under every policy: the device does not replace itself.
+func TestLoginAppliedTwiceKicksNothing(t *testing.T) {
+	for _, p := range []Policy{PerPlatform, Single, Unlimited} {
+		other := Device{Key: DeviceKey{"n", 1}, Platform: "Mac"}
+		d := Device{Key: DeviceKey{"n", 2}, Platform: "Web", DeviceID: "w"}
+		recs, _ := Login(nil, other, p)
+		recs, _ = Login(recs, d, p)
+		once := slices.Clone(recs)
+		again, kicked := Login(recs, d, p)
+		if len(kicked) != 0 || !slices.Equal(again, once) {
+			t.Errorf("policy %d: applied again kicked %v, records %v, want none and %v", p, kicked, again, once)
+		}
+	}
+}
+
 func TestNextVersion(t *testing.T) {
 	now := time.Unix(1800000000, 0)
 	us := uint64(now.UnixMicro())

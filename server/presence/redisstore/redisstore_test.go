@@ -221,6 +221,151 @@ func (h *failSecondWrite) ProcessPipelineHook(next redis.ProcessPipelineHook) re
 	return next
 }
 
+// replayWrite runs the next write (a script, or a ZREM) on a key ending
+// in suffix twice while armed, and answers the second: what go-redis does
+// when the first one's answer is lost (a read timed out) and Redis ran it.
+// A fault injected on purpose into a real Redis's client.
+type replayWrite struct {
+	suffix string
+	armed  atomic.Bool
+}
+
+func (h *replayWrite) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (h *replayWrite) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		args := cmd.Args()
+		key := 1
+		switch cmd.Name() {
+		case "evalsha", "eval":
+			key = 3
+		case "zrem":
+		default:
+			return next(ctx, cmd)
+		}
+		if len(args) > key && strings.HasSuffix(fmt.Sprint(args[key]), h.suffix) && h.armed.CompareAndSwap(true, false) {
+			if err := next(ctx, cmd); err != nil {
+				return err
+			}
+		}
+		return next(ctx, cmd)
+	}
+}
+func (h *replayWrite) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+
+// A write Redis ran twice (its first answer lost, go-redis sent it again)
+// is still the change it made: returned with its audience, for the caller
+// to publish, and a login kicks nobody. The hour soak of 2026-12-01 lost
+// a view so: a custom status set on a node stalled mid-write was stored
+// and never published.
+func TestWriteSentTwiceIsStillTheChange(t *testing.T) {
+	rdb := redistest.Standalone(t)
+	h := &replayWrite{suffix: "}:p"}
+	rdb.AddHook(h)
+	ctx := t.Context()
+	now := time.Unix(1800000000, 0)
+	mac := presence.Device{Key: presence.DeviceKey{Node: "n1", Conn: 1}, Platform: "Mac"}
+	web := presence.Device{Key: presence.DeviceKey{Node: "n1", Conn: 2}, Platform: "Web"}
+	for _, c := range []struct {
+		name string
+		do   func(s *redisstore.Store) (presence.Change, []presence.Device, error)
+		want wire.Status
+	}{
+		{"login", func(s *redisstore.Store) (presence.Change, []presence.Device, error) {
+			return s.Login(ctx, "u", web, presence.PerPlatform, now.Add(time.Second))
+		}, wire.Status{UserID: "u", Type: wire.StatusOnline, Devices: []string{"Mac", "Web"}, Custom: "away"}},
+		{"custom status", func(s *redisstore.Store) (presence.Change, []presence.Device, error) {
+			ch, err := s.SetCustom(ctx, "u", "busy", now.Add(time.Second))
+			return ch, nil, err
+		}, wire.Status{UserID: "u", Type: wire.StatusOnline, Devices: []string{"Mac"}, Custom: "busy"}},
+		{"leave", func(s *redisstore.Store) (presence.Change, []presence.Device, error) {
+			ch, _, err := s.Leave(ctx, "u", mac.Key, presence.LoggedOut, now.Add(time.Second))
+			return ch, nil, err
+		}, wire.Status{UserID: "u", Type: wire.StatusUnlogined}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			app := nextApp()
+			s := redisstore.NewStore(rdb, "imstatus-test", app)
+			b := redisstore.NewBroker(rdb, "imstatus-test", app, nil)
+			if _, _, err := s.Login(ctx, "u", mac, presence.PerPlatform, now); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.SetCustom(ctx, "u", "away", now); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.Subscribe(ctx, "w", []string{"u"}, 10); err != nil {
+				t.Fatal(err)
+			}
+			if err := b.Listen(ctx, "n2", "u"); err != nil {
+				t.Fatal(err)
+			}
+			h.armed.Store(true)
+			ch, kicked, err := c.do(s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if h.armed.Load() {
+				t.Fatal("the write was not sent twice")
+			}
+			got := ch.After
+			got.Version = 0
+			if !ch.Changed() || !got.Equal(c.want) {
+				t.Fatalf("change %+v → %+v, want a change to %+v", ch.Before, ch.After, c.want)
+			}
+			if ch.Audience == nil || !slices.Equal(ch.Audience.Watchers, []string{"w"}) || !slices.Equal(ch.Audience.Listeners, []string{"n2"}) {
+				t.Fatalf("audience %+v, want watcher w and node n2", ch.Audience)
+			}
+			if len(kicked) != 0 {
+				t.Fatalf("kicked %v", kicked)
+			}
+			sts, err := s.Statuses(ctx, "u")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sts[0].Version != ch.After.Version {
+				t.Fatalf("stored v%d, the change says v%d", sts[0].Version, ch.After.Version)
+			}
+		})
+	}
+}
+
+// A dead node's lease taken out of the leases by a run Redis did twice
+// (its first answer lost) still has the node swept: no device of it stays
+// ONLINE.
+func TestLeaseExpiredTwiceIsStillSwept(t *testing.T) {
+	rdb := redistest.Standalone(t)
+	h := &replayWrite{suffix: "}:leases"}
+	rdb.AddHook(h)
+	s := redisstore.NewStore(rdb, "imstatus-test", nextApp())
+	ctx := t.Context()
+	now := time.Unix(1800000000, 0)
+	if _, err := s.RenewLease(ctx, "dead", now, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.Login(ctx, "u", presence.Device{Key: presence.DeviceKey{Node: "dead", Conn: 1}, Platform: "Web"}, presence.PerPlatform, now); err != nil {
+		t.Fatal(err)
+	}
+	h.armed.Store(true)
+	later := now.Add(time.Minute)
+	if _, err := s.ExpireLeases(ctx, later); err != nil {
+		t.Fatal(err)
+	}
+	if h.armed.Load() {
+		t.Fatal("no command on the leases was sent twice")
+	}
+	if _, err := s.ExpireLeases(ctx, later.Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	sts, err := s.Statuses(ctx, "u")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sts[0].Type != wire.StatusOffline {
+		t.Fatalf("u is %v after the sweeps, want OFFLINE: its node's lease ran out", sts[0].Type)
+	}
+}
+
 // halfSwept gives users a, b and c a device on node, lets node's lease run
 // out, and runs a sweep that fails after ending one of them; it returns
 // the store, the users, the time of the sweep and what it ended.

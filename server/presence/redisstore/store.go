@@ -143,10 +143,19 @@ const maxRetries = 32
 // of the change: the user's watchers (KEYS[3]) and listening nodes
 // (KEYS[4]), read in the same step. A record changed meanwhile is
 // answered instead, for the caller to apply its rule to again.
+//
+// A record that holds what the caller writes (ARGV[2]) already is the
+// caller's own write: go-redis sends a command again when its answer did
+// not come (a read timed out: the node was stalled, or Redis slow), and
+// Redis may have run the first. Answered as a conflict, the caller would
+// apply its rule to its own write, find nothing left to change, and
+// publish nothing: the change stored and never told (the hour soak of
+// 2026-12-01, round 57). Another writer cannot write the same bytes: the
+// version in them grows at every change.
 var casScript = redis.NewScript(`
 local cur = redis.call('GET', KEYS[1]) or ''
-if cur ~= ARGV[1] then return {0, cur} end
-redis.call('SET', KEYS[1], ARGV[2])
+if cur ~= ARGV[1] and cur ~= ARGV[2] then return {0, cur} end
+if cur ~= ARGV[2] then redis.call('SET', KEYS[1], ARGV[2]) end
 local listed = redis.call('EXISTS', KEYS[2])
 if ARGV[3] ~= '1' then return {1, listed} end
 return {1, listed, redis.call('SMEMBERS', KEYS[3]), redis.call('SMEMBERS', KEYS[4])}`)
@@ -599,20 +608,9 @@ func (s *Store) RenewLease(ctx context.Context, node string, now time.Time, ttl 
 // the next one, rather than leaving the rest of the dead node's users
 // ONLINE for good.
 func (s *Store) ExpireLeases(ctx context.Context, now time.Time) ([]presence.Expiry, error) {
-	k, sweeping := s.app+":leases", s.app+":sweeping"
-	dead, err := s.rdb.ZRangeByScore(ctx, k, &redis.ZRangeBy{Min: "-inf", Max: "(" + strconv.FormatInt(now.UnixMilli(), 10)}).Result()
-	if err != nil {
+	sweeping := s.app + ":sweeping"
+	if err := expireScript.Run(ctx, s.rdb, []string{s.app + ":leases", sweeping}, now.UnixMilli()).Err(); err != nil {
 		return nil, err
-	}
-	for _, node := range dead {
-		// Whoever removes the node from the leases puts it to be swept.
-		if n, err := s.rdb.ZRem(ctx, k, node).Result(); err != nil {
-			return nil, err
-		} else if n == 1 {
-			if err := s.rdb.SAdd(ctx, sweeping, node).Err(); err != nil {
-				return nil, err
-			}
-		}
 	}
 	nodes, err := s.rdb.SMembers(ctx, sweeping).Result()
 	if err != nil {
@@ -629,6 +627,18 @@ func (s *Store) ExpireLeases(ctx context.Context, now time.Time) ([]presence.Exp
 	}
 	return out, nil
 }
+
+// expireScript moves the nodes whose lease (in KEYS[1]) ran out before
+// ARGV[1] (ms) to the set of nodes being swept (KEYS[2]), in one step: a
+// node taken from the leases is never left out of the set, even when a
+// first run's answer was lost and go-redis ran it again.
+var expireScript = redis.NewScript(`
+local dead = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1])
+for _, n in ipairs(dead) do
+  redis.call('ZREM', KEYS[1], n)
+  redis.call('SADD', KEYS[2], n)
+end
+return #dead`)
 
 // sweepNode ends every live device of node, appending to out the changes
 // and, for the node's other users, their status to send again.
