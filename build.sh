@@ -236,13 +236,13 @@ soak() {
 	need redis-server redis-server
 	need redis-cli redis-tools
 	mkdir -p "$BUILD"
-	rm -f "$BUILD/soak.txt"
+	rm -rf "$BUILD/soak.txt" "$BUILD/soak-logs"
 	say "soak: $dur, 3000 clients, 3 nodes over Redis (log: build/soak.log)"
 	local rc=0
 	go test -count=1 -v -run '^TestSoak$' -timeout "$timeout" ./cmd/imstatusd \
-		-args -soak "$dur" -soak-clients 3000 -soak-report "$BUILD/soak.txt" >"$BUILD/soak.log" 2>&1 || rc=$?
+		-args -soak "$dur" -soak-clients 3000 -soak-report "$BUILD/soak.txt" -soak-logs "$BUILD/soak-logs" >"$BUILD/soak.log" 2>&1 || rc=$?
 	grep -E 'soak_test.go|^(--- |FAIL|ok )' "$BUILD/soak.log" || true
-	[ "$rc" -eq 0 ] || die "the soak failed (exit $rc): build/soak.log"
+	[ "$rc" -eq 0 ] || die "the soak failed (exit $rc): build/soak.log; the nodes' logs: build/soak-logs"
 	[ -s "$BUILD/soak.txt" ] || die "the soak wrote no report"
 	cat "$BUILD/soak.txt"
 }

@@ -1095,9 +1095,11 @@ func (a *app) unlisten(user string) error {
 	}
 	if !a.hub.has(user) && !slices.ContainsFunc(w, a.hub.has) {
 		a.srv.metrics.unlistened.Add(1)
+		a.srv.log.Debug("routing: no longer listening to a user nobody here hears of", "sdkappid", a.id, "user", user)
 		return nil
 	}
 	a.srv.metrics.relistened.Add(1)
+	a.srv.log.Debug("routing: listening again to a user someone here hears of", "sdkappid", a.id, "user", user)
 	if err := a.router.Listen(ctx, a.srv.nodeID, user); err != nil {
 		return err
 	}

@@ -7,9 +7,11 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -41,6 +43,7 @@ var (
 	soakFor     = flag.Duration("soak", 20*time.Second, "how long TestSoak runs")
 	soakClients = flag.Int("soak-clients", 90, "how many clients TestSoak runs (a multiple of 3 spreads them evenly)")
 	soakReport  = flag.String("soak-report", "", "a file TestSoak writes its figures to, as well as logging them")
+	soakLogs    = flag.String("soak-logs", "", "a directory TestSoak copies every node's log to when it fails")
 )
 
 const (
@@ -106,7 +109,9 @@ func TestSoak(t *testing.T) {
 	// Redis tells of every change of a user's routing, for a lost view's
 	// trail.
 	rs := redistest.StartWith(t, true, "--notify-keyspace-events", "Ks")
-	c := newClusterOn(t, rs, `,"rate_limit_calls":100000,"console":true`, "--lease-ttl", "5s")
+	// At debug, a node logs each user it stops or starts again routing
+	// to itself (unlisten), for a lost view's trail.
+	c := newClusterOn(t, rs, `,"rate_limit_calls":100000,"console":true`, "--lease-ttl", "5s", "--log-level", "debug")
 	users := make([]string, n)
 	for i := range users {
 		users[i] = fmt.Sprintf("s%05d", i)
@@ -161,6 +166,12 @@ func TestSoak(t *testing.T) {
 	}
 	var samples []sample
 	logs := map[string]bool{} // every node's log, a restarted node's old ones too
+	t.Cleanup(func() {
+		// Before the nodes' directories go: what a failure's trail needs.
+		if t.Failed() && *soakLogs != "" {
+			keepLogs(t, c, logs, *soakLogs)
+		}
+	})
 	rounds := max(1, int(d/soakRound))
 	round := d / time.Duration(rounds)
 	for r := range rounds {
@@ -627,6 +638,28 @@ func swept(c *cluster, logs map[string]bool) int {
 		n += bytes.Count(b, []byte("device lost with its node's lease"))
 	}
 	return n
+}
+
+// keepLogs copies every node's log, a restarted node's old ones too, to
+// dir, numbered in the order the nodes started.
+func keepLogs(t *testing.T, c *cluster, logs map[string]bool, dir string) {
+	for _, d := range c.nodes {
+		logs[d.log] = true
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Log(err)
+		return
+	}
+	for _, path := range slices.Sorted(maps.Keys(logs)) {
+		b, err := os.ReadFile(path)
+		if err == nil {
+			err = os.WriteFile(filepath.Join(dir, filepath.Base(filepath.Dir(path))+".log"), b, 0o644)
+		}
+		if err != nil {
+			t.Log(err)
+		}
+	}
+	t.Logf("soak: the nodes' logs are in %s", dir)
 }
 
 func leasesLost(c *cluster) []int {

@@ -129,7 +129,8 @@ type atJournal struct {
 }
 
 type atEvent struct {
-	at      time.Time
+	at      time.Time        // when Redis told of it
+	read    time.Time        // when the set was read
 	op      string           // sadd, srem, del
 	members []string         // the set read right after
 	gone    map[string]int64 // nodes gone since the last read: their channel's subscribers
@@ -153,10 +154,23 @@ func startAtJournal(ctx context.Context, rdb redis.UniversalClient, app uint64) 
 		<-ctx.Done()
 		ps.Close() // which closes msgs
 	}()
+	// Each event is timed as it comes, and its set read after: the reads
+	// fall behind in a burst (a node's kill makes thousands), the times
+	// must not.
+	type event struct {
+		user, op string
+		at       time.Time
+	}
+	timed := make(chan event, 1<<18)
 	go func() {
+		defer close(timed)
 		for m := range msgs {
-			user := strings.TrimSuffix(strings.TrimPrefix(m.Channel, prefix), "}:at")
-			j.note(ctx, rdb, app, user, m.Payload, time.Now())
+			timed <- event{strings.TrimSuffix(strings.TrimPrefix(m.Channel, prefix), "}:at"), m.Payload, time.Now()}
+		}
+	}()
+	go func() {
+		for e := range timed {
+			j.note(ctx, rdb, app, e.user, e.op, e.at)
 		}
 	}()
 	return j
@@ -168,7 +182,7 @@ func (j *atJournal) note(ctx context.Context, rdb redis.UniversalClient, app uin
 	j.mu.Lock()
 	before := j.last[user]
 	j.mu.Unlock()
-	e := atEvent{at: at, op: op, members: members}
+	e := atEvent{at: at, read: time.Now(), op: op, members: members}
 	for _, n := range before {
 		if !slices.Contains(members, n) {
 			ch := fmt.Sprintf("{%s:%d:node:%s}:in", redisPrefix, app, n)
@@ -219,7 +233,7 @@ func (j *atJournal) since(user string, from time.Time) string {
 		if e.at.Before(from) {
 			continue
 		}
-		fmt.Fprintf(&b, " [%s %s → %v", e.at.UTC().Format("15:04:05.000"), e.op, e.members)
+		fmt.Fprintf(&b, " [%s %s → %v (read %v after)", e.at.UTC().Format("15:04:05.000"), e.op, e.members, e.read.Sub(e.at).Round(time.Millisecond))
 		for _, n := range slices.Sorted(maps.Keys(e.gone)) {
 			fmt.Fprintf(&b, "; %s gone, its channel's subscribers %d", n, e.gone[n])
 		}
