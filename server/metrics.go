@@ -116,10 +116,27 @@ func (s *Server) serveMetrics(w http.ResponseWriter, _ *http.Request) {
 	counter(w, "imstatus_webhook_dropped_total", "Webhook events never sent (queue full or shutting down).", hs.Dropped)
 	// The runtime's, under the names Prometheus's Go collector gives them,
 	// read without stopping the world: what a soak watches for leaks.
-	rt := []rtmetrics.Sample{{Name: "/sched/goroutines:goroutines"}, {Name: "/memory/classes/heap/objects:bytes"}}
+	// The memory classes tell a growing RSS apart: live objects, the
+	// heap's fragmentation, free pages not yet returned to the OS, stacks,
+	// or the runtime's own.
+	rt := []rtmetrics.Sample{
+		{Name: "/sched/goroutines:goroutines"},
+		{Name: "/memory/classes/heap/objects:bytes"},
+		{Name: "/memory/classes/heap/unused:bytes"},
+		{Name: "/memory/classes/heap/free:bytes"},
+		{Name: "/memory/classes/heap/released:bytes"},
+		{Name: "/memory/classes/heap/stacks:bytes"},
+		{Name: "/memory/classes/total:bytes"},
+	}
 	rtmetrics.Read(rt)
-	gauge(w, "go_goroutines", "Goroutines that currently exist.", rt[0].Value.Uint64())
-	gauge(w, "go_memstats_heap_alloc_bytes", "Bytes of allocated heap objects, reachable or not yet swept.", rt[1].Value.Uint64())
+	v := func(i int) uint64 { return rt[i].Value.Uint64() }
+	gauge(w, "go_goroutines", "Goroutines that currently exist.", v(0))
+	gauge(w, "go_memstats_heap_alloc_bytes", "Bytes of allocated heap objects, reachable or not yet swept.", v(1))
+	gauge(w, "go_memstats_heap_inuse_bytes", "Bytes in heap spans in use: objects, and the room between them.", v(1)+v(2))
+	gauge(w, "go_memstats_heap_idle_bytes", "Bytes in heap spans holding no object, returned to the OS or not.", v(3)+v(4))
+	gauge(w, "go_memstats_heap_released_bytes", "Bytes of idle heap spans returned to the OS.", v(4))
+	gauge(w, "go_memstats_stack_inuse_bytes", "Bytes of goroutine stacks.", v(5))
+	gauge(w, "go_memstats_sys_bytes", "Bytes the runtime has mapped from the OS, returned pages included.", v(6))
 }
 
 func header(w io.Writer, name, typ, help string) {

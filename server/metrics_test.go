@@ -119,6 +119,13 @@ func TestMetrics(t *testing.T) {
 	if m["go_memstats_heap_alloc_bytes"] == 0 {
 		t.Error("go_memstats_heap_alloc_bytes = 0")
 	}
+	// The memory classes add up: objects fit in the spans in use, the
+	// released pages are idle ones, and all of it was mapped.
+	alloc, inuse, idle, rel, stack, sys := m["go_memstats_heap_alloc_bytes"], m["go_memstats_heap_inuse_bytes"],
+		m["go_memstats_heap_idle_bytes"], m["go_memstats_heap_released_bytes"], m["go_memstats_stack_inuse_bytes"], m["go_memstats_sys_bytes"]
+	if alloc > inuse || rel > idle || stack == 0 || inuse+idle+stack > sys {
+		t.Errorf("memory classes do not add up: heap alloc %d, in use %d, idle %d (released %d), stacks %d, mapped %d", alloc, inuse, idle, rel, stack, sys)
+	}
 
 	x.ws.Close()
 	x.waitClosed()

@@ -161,18 +161,29 @@ func (d *daemon) rest(t *testing.T, key string, app uint64, cmd, body string) st
 // metric reads a counter of d's /metrics.
 func (d *daemon) metric(t *testing.T, name string) int {
 	t.Helper()
+	n, ok := d.metrics(t)[name]
+	if !ok {
+		t.Fatalf("no %s in /metrics", name)
+	}
+	return n
+}
+
+var sampleLine = regexp.MustCompile(`(?m)^([^# ]+) (\d+)$`)
+
+// metrics reads every sample of d's /metrics at once.
+func (d *daemon) metrics(t *testing.T) map[string]int {
+	t.Helper()
 	resp, err := http.Get("http://" + d.addr + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	m := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(name) + ` (\d+)$`).FindSubmatch(b)
-	if m == nil {
-		t.Fatalf("no %s in /metrics", name)
+	m := map[string]int{}
+	for _, l := range sampleLine.FindAllSubmatch(b, -1) {
+		m[string(l[1])], _ = strconv.Atoi(string(l[2]))
 	}
-	n, _ := strconv.Atoi(string(m[1]))
-	return n
+	return m
 }
 
 func TestUserSigCommand(t *testing.T) {

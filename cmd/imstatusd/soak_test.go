@@ -162,6 +162,8 @@ func TestSoak(t *testing.T) {
 	type sample struct {
 		at               time.Duration
 		rss, heap, goros [2]int64 // nodes 1 and 2: never killed
+		rssFile          [2]int64 // of rss, pages of files: the binary's
+		mem              [2]goMemory
 		connections      int
 	}
 	var samples []sample
@@ -208,9 +210,10 @@ func TestSoak(t *testing.T) {
 		var s sample
 		s.at = time.Since(began)
 		for i := range 2 {
-			s.rss[i] = rssKiB(c.nodes[i].cmd.Process.Pid)
+			s.rss[i], s.rssFile[i] = rssKiB(c.nodes[i].cmd.Process.Pid)
 			s.goros[i] = int64(c.nodes[i].metric(t, "go_goroutines"))
 			s.heap[i] = int64(c.nodes[i].metric(t, "go_memstats_heap_alloc_bytes")) >> 10
+			s.mem[i] = c.nodes[i].goMemory(t)
 			s.connections += c.nodes[i].metric(t, "imstatus_connections")
 		}
 		samples = append(samples, s)
@@ -268,6 +271,18 @@ func TestSoak(t *testing.T) {
 				first.rss[i], last.rss[i], slope(func(s sample) int64 { return s.rss[i] }),
 				first.heap[i], last.heap[i], slope(func(s sample) int64 { return s.heap[i] }),
 				first.goros[i], last.goros[i], slope(func(s sample) int64 { return s.goros[i] }))
+			// Where an RSS that grows goes: the binary's pages, or the
+			// runtime's classes.
+			fmt.Fprintf(&b, "node %d, of its RSS: file pages (the binary) %d -> %d KiB (%+.0f KiB/min); ", i+1,
+				first.rssFile[i], last.rssFile[i], slope(func(s sample) int64 { return s.rssFile[i] }))
+			fmt.Fprintf(&b, "the Go runtime's memory not returned to the OS (KiB, first -> last, slope a minute):")
+			for j, class := range goMemoryClasses {
+				fmt.Fprintf(&b, " %s %d -> %d (%+.0f)", class, first.mem[i][j], last.mem[i][j], slope(func(s sample) int64 { return s.mem[i][j] }))
+				if j < len(goMemoryClasses)-1 {
+					b.WriteString(",")
+				}
+			}
+			b.WriteString("\n")
 		}
 	}
 	for _, o := range st.oooSeen {
@@ -621,7 +636,10 @@ func parallel(clients []*soakClient, n int, f func(*soakClient)) {
 	wg.Wait()
 }
 
-var vmRSS = regexp.MustCompile(`(?m)^VmRSS:\s+(\d+) kB`)
+var (
+	vmRSS   = regexp.MustCompile(`(?m)^VmRSS:\s+(\d+) kB`)
+	rssFile = regexp.MustCompile(`(?m)^RssFile:\s+(\d+) kB`)
+)
 
 // leasesLost counts, per node, the times its log says it found its lease
 // lost (swept by another while it stalled) and sent its clients away.
@@ -671,16 +689,38 @@ func leasesLost(c *cluster) []int {
 	return n
 }
 
-// rssKiB is a process's resident set, 0 if it cannot be read.
-func rssKiB(pid int) int64 {
+// goMemory is a node's Go memory not returned to the OS, in KiB, by the
+// classes of goMemoryClasses.
+type goMemory [5]int64
+
+var goMemoryClasses = [...]string{"all", "heap in use (objects and the room between them)", "heap free", "stacks", "the runtime's own"}
+
+func (d *daemon) goMemory(t *testing.T) goMemory {
+	m := d.metrics(t) // one scrape: the classes of one moment
+	inuse := int64(m["go_memstats_heap_inuse_bytes"])
+	free := int64(m["go_memstats_heap_idle_bytes"] - m["go_memstats_heap_released_bytes"])
+	stacks := int64(m["go_memstats_stack_inuse_bytes"])
+	all := int64(m["go_memstats_sys_bytes"] - m["go_memstats_heap_released_bytes"])
+	if all == 0 {
+		t.Fatal("no go_memstats_sys_bytes in /metrics")
+	}
+	return goMemory{all >> 10, inuse >> 10, free >> 10, stacks >> 10, (all - inuse - free - stacks) >> 10}
+}
+
+// rssKiB is a process's resident set, and of it the pages of files (its
+// binary's), 0 if they cannot be read.
+func rssKiB(pid int) (all, files int64) {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
 	if err != nil {
-		return 0
+		return 0, 0
 	}
-	m := vmRSS.FindSubmatch(b)
-	if m == nil {
-		return 0
+	kib := func(re *regexp.Regexp) int64 {
+		m := re.FindSubmatch(b)
+		if m == nil {
+			return 0
+		}
+		n, _ := strconv.ParseInt(string(m[1]), 10, 64)
+		return n
 	}
-	n, _ := strconv.ParseInt(string(m[1]), 10, 64)
-	return n
+	return kib(vmRSS), kib(rssFile)
 }
