@@ -127,6 +127,7 @@ func (s *Server) serveMetrics(w http.ResponseWriter, _ *http.Request) {
 		{Name: "/memory/classes/heap/released:bytes"},
 		{Name: "/memory/classes/heap/stacks:bytes"},
 		{Name: "/memory/classes/total:bytes"},
+		{Name: "/gc/heap/live:bytes"},
 	}
 	rtmetrics.Read(rt)
 	v := func(i int) uint64 { return rt[i].Value.Uint64() }
@@ -137,6 +138,7 @@ func (s *Server) serveMetrics(w http.ResponseWriter, _ *http.Request) {
 	gauge(w, "go_memstats_heap_released_bytes", "Bytes of idle heap spans returned to the OS.", v(4))
 	gauge(w, "go_memstats_stack_inuse_bytes", "Bytes of goroutine stacks.", v(5))
 	gauge(w, "go_memstats_sys_bytes", "Bytes the runtime has mapped from the OS, returned pages included.", v(6))
+	gauge(w, "go_gc_heap_live_bytes", "Bytes of heap objects the last GC found reachable: garbage left out, what grows in a leak.", v(7))
 }
 
 func header(w io.Writer, name, typ, help string) {

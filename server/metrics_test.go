@@ -126,6 +126,9 @@ func TestMetrics(t *testing.T) {
 	if alloc > inuse || rel > idle || stack == 0 || inuse+idle+stack > sys {
 		t.Errorf("memory classes do not add up: heap alloc %d, in use %d, idle %d (released %d), stacks %d, mapped %d", alloc, inuse, idle, rel, stack, sys)
 	}
+	if live := m["go_gc_heap_live_bytes"]; live == 0 || live > sys {
+		t.Errorf("go_gc_heap_live_bytes = %d, mapped %d", live, sys)
+	}
 
 	x.ws.Close()
 	x.waitClosed()

@@ -162,6 +162,7 @@ func TestSoak(t *testing.T) {
 	type sample struct {
 		at               time.Duration
 		rss, heap, goros [2]int64 // nodes 1 and 2: never killed
+		live             [2]int64 // of heap, what the last GC found reachable
 		rssFile          [2]int64 // of rss, pages of files: the binary's
 		mem              [2]goMemory
 		connections      int
@@ -213,6 +214,7 @@ func TestSoak(t *testing.T) {
 			s.rss[i], s.rssFile[i] = rssKiB(c.nodes[i].cmd.Process.Pid)
 			s.goros[i] = int64(c.nodes[i].metric(t, "go_goroutines"))
 			s.heap[i] = int64(c.nodes[i].metric(t, "go_memstats_heap_alloc_bytes")) >> 10
+			s.live[i] = int64(c.nodes[i].metric(t, "go_gc_heap_live_bytes")) >> 10
 			s.mem[i] = c.nodes[i].goMemory(t)
 			s.connections += c.nodes[i].metric(t, "imstatus_connections")
 		}
@@ -267,9 +269,10 @@ func TestSoak(t *testing.T) {
 		}
 		first, last := samples[0], samples[len(samples)-1]
 		for i := range 2 {
-			fmt.Fprintf(&b, "node %d (never killed): RSS %d -> %d KiB (slope %+.0f KiB/min), heap %d -> %d KiB (%+.0f KiB/min), goroutines %d -> %d (%+.1f/min)\n", i+1,
+			fmt.Fprintf(&b, "node %d (never killed): RSS %d -> %d KiB (slope %+.0f KiB/min), heap %d -> %d KiB (%+.0f KiB/min), of it live at the last GC %d -> %d KiB (%+.0f KiB/min), goroutines %d -> %d (%+.1f/min)\n", i+1,
 				first.rss[i], last.rss[i], slope(func(s sample) int64 { return s.rss[i] }),
 				first.heap[i], last.heap[i], slope(func(s sample) int64 { return s.heap[i] }),
+				first.live[i], last.live[i], slope(func(s sample) int64 { return s.live[i] }),
 				first.goros[i], last.goros[i], slope(func(s sample) int64 { return s.goros[i] }))
 			// Where an RSS that grows goes: the binary's pages, or the
 			// runtime's classes.
