@@ -242,6 +242,10 @@ func (a *app) login(c *conn, seq uint64, l wire.LoginBody) {
 	if err != nil {
 		own = []wire.Status{ch.After}
 	}
+	// Counted before the answer: a client that has it finds its login in
+	// the counters.
+	a.srv.metrics.logins.Add(1)
+	a.counts.logins.Add(1)
 	c.replyOK(seq, wire.AppendLoginReply(make([]byte, 0, 192), wire.LoginReply{
 		UserID:            l.UserID,
 		HeartbeatInterval: a.conf().heartbeatEvery.Milliseconds(),
@@ -249,8 +253,6 @@ func (a *app) login(c *conn, seq uint64, l wire.LoginBody) {
 		Limits:            a.limits(),
 	}))
 	c.sendSnapshot(own)
-	a.srv.metrics.logins.Add(1)
-	a.counts.logins.Add(1)
 	a.srv.hooks.Send(a.conf().WebhookURL, webhook.Event{
 		SDKAppID: a.id, Action: webhook.ActionLogin, Account: l.UserID,
 		Reason: webhook.ReasonRegister, Platform: l.Platform, ClientIP: c.ip,
