@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/imstatus/imstatus/server/presence/redisstore"
 )
 
 // --cluster N: each scenario's server is N imstatusd nodes sharing one
@@ -44,7 +46,7 @@ func startRedis(ctx context.Context) (*redisProc, error) {
 	if err := r.cmd.Start(); err != nil {
 		return nil, fmt.Errorf("starting redis-server: %w", err)
 	}
-	r.rdb = redis.NewClient(&redis.Options{Addr: r.addr})
+	r.rdb = redis.NewClient(&redis.Options{Addr: r.addr, Protocol: redisstore.Protocol})
 	deadline := time.Now().Add(10 * time.Second)
 	for r.rdb.Ping(ctx).Err() != nil {
 		if time.Now().After(deadline) || ctx.Err() != nil {

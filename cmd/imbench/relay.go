@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/imstatus/imstatus/server/presence/redisstore"
 )
 
 // A bare baseline for crossing nodes: a message published on Redis and
@@ -25,7 +27,7 @@ import (
 // relay copies each message of channel in onto channel out until ctx ends
 // or sub fails; ready is called once the subscription is confirmed.
 func relay(ctx context.Context, addr, in, out string, ready func()) error {
-	rdb := redis.NewClient(&redis.Options{Addr: addr})
+	rdb := redis.NewClient(&redis.Options{Addr: addr, Protocol: redisstore.Protocol})
 	defer rdb.Close()
 	sub := rdb.SSubscribe(ctx, in)
 	defer sub.Close()

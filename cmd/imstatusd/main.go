@@ -412,6 +412,7 @@ func redisClient(url, cluster, sentinel string) (redis.UniversalClient, error) {
 			return nil, fmt.Errorf("--redis: %w", err)
 		}
 		failFast(&o.MaxRetries, &o.DialerRetries, &o.DialTimeout)
+		o.Protocol = redisstore.Protocol
 		return redis.NewClient(o), nil
 	case cluster != "":
 		o := &redis.ClusterOptions{Addrs: strings.Split(cluster, ",")}
@@ -422,6 +423,7 @@ func redisClient(url, cluster, sentinel string) (redis.UniversalClient, error) {
 			}
 		}
 		failFast(&o.MaxRetries, &o.DialerRetries, &o.DialTimeout)
+		o.Protocol = redisstore.Protocol
 		return redis.NewClusterClient(o), nil
 	case sentinel != "":
 		o, err := redis.ParseFailoverURL(sentinel)
@@ -432,6 +434,7 @@ func redisClient(url, cluster, sentinel string) (redis.UniversalClient, error) {
 			return nil, errors.New("--redis-sentinel: the URL names no master (?master_name=NAME)")
 		}
 		failFast(&o.MaxRetries, &o.DialerRetries, &o.DialTimeout)
+		o.Protocol = redisstore.Protocol
 		return redis.NewFailoverClient(o), nil
 	}
 	return nil, nil

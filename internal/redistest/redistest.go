@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/imstatus/imstatus/server/presence/redisstore"
 )
 
 // wait bounds every wait for a server to come up.
@@ -66,7 +68,7 @@ func StartWith(t testing.TB, aof bool, args ...string) *Server {
 // Client returns a client of s, closed at the test's end.
 func (s *Server) Client() redis.UniversalClient {
 	s.t.Helper()
-	c := redis.NewClient(&redis.Options{Addr: s.Addr})
+	c := redis.NewClient(&redis.Options{Addr: s.Addr, Protocol: redisstore.Protocol})
 	s.t.Cleanup(func() { c.Close() })
 	waitPing(s.t, c)
 	return c
@@ -106,7 +108,7 @@ func (s *Server) Restart() {
 		args = []string{"--appendonly", "yes", "--appendfsync", "always"}
 	}
 	s.stop = start(s.t, s.port, s.dir, false, append(args, s.args...)...)
-	c := redis.NewClient(&redis.Options{Addr: s.Addr})
+	c := redis.NewClient(&redis.Options{Addr: s.Addr, Protocol: redisstore.Protocol})
 	defer c.Close()
 	waitPing(s.t, c)
 }
@@ -124,7 +126,7 @@ func Cluster(t testing.TB) redis.UniversalClient {
 		addrs = append(addrs, addr(port))
 	}
 	for _, a := range addrs {
-		c := redis.NewClient(&redis.Options{Addr: a})
+		c := redis.NewClient(&redis.Options{Addr: a, Protocol: redisstore.Protocol})
 		waitPing(t, c)
 		c.Close()
 	}
@@ -138,7 +140,7 @@ func Cluster(t testing.TB) redis.UniversalClient {
 	// is handed out.
 	deadline := time.Now().Add(wait)
 	for _, a := range addrs {
-		c := redis.NewClient(&redis.Options{Addr: a})
+		c := redis.NewClient(&redis.Options{Addr: a, Protocol: redisstore.Protocol})
 		for {
 			info, err := c.ClusterInfo(context.Background()).Result()
 			if err == nil && strings.Contains(info, "cluster_state:ok") {
@@ -151,7 +153,7 @@ func Cluster(t testing.TB) redis.UniversalClient {
 		}
 		c.Close()
 	}
-	c := redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs})
+	c := redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs, Protocol: redisstore.Protocol})
 	t.Cleanup(func() { c.Close() })
 	waitPing(t, c)
 	return c
@@ -192,7 +194,7 @@ func Sentinel(t testing.TB) *Sentinels {
 	run(t, dir, conf, "--sentinel", "--loglevel", "notice")
 	sc := redis.NewSentinelClient(&redis.Options{Addr: addr(sp)})
 	defer sc.Close()
-	rc := redis.NewClient(&redis.Options{Addr: r.Addr})
+	rc := redis.NewClient(&redis.Options{Addr: r.Addr, Protocol: redisstore.Protocol})
 	defer rc.Close()
 	deadline := time.Now().Add(wait)
 	for !strings.Contains(rc.Info(context.Background(), "replication").Val(), "master_link_status:up") {

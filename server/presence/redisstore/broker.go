@@ -211,6 +211,15 @@ func (b *Broker) resubscribe(s *subscription, ch string) bool {
 	}
 }
 
+// Protocol is the RESP version to speak to Redis with: 2. Over RESP3,
+// go-redis (v9.17) peeks, before each pub/sub read, at the next reply for
+// a push notification's name; when only the start of "smessage" is
+// buffered it takes the message for an unknown notification and drops it.
+// A node that fell behind its channel (stalled, or sent a burst) lost a
+// delivery now and then that way: the soak's one-node lost views. RESP2
+// has no push notifications; its pub/sub messages are plain replies.
+const Protocol = 2
+
 // receiveTimeout is how long the subscription may be silent before a PING
 // checks it.
 const receiveTimeout = 15 * time.Second
