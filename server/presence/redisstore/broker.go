@@ -216,8 +216,10 @@ func (b *Broker) resubscribe(s *subscription, ch string) bool {
 // a push notification's name; when only the start of "smessage" is
 // buffered it takes the message for an unknown notification and drops it.
 // A node that fell behind its channel (stalled, or sent a burst) lost a
-// delivery now and then that way: the soak's one-node lost views. RESP2
-// has no push notifications; its pub/sub messages are plain replies.
+// delivery now and then that way: the soak's one-node lost views
+// (go-redis issue 3839; fixed upstream in v9.21, whose fix then hung on
+// short frames, issue 3935). RESP2 has no push notifications; its pub/sub
+// messages are plain replies, read without that peek.
 const Protocol = 2
 
 // receiveTimeout is how long the subscription may be silent before a PING
