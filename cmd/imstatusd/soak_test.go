@@ -212,11 +212,12 @@ func TestSoak(t *testing.T) {
 		s.at = time.Since(began)
 		for i := range 2 {
 			s.rss[i], s.rssFile[i] = rssKiB(c.nodes[i].cmd.Process.Pid)
-			s.goros[i] = int64(c.nodes[i].metric(t, "go_goroutines"))
-			s.heap[i] = int64(c.nodes[i].metric(t, "go_memstats_heap_alloc_bytes")) >> 10
-			s.live[i] = int64(c.nodes[i].metric(t, "go_gc_heap_live_bytes")) >> 10
-			s.mem[i] = c.nodes[i].goMemory(t)
-			s.connections += c.nodes[i].metric(t, "imstatus_connections")
+			m := c.nodes[i].metrics(t) // one scrape: the figures of one moment
+			s.goros[i] = int64(m["go_goroutines"])
+			s.heap[i] = int64(m["go_memstats_heap_alloc_bytes"]) >> 10
+			s.live[i] = int64(m["go_gc_heap_live_bytes"]) >> 10
+			s.mem[i] = goMemoryOf(t, m)
+			s.connections += m["imstatus_connections"]
 		}
 		samples = append(samples, s)
 		unsure := 0
@@ -237,9 +238,10 @@ func TestSoak(t *testing.T) {
 		// its last start).
 		var routing [3][4]int
 		for i, d := range c.nodes {
+			m := d.metrics(t)
 			for j, name := range []string{"imstatus_deliveries_unheard_total", "imstatus_users_unlistened_total",
 				"imstatus_users_relistened_total", "imstatus_stale_deliveries_total"} {
-				routing[i][j] = d.metric(t, name)
+				routing[i][j] = m[name]
 			}
 		}
 		t.Logf("soak round %d nodes' deliveries [unheard unlistened relistened stale]: %v", r+1, routing)
@@ -698,8 +700,8 @@ type goMemory [5]int64
 
 var goMemoryClasses = [...]string{"all", "heap in use (objects and the room between them)", "heap free", "stacks", "the runtime's own"}
 
-func (d *daemon) goMemory(t *testing.T) goMemory {
-	m := d.metrics(t) // one scrape: the classes of one moment
+// goMemoryOf reads them from a scrape of a node's /metrics.
+func goMemoryOf(t *testing.T, m map[string]int) goMemory {
 	inuse := int64(m["go_memstats_heap_inuse_bytes"])
 	free := int64(m["go_memstats_heap_idle_bytes"] - m["go_memstats_heap_released_bytes"])
 	stacks := int64(m["go_memstats_stack_inuse_bytes"])
