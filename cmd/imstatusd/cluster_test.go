@@ -475,11 +475,21 @@ func TestClusterRouting(t *testing.T) {
 	a.waitFor("b", "ONLINE hi", online("hi")) // befriended on node 3
 
 	// w leaves node 2: x's next change finds nobody there, and node 2
-	// stops listening to x.
+	// stops listening to x. The change waits until node 2 has seen w go,
+	// or it may still find w there, and no later change would come.
+	devices := fmt.Sprintf("imstatus_devices{sdkappid=\"%d\"}", redisApp)
+	before := c.nodes[1].metric(t, devices)
 	w2.cl.Close()
+	deadline := time.Now().Add(20 * time.Second)
+	for c.nodes[1].metric(t, devices) == before {
+		if time.Now().After(deadline) {
+			t.Fatalf("node 2 still counts %d devices after w left", before)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 	x.set("two")
 	w1.waitFor("x", "ONLINE two", online("two"))
-	deadline := time.Now().Add(20 * time.Second)
+	deadline = time.Now().Add(20 * time.Second)
 	for slices.Contains(listeners("x"), "node-2") {
 		if time.Now().After(deadline) {
 			t.Fatalf("node 2 still listens to x: %v", listeners("x"))
