@@ -238,12 +238,13 @@ func (h *replayWrite) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 		switch cmd.Name() {
 		case "evalsha", "eval":
 			key = 3
-		case "zrem":
+		case "zrem", "zadd":
 		default:
 			return next(ctx, cmd)
 		}
 		if len(args) > key && strings.HasSuffix(fmt.Sprint(args[key]), h.suffix) && h.armed.CompareAndSwap(true, false) {
 			if err := next(ctx, cmd); err != nil {
+				h.armed.Store(true) // e.g. NOSCRIPT: go-redis sends the script itself next
 				return err
 			}
 		}
@@ -364,6 +365,176 @@ func TestLeaseExpiredTwiceIsStillSwept(t *testing.T) {
 	if sts[0].Type != wire.StatusOffline {
 		t.Fatalf("u is %v after the sweeps, want OFFLINE: its node's lease ran out", sts[0].Type)
 	}
+}
+
+// A renewal that finds the node's lease lost, run twice by Redis (its
+// first answer lost), still reports it lost: the node asserts its devices
+// again, and leaves the nodes being swept.
+func TestLeaseFoundLostTwiceIsStillLost(t *testing.T) {
+	rdb := redistest.Standalone(t)
+	h := &replayWrite{suffix: "}:leases"}
+	rdb.AddHook(h)
+	app := nextApp()
+	s := redisstore.NewStore(rdb, "imstatus-test", app)
+	ctx := t.Context()
+	now := time.Unix(1800000000, 0)
+	if lost, err := s.RenewLease(ctx, "n1", now, 5*time.Second); err != nil || !lost {
+		t.Fatalf("first lease: lost %v, %v; want lost (none held)", lost, err)
+	}
+	later := now.Add(time.Minute)
+	// Stop the sweep half-way: n1 is among the nodes being swept.
+	if err := rdb.ZRem(ctx, fmt.Sprintf("{imstatus-test:%d}:leases", app), "n1").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := rdb.SAdd(ctx, fmt.Sprintf("{imstatus-test:%d}:sweeping", app), "n1").Err(); err != nil {
+		t.Fatal(err)
+	}
+	h.armed.Store(true)
+	lost, err := s.RenewLease(ctx, "n1", later, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.armed.Load() {
+		t.Fatal("the renewal was not sent twice")
+	}
+	if !lost {
+		t.Fatal("a renewal sent twice hid that the lease was lost")
+	}
+	if n, err := rdb.SCard(ctx, fmt.Sprintf("{imstatus-test:%d}:sweeping", app)).Result(); err != nil || n != 0 {
+		t.Fatalf("nodes being swept: %d, %v; want none", n, err)
+	}
+	for i := range 2 {
+		if lost, err := s.RenewLease(ctx, "n1", later.Add(time.Duration(i+1)*time.Second), 5*time.Second); err != nil || lost {
+			t.Fatalf("renewal %d after: lost %v, %v; want held", i+1, lost, err)
+		}
+	}
+}
+
+// A call counted by the rate limit, run twice by Redis (its first answer
+// lost), counts once.
+func TestAllowSentTwiceCountsOnce(t *testing.T) {
+	rdb := redistest.Standalone(t)
+	h := &replayWrite{suffix: "}:rate"}
+	rdb.AddHook(h)
+	s := redisstore.NewStore(rdb, "imstatus-test", nextApp())
+	ctx := t.Context()
+	now := time.Unix(1800000000, 0)
+	allow := func(n int) bool {
+		t.Helper()
+		ok, err := s.Allow(ctx, "u", 3, time.Minute, now.Add(time.Duration(n)*time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	if !allow(0) {
+		t.Fatal("call 1 of 3 refused")
+	}
+	h.armed.Store(true)
+	if !allow(1) {
+		t.Fatal("call 2 of 3 refused")
+	}
+	if h.armed.Load() {
+		t.Fatal("the count was not sent twice")
+	}
+	if !allow(2) {
+		t.Fatal("call 3 of 3 refused: call 2, sent twice, counted twice")
+	}
+	if allow(3) {
+		t.Fatal("call 4 of 3 allowed")
+	}
+}
+
+// Taking a cleared owner out of the away set, run twice by Redis, still
+// leaves the owner's list cleared and the owner out of the set; an owner
+// back ONLINE whose away entry a late update wrote leaves the set with its
+// list kept; one away again since keeps its new entry.
+func TestClearAwaySentTwice(t *testing.T) {
+	rdb := redistest.Standalone(t)
+	h := &replayWrite{suffix: "}:away"}
+	rdb.AddHook(h)
+	app := nextApp()
+	s := redisstore.NewStore(rdb, "imstatus-test", app)
+	ctx := t.Context()
+	now := time.Unix(1800000000, 0)
+	away := fmt.Sprintf("{imstatus-test:%d}:away", app)
+	for i, u := range []string{"gone", "back"} {
+		d := presence.Device{Key: presence.DeviceKey{Node: "n1", Conn: uint64(i + 1)}, Platform: "Web"}
+		if _, _, err := s.Login(ctx, u, d, presence.PerPlatform, now); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Subscribe(ctx, u, []string{"x"}, 10); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, _, err := s.Leave(ctx, "gone", presence.DeviceKey{Node: "n1", Conn: 1}, presence.Lost, now); err != nil {
+		t.Fatal(err)
+	}
+	// back is ONLINE, and listed away by an update that landed late; after
+	// gone, so that the step sent twice is gone's.
+	if err := rdb.ZAdd(ctx, away, redis.Z{Score: float64(now.Add(time.Second).UnixMilli()), Member: "back"}).Err(); err != nil {
+		t.Fatal(err)
+	}
+	h.armed.Store(true)
+	cleared, err := s.ClearAwaySubscriptions(ctx, now.Add(time.Hour), time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.armed.Load() {
+		t.Fatal("no step on the away set was sent twice")
+	}
+	if !slices.Equal(cleared, []string{"gone"}) {
+		t.Fatalf("cleared %v, want [gone]", cleared)
+	}
+	if l, err := s.Subscriptions(ctx, "gone"); err != nil || len(l) != 0 {
+		t.Fatalf("gone's list: %v, %v", l, err)
+	}
+	if l, err := s.Subscriptions(ctx, "back"); err != nil || !slices.Equal(l, []string{"x"}) {
+		t.Fatalf("back's list: %v, %v; want [x] kept", l, err)
+	}
+	if n, err := rdb.ZCard(ctx, away).Result(); err != nil || n != 0 {
+		t.Fatalf("%d owners left away, %v; want none", n, err)
+	}
+
+	// Away again since the time read: the entry stays for a later sweep.
+	if err := rdb.ZAdd(ctx, away, redis.Z{Score: float64(now.UnixMilli()), Member: "back"}).Err(); err != nil {
+		t.Fatal(err)
+	}
+	h2 := &replaceAway{key: away, member: "back", score: float64(now.Add(30 * time.Minute).UnixMilli())}
+	rdb.AddHook(h2)
+	if _, err := s.ClearAwaySubscriptions(ctx, now.Add(time.Hour), time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if sc, err := rdb.ZScore(ctx, away, "back").Result(); err != nil || sc != h2.score {
+		t.Fatalf("back's new away entry: %v, %v; want it kept", sc, err)
+	}
+}
+
+// replaceAway writes member's away entry anew (score) just before the
+// first script on key runs: the owner came back and went away again
+// between the sweep's read and its step.
+type replaceAway struct {
+	key, member string
+	score       float64
+	done        bool
+}
+
+func (h *replaceAway) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (h *replaceAway) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		args := cmd.Args()
+		if !h.done && (cmd.Name() == "evalsha" || cmd.Name() == "eval") && len(args) > 3 && args[3] == h.key {
+			h.done = true
+			z := redis.NewIntCmd(ctx, "zadd", h.key, h.score, h.member)
+			if err := next(ctx, z); err != nil {
+				return err
+			}
+		}
+		return next(ctx, cmd)
+	}
+}
+func (h *replaceAway) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
 }
 
 // halfSwept gives users a, b and c a device on node, lets node's lease run

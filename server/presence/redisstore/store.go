@@ -460,13 +460,7 @@ func (s *Store) Subscribe(ctx context.Context, owner string, targets []string, m
 
 // Unsubscribe implements presence.Store.
 func (s *Store) Unsubscribe(ctx context.Context, owner string, targets []string) error {
-	return s.unsubscribe(ctx, owner, targets, false)
-}
-
-// unsubscribe is Unsubscribe, only while the owner is away (else
-// errOnline) when onlyAway.
-func (s *Store) unsubscribe(ctx context.Context, owner string, targets []string, onlyAway bool) error {
-	_, _, err := s.editList(ctx, owner, onlyAway, func(list []string) ([]string, []string, []string) {
+	_, _, err := s.editList(ctx, owner, false, func(list []string) ([]string, []string, []string) {
 		var sub presence.Subscriptions
 		next, removed := sub.Remove(list, targets)
 		if len(targets) > 0 {
@@ -511,34 +505,44 @@ func (s *Store) AppendWatchers(ctx context.Context, dst []string, user string) (
 	return append(dst, ws...), nil
 }
 
-// ClearAwaySubscriptions implements presence.Store.
+// ClearAwaySubscriptions implements presence.Store. Each step is safe to
+// run twice (go-redis sends a command again when its answer is lost) and
+// on two nodes at once: clearing a list is an edit that finds the owner
+// away, and the owner leaves the away set only as long as it is away since
+// the time read, not if it came back and went away again meanwhile.
 func (s *Store) ClearAwaySubscriptions(ctx context.Context, now time.Time, delay time.Duration) ([]string, error) {
 	k := s.app + ":away"
-	owners, err := s.rdb.ZRangeByScore(ctx, k, &redis.ZRangeBy{Min: "-inf", Max: strconv.FormatInt(now.Add(-delay).UnixMilli(), 10)}).Result()
+	owners, err := s.rdb.ZRangeByScoreWithScores(ctx, k, &redis.ZRangeBy{Min: "-inf", Max: strconv.FormatInt(now.Add(-delay).UnixMilli(), 10)}).Result()
 	if err != nil {
 		return nil, err
 	}
 	var cleared []string
-	for _, o := range owners {
-		// Whoever removes the owner clears its list: once, on one node.
-		n, err := s.rdb.ZRem(ctx, k, o).Result()
-		if err != nil {
+	for _, z := range owners {
+		o, _ := z.Member.(string)
+		_, removed, editErr := s.editList(ctx, o, true, func(list []string) ([]string, []string, []string) {
+			return nil, nil, list
+		})
+		// An owner found ONLINE is back; its entry is one a logout's update
+		// wrote after the login's (two nodes' updates landed out of order).
+		if editErr != nil && !errors.Is(editErr, errOnline) {
+			return cleared, editErr
+		}
+		if err := awayDoneScript.Run(ctx, s.rdb, []string{k}, o, int64(z.Score)).Err(); err != nil {
 			return cleared, err
 		}
-		if n == 0 {
-			continue
+		if editErr == nil && len(removed) > 0 {
+			cleared = append(cleared, o) // empty: cleared already, by another node
 		}
-		err = s.unsubscribe(ctx, o, nil, true)
-		if errors.Is(err, errOnline) {
-			continue // back (and listed by an update that came late, or back just now)
-		}
-		if err != nil {
-			return cleared, err
-		}
-		cleared = append(cleared, o)
 	}
 	return cleared, nil
 }
+
+// awayDoneScript takes ARGV[1] out of the away set KEYS[1] if it is away
+// since ARGV[2] (ms) still.
+var awayDoneScript = redis.NewScript(`
+local since = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if since and tonumber(since) == tonumber(ARGV[2]) then redis.call('ZREM', KEYS[1], ARGV[1]) end
+return 0`)
 
 // LiveDevices implements presence.Store.
 func (s *Store) LiveDevices(ctx context.Context, user string) ([]presence.DeviceRecord, error) {
@@ -595,11 +599,33 @@ func (s *Store) Nodes(ctx context.Context, now time.Time) ([]presence.NodeFigure
 // takes itself off the list of nodes being swept: it has its devices
 // asserted again itself, and a sweep must not end those.
 func (s *Store) RenewLease(ctx context.Context, node string, now time.Time, ttl time.Duration) (bool, error) {
-	added, err := s.rdb.ZAdd(ctx, s.app+":leases", redis.Z{Score: float64(now.Add(ttl).UnixMilli()), Member: node}).Result()
-	if err != nil || added == 0 {
-		return false, err
-	}
-	return true, s.rdb.SRem(ctx, s.app+":sweeping", node).Err()
+	lost, err := renewScript.Run(ctx, s.rdb, []string{s.app + ":leases", s.app + ":sweeping", s.app + ":renewed"},
+		node, now.Add(ttl).UnixMilli(), callToken()).Int()
+	return lost == 1, err
+}
+
+// renewScript renews node's (ARGV[1]) lease in KEYS[1] until ARGV[2] (ms)
+// and answers 1 when it found none, taking node off the nodes being swept
+// (KEYS[2]). It notes in KEYS[3] the call (ARGV[3], a token) that found
+// the lease lost, so that the same call run again (its first answer lost,
+// go-redis sent it again) still answers 1: a ZADD alone would answer 0
+// the second time, and the node would not assert its devices again.
+var renewScript = redis.NewScript(`
+local had = redis.call('ZSCORE', KEYS[1], ARGV[1])
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+if had then
+  if redis.call('HGET', KEYS[3], ARGV[1]) == ARGV[3] then return 1 end
+  redis.call('HDEL', KEYS[3], ARGV[1])
+  return 0
+end
+redis.call('SREM', KEYS[2], ARGV[1])
+redis.call('HSET', KEYS[3], ARGV[1], ARGV[3])
+return 1`)
+
+// callToken names one call of a script for the script to know it again
+// when go-redis sends it twice.
+func callToken() string {
+	return strconv.FormatUint(rand.Uint64(), 36)
 }
 
 // ExpireLeases implements presence.Store. A node whose lease ran out moves
@@ -609,7 +635,7 @@ func (s *Store) RenewLease(ctx context.Context, node string, now time.Time, ttl 
 // ONLINE for good.
 func (s *Store) ExpireLeases(ctx context.Context, now time.Time) ([]presence.Expiry, error) {
 	sweeping := s.app + ":sweeping"
-	if err := expireScript.Run(ctx, s.rdb, []string{s.app + ":leases", sweeping}, now.UnixMilli()).Err(); err != nil {
+	if err := expireScript.Run(ctx, s.rdb, []string{s.app + ":leases", sweeping, s.app + ":renewed"}, now.UnixMilli()).Err(); err != nil {
 		return nil, err
 	}
 	nodes, err := s.rdb.SMembers(ctx, sweeping).Result()
@@ -631,12 +657,14 @@ func (s *Store) ExpireLeases(ctx context.Context, now time.Time) ([]presence.Exp
 // expireScript moves the nodes whose lease (in KEYS[1]) ran out before
 // ARGV[1] (ms) to the set of nodes being swept (KEYS[2]), in one step: a
 // node taken from the leases is never left out of the set, even when a
-// first run's answer was lost and go-redis ran it again.
+// first run's answer was lost and go-redis ran it again. It forgets the
+// node's last renewal (KEYS[3], renewScript's).
 var expireScript = redis.NewScript(`
 local dead = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1])
 for _, n in ipairs(dead) do
   redis.call('ZREM', KEYS[1], n)
   redis.call('SADD', KEYS[2], n)
+  redis.call('HDEL', KEYS[3], n)
 end
 return #dead`)
 
@@ -690,9 +718,12 @@ func (s *Store) Lead(ctx context.Context, task, node string, now time.Time, ttl 
 }
 
 // allowScript counts a call in a fixed window that starts at the key's
-// first call, on the caller's clock (ms).
+// first call, on the caller's clock (ms). The last call counted (ARGV[4],
+// a token) run again, its first answer lost and go-redis sending it
+// again, is allowed and not counted twice.
 var allowScript = redis.NewScript(`
-local w = redis.call('HMGET', KEYS[1], 'start', 'count')
+local w = redis.call('HMGET', KEYS[1], 'start', 'count', 'last')
+if w[3] == ARGV[4] then return 1 end
 local now, win, n = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local count = tonumber(w[2]) or 0
 if not w[1] or now - tonumber(w[1]) >= win then
@@ -701,12 +732,13 @@ if not w[1] or now - tonumber(w[1]) >= win then
 end
 if count >= n then return 0 end
 redis.call('HINCRBY', KEYS[1], 'count', 1)
+redis.call('HSET', KEYS[1], 'last', ARGV[4])
 redis.call('PEXPIRE', KEYS[1], 2 * win + 1)
 return 1`)
 
 // Allow implements presence.Store.
 func (s *Store) Allow(ctx context.Context, key string, n int, window time.Duration, now time.Time) (bool, error) {
 	r, err := allowScript.Run(ctx, s.rdb, []string{"{" + s.prefix + key + "}:rate"},
-		now.UnixMilli(), window.Milliseconds(), n).Int()
+		now.UnixMilli(), window.Milliseconds(), n, callToken()).Int()
 	return r == 1, err
 }
