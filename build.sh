@@ -228,7 +228,8 @@ run_tests() {
 
 # soak DURATION [TIMEOUT]: TestSoak (cmd/imstatusd) with thousands of
 # clients on three nodes over Redis, faults each round; its figures go to
-# build/soak.txt. It fails if a view is lost, stale or out of order.
+# build/soak.txt, heap profiles of the nodes never killed to
+# build/soak-heaps. It fails if a view is lost, stale or out of order.
 soak() {
 	local dur=${1:-10m} timeout=${2:-0}
 	need_go
@@ -236,15 +237,18 @@ soak() {
 	need redis-server redis-server
 	need redis-cli redis-tools
 	mkdir -p "$BUILD"
-	rm -rf "$BUILD/soak.txt" "$BUILD/soak-logs"
+	rm -rf "$BUILD/soak.txt" "$BUILD/soak-logs" "$BUILD/soak-heaps"
 	say "soak: $dur, 3000 clients, 3 nodes over Redis (log: build/soak.log)"
 	local rc=0
 	go test -count=1 -v -run '^TestSoak$' -timeout "$timeout" ./cmd/imstatusd \
-		-args -soak "$dur" -soak-clients 3000 -soak-report "$BUILD/soak.txt" -soak-logs "$BUILD/soak-logs" >"$BUILD/soak.log" 2>&1 || rc=$?
+		-args -soak "$dur" -soak-clients 3000 -soak-report "$BUILD/soak.txt" -soak-logs "$BUILD/soak-logs" -soak-heaps "$BUILD/soak-heaps" >"$BUILD/soak.log" 2>&1 || rc=$?
 	grep -E 'soak_test.go|^(--- |FAIL|ok )' "$BUILD/soak.log" || true
 	[ "$rc" -eq 0 ] || die "the soak failed (exit $rc): build/soak.log; the nodes' logs: build/soak-logs"
 	[ -s "$BUILD/soak.txt" ] || die "the soak wrote no report"
 	cat "$BUILD/soak.txt"
+	# What the live heap of a never-killed node gained, by allocation site:
+	# go tool pprof -top -inuse_space -base FIRST LAST (a leak keeps growing).
+	echo "heap profiles of nodes 1 and 2 at the first and last quiet point: build/soak-heaps"
 }
 
 # fuzz BUDGET: each fuzz target in turn (found in the sources, so that no

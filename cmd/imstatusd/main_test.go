@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -60,6 +61,27 @@ type daemon struct {
 	out  []string // stdout lines before "listening on"
 	log  string   // the file its standard error goes to
 	done chan error
+
+	mu    sync.Mutex
+	after []string // stdout lines after "listening on" (e.g. "pprof on")
+}
+
+// lineAfter waits up to 10 s for a stdout line after "listening on" that
+// starts with prefix, and returns the rest of it.
+func (d *daemon) lineAfter(t *testing.T, prefix string) string {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		d.mu.Lock()
+		for _, l := range d.after {
+			if rest, ok := strings.CutPrefix(l, prefix); ok {
+				d.mu.Unlock()
+				return rest
+			}
+		}
+		d.mu.Unlock()
+	}
+	t.Fatalf("imstatusd printed no %q line", prefix)
+	return ""
 }
 
 // startEnv is start with env added to imstatusd's environment.
@@ -137,7 +159,12 @@ func startWith(t *testing.T, fsizeKiB int, env []string, args ...string) *daemon
 		}
 	}
 	go func() {
-		for range lines {
+		for l := range lines {
+			d.mu.Lock()
+			if len(d.after) < 100 {
+				d.after = append(d.after, l)
+			}
+			d.mu.Unlock()
 		}
 	}()
 	return d

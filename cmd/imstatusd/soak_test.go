@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"maps"
 	"math/rand/v2"
@@ -44,6 +45,7 @@ var (
 	soakClients = flag.Int("soak-clients", 90, "how many clients TestSoak runs (a multiple of 3 spreads them evenly)")
 	soakReport  = flag.String("soak-report", "", "a file TestSoak writes its figures to, as well as logging them")
 	soakLogs    = flag.String("soak-logs", "", "a directory TestSoak copies every node's log to when it fails")
+	soakHeaps   = flag.String("soak-heaps", "", "a directory TestSoak saves the heap profiles of nodes 1 and 2 to, at the first and the last quiet point (compare with go tool pprof -base)")
 )
 
 const (
@@ -111,7 +113,14 @@ func TestSoak(t *testing.T) {
 	rs := redistest.StartWith(t, true, "--notify-keyspace-events", "Ks")
 	// At debug, a node logs each user it stops or starts again routing
 	// to itself (unlisten), for a lost view's trail.
-	c := newClusterOn(t, rs, `,"rate_limit_calls":100000,"console":true`, "--lease-ttl", "5s", "--log-level", "debug")
+	args := []string{"--lease-ttl", "5s", "--log-level", "debug"}
+	if *soakHeaps != "" {
+		// Heap profiles tell a leak from warm-up: what the live heap
+		// gained between the first and the last quiet point, by where it
+		// was allocated.
+		args = append(args, "--pprof", "127.0.0.1:0")
+	}
+	c := newClusterOn(t, rs, `,"rate_limit_calls":100000,"console":true`, args...)
 	users := make([]string, n)
 	for i := range users {
 		users[i] = fmt.Sprintf("s%05d", i)
@@ -220,6 +229,11 @@ func TestSoak(t *testing.T) {
 			s.connections += m["imstatus_connections"]
 		}
 		samples = append(samples, s)
+		if *soakHeaps != "" && (r == 0 || r == rounds-1) {
+			for i := range 2 {
+				saveHeap(t, c.nodes[i], filepath.Join(*soakHeaps, fmt.Sprintf("node%d-round%03d.pb.gz", i+1, r+1)))
+			}
+		}
 		unsure := 0
 		for _, sc := range clients {
 			subs := sc.client().Subscriptions()
@@ -728,4 +742,25 @@ func rssKiB(pid int) (all, files int64) {
 		return n
 	}
 	return kib(vmRSS), kib(rssFile)
+}
+
+// saveHeap saves d's heap profile, taken after a GC, to file.
+func saveHeap(t *testing.T, d *daemon, file string) {
+	t.Helper()
+	addr := d.lineAfter(t, "pprof on ")
+	resp, err := http.Get("http://" + addr + "/debug/pprof/heap?gc=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK || len(b) == 0 {
+		t.Fatalf("heap profile of %s: %v, %s, %d bytes", addr, err, resp.Status, len(b))
+	}
+	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(file, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
