@@ -537,6 +537,80 @@ func (h *replaceAway) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.
 	return next
 }
 
+// A node's device index holds the users with a live device on the node,
+// not every user it ever had: a departure that leaves none takes the user
+// out, and one that leaves another device there does not. Logins and
+// departures of one user at once on the node never leave a live device
+// out of the index.
+func TestNodeIndexFollowsDevices(t *testing.T) {
+	rdb := redistest.Standalone(t)
+	app := nextApp()
+	s := redisstore.NewStore(rdb, "imstatus-test", app)
+	ctx := t.Context()
+	now := time.Unix(1800000000, 0)
+	idx := fmt.Sprintf("{imstatus-test:%d}:node:n1", app)
+	members := func() []string {
+		t.Helper()
+		m, err := rdb.SMembers(ctx, idx).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		slices.Sort(m)
+		return m
+	}
+	dev := func(conn uint64, platform string) presence.Device {
+		return presence.Device{Key: presence.DeviceKey{Node: "n1", Conn: conn}, Platform: platform}
+	}
+	for _, d := range []struct {
+		user string
+		dev  presence.Device
+	}{{"u", dev(1, "Web")}, {"u", dev(2, "Mac")}, {"v", dev(3, "Web")}} {
+		if _, _, err := s.Login(ctx, d.user, d.dev, presence.PerPlatform, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	leave := func(user string, conn uint64) {
+		t.Helper()
+		if _, _, err := s.Leave(ctx, user, dev(conn, "").Key, presence.LoggedOut, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	leave("u", 1)
+	if got := members(); !slices.Equal(got, []string{"u", "v"}) {
+		t.Fatalf("index after u's first device left: %v, want [u v]", got)
+	}
+	leave("u", 2)
+	leave("v", 3)
+	if got := members(); len(got) != 0 {
+		t.Fatalf("index after every device left: %v, want none", got)
+	}
+
+	// Each round: a login of w on n1 and the departure of w's device
+	// before it, at once.
+	for i := uint64(1); i <= 200; i++ {
+		platform := []string{"Web", "Mac"}[i%2]
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			if _, _, err := s.Login(ctx, "w", dev(100+i, platform), presence.PerPlatform, now); err != nil {
+				t.Error(err)
+			}
+		})
+		wg.Go(func() {
+			if _, _, err := s.Leave(ctx, "w", dev(100+i-1, "").Key, presence.Lost, now); err != nil {
+				t.Error(err)
+			}
+		})
+		wg.Wait()
+		live, err := s.LiveDevices(ctx, "w")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(live) > 0 && !slices.Contains(members(), "w") {
+			t.Fatalf("round %d: w has %d live devices on n1, and the index lacks w", i, len(live))
+		}
+	}
+}
+
 // halfSwept gives users a, b and c a device on node, lets node's lease run
 // out, and runs a sweep that fails after ending one of them; it returns
 // the store, the users, the time of the sweep and what it ended.

@@ -166,9 +166,14 @@ return {1, listed, redis.call('SMEMBERS', KEYS[3]), redis.call('SMEMBERS', KEYS[
 // anything to store; update returns the change, with its audience when it
 // is one watchers see, and that report.
 func (s *Store) update(ctx context.Context, user string, now time.Time, f func(devs []presence.DeviceRecord, custom *string) ([]presence.DeviceRecord, bool)) (presence.Change, bool, error) {
-	keys := []string{s.key(user, "p"), s.key(user, "s"), s.key(user, "w"), s.key(user, "at")}
 	m := s.lock(user)
 	defer m.Unlock()
+	return s.updateLocked(ctx, m, user, now, f)
+}
+
+// updateLocked is update with user's stripe m held.
+func (s *Store) updateLocked(ctx context.Context, m *stripe, user string, now time.Time, f func(devs []presence.DeviceRecord, custom *string) ([]presence.DeviceRecord, bool)) (presence.Change, bool, error) {
+	keys := []string{s.key(user, "p"), s.key(user, "s"), s.key(user, "w"), s.key(user, "at")}
 	// get reads the record as stored ("" for none).
 	get := func() (string, error) {
 		cur, err := s.rdb.Get(ctx, keys[0]).Result()
@@ -305,25 +310,46 @@ func (s *Store) away(ctx context.Context, user string, ch presence.Change, liste
 }
 
 // Login implements presence.Store.
+//
+// A node's device index (PREFIX:APP:node:ID) lists the users with a live
+// device on the node, for the sweep when it dies. Only the node's own
+// logins add to it and its own departures take from it, each under the
+// user's stripe: a departure that leaves the user no device on the node
+// cannot take out the entry of a login of the node in flight. An entry left
+// over (a removal that failed, a device kicked from another node) costs the
+// sweep one read; a missing one would leave a dead node's device ONLINE.
 func (s *Store) Login(ctx context.Context, user string, d presence.Device, p presence.Policy, now time.Time) (presence.Change, []presence.Device, error) {
-	// The node's device index first: a node that dies right after still
-	// has the device found by the sweep.
+	m := s.lock(user)
+	defer m.Unlock()
+	// The index first: a node that dies right after still has the device
+	// found by the sweep.
 	if err := s.rdb.SAdd(ctx, s.app+":node:"+d.Key.Node, user).Err(); err != nil {
 		return presence.Change{}, nil, err
 	}
 	var kicked []presence.Device
-	ch, _, err := s.update(ctx, user, now, func(devs []presence.DeviceRecord, _ *string) ([]presence.DeviceRecord, bool) {
+	ch, _, err := s.updateLocked(ctx, m, user, now, func(devs []presence.DeviceRecord, _ *string) ([]presence.DeviceRecord, bool) {
 		devs, kicked = presence.Login(devs, d, p)
 		return devs, true
 	})
 	return ch, kicked, err
 }
 
-// Leave implements presence.Store.
+// Leave implements presence.Store. A departure that leaves the user no
+// live device on its node takes the user out of the node's device index
+// (see Login), or the index would grow with every user the node ever had.
 func (s *Store) Leave(ctx context.Context, user string, key presence.DeviceKey, how presence.Leave, now time.Time) (presence.Change, bool, error) {
-	ch, found, err := s.update(ctx, user, now, func(devs []presence.DeviceRecord, _ *string) ([]presence.DeviceRecord, bool) {
-		return presence.Depart(devs, key, how)
+	m := s.lock(user)
+	defer m.Unlock()
+	var stays bool // a live device on key's node after the departure
+	ch, found, err := s.updateLocked(ctx, m, user, now, func(devs []presence.DeviceRecord, _ *string) ([]presence.DeviceRecord, bool) {
+		next, found := presence.Depart(devs, key, how)
+		stays = slices.ContainsFunc(next, func(d presence.DeviceRecord) bool { return d.Live() && d.Key.Node == key.Node })
+		return next, found
 	})
+	if err == nil && !stays {
+		// Best effort: an entry left over costs a sweep one read.
+		s.rdb.SRem(ctx, s.app+":node:"+key.Node, user)
+	}
 	return ch, found, err
 }
 
