@@ -78,6 +78,11 @@ type soakClient struct {
 	// lease while it was away longer than the lease) is not taken for lost.
 	told      wire.Status
 	toldSince bool
+	// clearCounted is the version of the cleared status last counted: a
+	// client stays cleared until it sets or logs in again, maybe rounds
+	// later, and is counted in the round of the sweep that cleared it,
+	// not again in the rounds after it, which swept nothing of it.
+	clearCounted uint64
 	// unsure are the users of an unsubscribe that failed: the server may
 	// have taken it before the failure (Redis killed after it wrote), so
 	// the client may still list a subscription the server has dropped.
@@ -207,9 +212,10 @@ func TestSoak(t *testing.T) {
 		c.waitHealth(http.StatusOK)
 		parallel(clients, 64, func(sc *soakClient) { sc.ensure(t.Context(), &st) })
 		quiet := time.Now()
-		lost, stale, cleared := soakCheck(t, c, clients, oracle, &cons)
+		lost, stale, clearedOf := soakCheck(t, c, clients, oracle, &cons)
+		cleared := len(clearedOf)
 		if n := swept(c, logs); n-sweptBefore < cleared {
-			t.Errorf("round %d: %d custom statuses cleared, and only %d devices swept with a lease", r+1, cleared, n-sweptBefore)
+			t.Errorf("round %d: %d custom statuses cleared, and only %d devices swept with a lease; cleared: %v", r+1, cleared, n-sweptBefore, clearedOf[:min(10, cleared)])
 			stale += cleared - (n - sweptBefore)
 			cleared = n - sweptBefore
 		}
@@ -512,8 +518,9 @@ func (sc *soakClient) ensure(ctx context.Context, st *soakStats) {
 // soakCheck waits until every client's view of everyone it subscribes to
 // equals the truth, and counts what never does (lost) and the truths that
 // contradict what the clients did (stale), and the custom statuses the
-// cluster cleared and told their clients of (cleared).
-func soakCheck(t *testing.T, c *cluster, clients []*soakClient, oracle *peer, cons *consoles) (lost, stale, cleared int) {
+// cluster cleared and told their clients of since the last check (cleared:
+// who, at which version).
+func soakCheck(t *testing.T, c *cluster, clients []*soakClient, oracle *peer, cons *consoles) (lost, stale int, cleared []string) {
 	t.Helper()
 	// The nodes' trails of the first wrong views, read when first seen
 	// wrong: a node forgets a user's last delivery a minute after it.
@@ -531,7 +538,8 @@ func soakCheck(t *testing.T, c *cluster, clients []*soakClient, oracle *peer, co
 			target  string
 		}
 		var pairs []pair // the first wrong views
-		cleared = 0
+		var clearedNow []*soakClient
+		var offline []*soakClient // logged in, and OFFLINE in the cluster
 		for _, sc := range clients {
 			cl := sc.client()
 			subs := cl.Subscriptions()
@@ -551,15 +559,20 @@ func soakCheck(t *testing.T, c *cluster, clients []*soakClient, oracle *peer, co
 				contradicted = append(contradicted, fmt.Sprintf("%s could not log in again", sc.user))
 			case own.Type != wire.StatusOnline:
 				contradicted = append(contradicted, fmt.Sprintf("%s is logged in; the cluster says %v", sc.user, own.Type))
+				offline = append(offline, sc)
 			case sc.customKnown && own.Custom != sc.custom && sc.toldSince && sc.told.Version == own.Version && sc.told.Custom == own.Custom:
-				cleared++ // the cluster cleared it, and told the client: checked against the sweeps
+				// The cluster cleared it, and told the client: checked
+				// against the sweeps, in the round it was first seen.
+				if sc.clearCounted != own.Version {
+					clearedNow = append(clearedNow, sc)
+				}
 			case sc.customKnown && own.Custom != sc.custom:
 				contradicted = append(contradicted, fmt.Sprintf("%s set %q; the cluster says %q", sc.user, sc.custom, own.Custom))
 			}
 			sc.mu.Unlock()
 		}
 		if len(wrong) == 0 && len(contradicted) == 0 {
-			return 0, 0, cleared
+			return 0, 0, countCleared(clearedNow, truth)
 		}
 		for _, p := range pairs {
 			if k := p.watcher.user + " " + p.target; early[k] == "" && len(early) < 40 {
@@ -581,10 +594,32 @@ func soakCheck(t *testing.T, c *cluster, clients []*soakClient, oracle *peer, co
 				t.Logf("%s → %s, the nodes now:%s", p.watcher.user, p.target, cons.trail(t.Context(), c, p.watcher.user, p.target))
 				t.Logf("%s's client last warned: %q", p.watcher.user, p.watcher.warns.get())
 			}
-			return len(wrong), len(contradicted), cleared
+			// A client that believes it is logged in where the cluster
+			// has no device of it: where its session lives, what each
+			// node holds of its devices, what its client warned of.
+			for _, sc := range offline[:min(5, len(offline))] {
+				cl := sc.client()
+				t.Logf("%s, logged in per its client (status %v), OFFLINE in the cluster: %s; the nodes:%s; its client last warned: %q",
+					sc.user, cl.LoginStatus(), soakDiagnose(t, c, sc.user, sc.user), cons.trail(t.Context(), c, sc.user, sc.user), sc.warns.get())
+			}
+			return len(wrong), len(contradicted), countCleared(clearedNow, truth)
 		}
 		time.Sleep(time.Second)
 	}
+}
+
+// countCleared marks the clients' cleared statuses counted, and names
+// them, for a round whose sweeps do not account for them.
+func countCleared(clients []*soakClient, truth map[string]wire.Status) []string {
+	var names []string
+	for _, sc := range clients {
+		v := truth[sc.user].Version
+		sc.mu.Lock()
+		sc.clearCounted = v
+		sc.mu.Unlock()
+		names = append(names, fmt.Sprintf("%s v%d", sc.user, v))
+	}
+	return names
 }
 
 // soakDiagnose says what the cluster holds of watcher's subscription to
