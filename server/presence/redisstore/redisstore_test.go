@@ -202,11 +202,11 @@ func TestBrokerResyncsAfterItsLinkBroke(t *testing.T) {
 // compare-and-set script) while armed: a fault injected on purpose into a
 // real Redis's client.
 type failSecondWrite struct {
+	passThrough
 	armed  atomic.Bool
 	writes atomic.Int32
 }
 
-func (h *failSecondWrite) DialHook(next redis.DialHook) redis.DialHook { return next }
 func (h *failSecondWrite) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
 		args := cmd.Args()
@@ -217,20 +217,26 @@ func (h *failSecondWrite) ProcessHook(next redis.ProcessHook) redis.ProcessHook 
 		return next(ctx, cmd)
 	}
 }
-func (h *failSecondWrite) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+
+// passThrough is the part of a redis.Hook that most hooks here leave
+// alone: dials and pipelines.
+type passThrough struct{}
+
+func (passThrough) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (passThrough) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
 	return next
 }
 
-// replayWrite runs the next write (a script, or a ZREM) on a key ending
-// in suffix twice while armed, and answers the second: what go-redis does
-// when the first one's answer is lost (a read timed out) and Redis ran it.
-// A fault injected on purpose into a real Redis's client.
+// replayWrite runs the next write (a script, a ZREM or a ZADD) on a key
+// ending in suffix twice while armed, and answers the second: what
+// go-redis does when the first one's answer is lost (a read timed out)
+// and Redis ran it. A fault injected on purpose into a real Redis's client.
 type replayWrite struct {
+	passThrough
 	suffix string
 	armed  atomic.Bool
 }
 
-func (h *replayWrite) DialHook(next redis.DialHook) redis.DialHook { return next }
 func (h *replayWrite) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
 		args := cmd.Args()
@@ -250,9 +256,6 @@ func (h *replayWrite) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 		}
 		return next(ctx, cmd)
 	}
-}
-func (h *replayWrite) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return next
 }
 
 // A write Redis ran twice (its first answer lost, go-redis sent it again)
@@ -514,12 +517,12 @@ func TestClearAwaySentTwice(t *testing.T) {
 // first script on key runs: the owner came back and went away again
 // between the sweep's read and its step.
 type replaceAway struct {
+	passThrough
 	key, member string
 	score       float64
 	done        bool
 }
 
-func (h *replaceAway) DialHook(next redis.DialHook) redis.DialHook { return next }
 func (h *replaceAway) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
 		args := cmd.Args()
@@ -532,9 +535,6 @@ func (h *replaceAway) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 		}
 		return next(ctx, cmd)
 	}
-}
-func (h *replaceAway) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return next
 }
 
 // A node's device index holds the users with a live device on the node,
@@ -988,6 +988,7 @@ func TestOwnerBackDuringTheClearKeepsItsList(t *testing.T) {
 // of a status record (a GET, alone or in a pipeline): a login injected on
 // purpose between a read and the write that relies on it.
 type afterRecordRead struct {
+	passThrough
 	key          string
 	do           func()
 	armed, fired atomic.Bool
@@ -1004,7 +1005,6 @@ func (h *afterRecordRead) fire() {
 	}
 }
 
-func (h *afterRecordRead) DialHook(next redis.DialHook) redis.DialHook { return next }
 func (h *afterRecordRead) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
 		err := next(ctx, cmd)
@@ -1026,9 +1026,11 @@ func (h *afterRecordRead) ProcessPipelineHook(next redis.ProcessPipelineHook) re
 
 // countRecordCalls counts the commands sent about status records: GETs of
 // one and runs of the store's script.
-type countRecordCalls struct{ gets, scripts atomic.Int32 }
+type countRecordCalls struct {
+	passThrough
+	gets, scripts atomic.Int32
+}
 
-func (h *countRecordCalls) DialHook(next redis.DialHook) redis.DialHook { return next }
 func (h *countRecordCalls) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
 		args := cmd.Args()
@@ -1040,9 +1042,6 @@ func (h *countRecordCalls) ProcessHook(next redis.ProcessHook) redis.ProcessHook
 		}
 		return next(ctx, cmd)
 	}
-}
-func (h *countRecordCalls) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return next
 }
 
 // A change of a user this node wrote last is one script, no read first;
