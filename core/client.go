@@ -78,8 +78,11 @@ type Client struct {
 	changed chan struct{} // closed and replaced whenever state or sess changes
 	stop    context.CancelFunc
 	runDone chan struct{}
-	subs    []string               // subscriptions, oldest first (mirrors the server)
-	cache   map[string]wire.Status // last status reported per user
+	// afterEnd, when a test sets it (export_test.go), runs each time end
+	// releases mu.
+	afterEnd func()
+	subs     []string               // subscriptions, oldest first (mirrors the server)
+	cache    map[string]wire.Status // last status reported per user
 	// floor keeps the versions reported before the last logout, for the
 	// next login of the same user (floorUser): a status older than one
 	// the app was told then is older still.
@@ -301,9 +304,14 @@ func (c *Client) withTimeout(ctx context.Context) (context.Context, context.Canc
 // live, if any.
 func (c *Client) end(emit Event, why *wire.Error) *session {
 	c.mu.Lock()
-	stop := c.stop
 	s := c.sess
-	c.stop = nil
+	if c.stop != nil {
+		// Under mu: the connection manager looks at its context under mu
+		// before it makes the client Logined, so a link it finishes after
+		// this cannot log the client back in (left Logined with no link).
+		c.stop()
+		c.stop = nil
+	}
 	c.sess = nil
 	if c.state != UnLogined {
 		c.state = UnLogined
@@ -311,8 +319,8 @@ func (c *Client) end(emit Event, why *wire.Error) *session {
 	}
 	c.broadcast()
 	c.mu.Unlock()
-	if stop != nil {
-		stop()
+	if c.afterEnd != nil {
+		c.afterEnd()
 	}
 	if emit != nil {
 		c.events.emit(emit)

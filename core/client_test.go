@@ -196,6 +196,79 @@ func TestLoginTimesOutWithoutServer(t *testing.T) {
 	}
 }
 
+// A login whose wait ends (its deadline) just as the server takes it: the
+// connection manager must not make the client Logined after the login
+// ended, or the app is left "logged in" with no link and none coming
+// (the soak's clients that were logged in and OFFLINE). The hook holds the
+// moment after end released the lock open until the server has the login.
+func TestLoginEndedAsTheServerTakesIt(t *testing.T) {
+	s := startServer(t)
+	watcher := s.login("watcher")
+	c := newClient(t, []string{s.Addr})
+	var once sync.Once
+	core.SetAfterEnd(c.Client, func() {
+		once.Do(func() {
+			for range 100 { // with the fix, the login is undone before it reaches the server
+				sts, err := watcher.GetUserStatus(bg, []string{"late"})
+				if err == nil && sts[0].Type == wire.StatusOnline {
+					break
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			time.Sleep(50 * time.Millisecond) // the login's answer reaches the client
+		})
+	})
+	ctx, cancel := context.WithCancel(bg)
+	cancel() // the login's wait ends at once; its connection manager goes on
+	c.wantCode(wire.CodeTimeout, c.Login(ctx, "late", s.sig("late", time.Hour)))
+	if st := c.LoginStatus(); st != core.UnLogined {
+		t.Fatalf("after a login that timed out, the client is %v", st)
+	}
+	// The link the server took is closed: the device goes away.
+	deadline := time.Now().Add(wait)
+	for {
+		sts, err := watcher.GetUserStatus(bg, []string{"late"})
+		if err == nil && sts[0].Type != wire.StatusOnline {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the server still has the ended login's device: %v %v", sts, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := c.Login(bg, "late", s.sig("late", time.Hour)); err != nil {
+		t.Fatalf("logging in again: %v", err)
+	}
+}
+
+// A logout begun while the client reconnects: a link the connection
+// manager finishes meanwhile is not the client's (the logout sent nothing
+// on it), and must not make the client Logined again.
+func TestLogoutWhileReconnecting(t *testing.T) {
+	s := startServer(t)
+	x := s.login("x")
+	s.Stop()
+	x.waitNet(core.Disconnected)
+	finish, err := x.StartLogout()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Start("x")
+	// Reconnects are tried at most 200 ms apart: a few have reached the
+	// server by now.
+	time.Sleep(time.Second)
+	if st := x.LoginStatus(); st != core.Logouting {
+		t.Fatalf("while its logout is under way, the client is %v", st)
+	}
+	x.must(finish(bg))
+	if st := x.LoginStatus(); st != core.UnLogined {
+		t.Fatalf("after the logout, the client is %v", st)
+	}
+	if err := x.Login(bg, "x", s.sig("x", time.Hour)); err != nil {
+		t.Fatalf("logging in again: %v", err)
+	}
+}
+
 // A dropped link: the client reconnects, logs in again, restores its
 // subscriptions and reports what changed while it was away, once.
 func TestReconnectRestoresAndCatchesUp(t *testing.T) {

@@ -106,7 +106,9 @@ func (c *Client) run(ctx context.Context, done chan struct{}, first chan<- error
 			}
 		}
 		c.mu.Lock()
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || c.state == Logouting {
+			// Ended (end cancels ctx under mu), or a logout that found no
+			// link is ending it: this link is not the client's.
 			c.mu.Unlock()
 			s.end(endClosed, 0, "")
 			break
