@@ -300,11 +300,9 @@ func (c *Client) withTimeout(ctx context.Context) (context.Context, context.Canc
 }
 
 // end stops the connection manager and marks the client logged out; calls
-// that wait for the link fail with why. It returns the session that was
-// live, if any.
-func (c *Client) end(emit Event, why *wire.Error) *session {
+// that wait for the link fail with why.
+func (c *Client) end(emit Event, why *wire.Error) {
 	c.mu.Lock()
-	s := c.sess
 	if c.stop != nil {
 		// Under mu: the connection manager looks at its context under mu
 		// before it makes the client Logined, so a link it finishes after
@@ -325,7 +323,6 @@ func (c *Client) end(emit Event, why *wire.Error) *session {
 	if emit != nil {
 		c.events.emit(emit)
 	}
-	return s
 }
 
 // Logout logs the user out on the server and disconnects.

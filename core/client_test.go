@@ -204,17 +204,25 @@ func TestLoginTimesOutWithoutServer(t *testing.T) {
 func TestLoginEndedAsTheServerTakesIt(t *testing.T) {
 	s := startServer(t)
 	watcher := s.login("watcher")
+	online := func() bool {
+		sts, err := watcher.GetUserStatus(bg, []string{"late"})
+		return err == nil && sts[0].Type == wire.StatusOnline
+	}
+	// until reports whether cond came true within d.
+	until := func(d time.Duration, cond func() bool) bool {
+		for deadline := time.Now().Add(d); !cond(); time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				return false
+			}
+		}
+		return true
+	}
 	c := newClient(t, []string{s.Addr})
 	var once sync.Once
 	core.SetAfterEnd(c.Client, func() {
 		once.Do(func() {
-			for range 100 { // with the fix, the login is undone before it reaches the server
-				sts, err := watcher.GetUserStatus(bg, []string{"late"})
-				if err == nil && sts[0].Type == wire.StatusOnline {
-					break
-				}
-				time.Sleep(10 * time.Millisecond)
-			}
+			// With the fix, the login is undone before it reaches the server.
+			until(time.Second, online)
 			time.Sleep(50 * time.Millisecond) // the login's answer reaches the client
 		})
 	})
@@ -225,16 +233,8 @@ func TestLoginEndedAsTheServerTakesIt(t *testing.T) {
 		t.Fatalf("after a login that timed out, the client is %v", st)
 	}
 	// The link the server took is closed: the device goes away.
-	deadline := time.Now().Add(wait)
-	for {
-		sts, err := watcher.GetUserStatus(bg, []string{"late"})
-		if err == nil && sts[0].Type != wire.StatusOnline {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the server still has the ended login's device: %v %v", sts, err)
-		}
-		time.Sleep(10 * time.Millisecond)
+	if !until(wait, func() bool { return !online() }) {
+		t.Fatal("the server still has the ended login's device")
 	}
 	if err := c.Login(bg, "late", s.sig("late", time.Hour)); err != nil {
 		t.Fatalf("logging in again: %v", err)
